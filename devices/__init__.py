@@ -1,0 +1,1 @@
+"""devices: the async device layer (signals, device trees, EPICS/APS/sim catalogue)."""

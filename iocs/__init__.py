@@ -1,0 +1,1 @@
+"""iocs: the simulated beamline, written with caproto, runnable as one process."""

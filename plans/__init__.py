@@ -1,0 +1,1 @@
+"""plans: standard plans, plan stubs and plan wrappers (pure message generation)."""

@@ -1,0 +1,97 @@
+"""Session-wide test peers: a private Channel Access environment and the IOCs in it.
+
+libca reads its environment once, at the first CA call, so the ports are chosen and
+exported here, at import time, before any test module imports aioca. Each IOC gets its
+own port (on loopback one UDP port reaches one IOC) and all of them are in the address list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from iocs.processes import (
+    CAEnvironment,
+    ManagedProcess,
+    start_repeater,
+    start_sim_ioc,
+    wait_for_pvs,
+)
+
+# Server ports, by role. Tests that restart an IOC use the spare ones, so a restart never
+# disturbs the session's shared IOCs.
+SIM_PORT, BASE_PORT, SPARE_PORT_A, SPARE_PORT_B = range(4)
+CA_ENV = CAEnvironment.allocate(n_servers=4)
+CA_ENV.apply()
+
+
+@dataclass
+class RunningIOC:
+    prefix: str
+    port: int
+    process: ManagedProcess
+
+    def pv(self, suffix: str) -> str:
+        return f"{self.prefix}{suffix}"
+
+
+@pytest.fixture(scope="session")
+def ca_env() -> CAEnvironment:
+    return CA_ENV
+
+
+@pytest.fixture(scope="session")
+def ioc_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where peer processes write their output (shown in errors when they fail)."""
+    return tmp_path_factory.mktemp("ioc-logs")
+
+
+@pytest.fixture(scope="session")
+def ca_repeater(ioc_logs: Path) -> Iterator[ManagedProcess]:
+    process = start_repeater(CA_ENV, log=ioc_logs / "repeater.log")
+    yield process
+    process.stop()
+
+
+def unique_prefix(stem: str) -> str:
+    """A PV prefix no other test session uses, e.g. ``t3f9a:``."""
+    return f"{stem}{uuid.uuid4().hex[:5]}:"
+
+
+@pytest.fixture(scope="session")
+def sim_ioc(ca_repeater: ManagedProcess, ioc_logs: Path) -> Iterator[RunningIOC]:
+    """The simulated beamline (`python -m iocs`) on a private prefix and port."""
+    prefix = unique_prefix("sim")
+    port = CA_ENV.server_ports[SIM_PORT]
+    process = start_sim_ioc(CA_ENV, port, prefix, log=ioc_logs / "sim-ioc.log")
+    try:
+        wait_for_pvs([f"{prefix}m1.RBV", f"{prefix}scaler1.CNT"], timeout=30, process=process)
+        yield RunningIOC(prefix, port, process)
+    finally:
+        process.stop()
+
+
+@pytest.fixture(autouse=True)
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves tasks running, and drop aioca's per-loop channel cache."""
+    before = asyncio.all_tasks()
+    yield
+    leaked: set[asyncio.Task] = set()
+    for _ in range(20):  # let tasks that are finishing finish
+        leaked = asyncio.all_tasks() - before - {asyncio.current_task()}
+        if not leaked:
+            break
+        await asyncio.sleep(0.01)
+    for task in leaked:
+        task.cancel()
+    if "aioca" in os.sys.modules:
+        import aioca
+
+        aioca.purge_channel_caches()
+    assert not leaked, f"test left {len(leaked)} task(s) running: {sorted(map(repr, leaked))}"
