@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 
-class Msg(NamedTuple):
+class _MsgFields(NamedTuple):
+    command: str
+    obj: Any
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    run: str | None
+
+
+class Msg(_MsgFields):
     """One instruction from a plan: ``Msg("set", motor, 5, group="A")``.
 
     Same field layout as bluesky's ``Msg``: ``command, obj, args, kwargs, run``. The
@@ -13,21 +21,16 @@ class Msg(NamedTuple):
     ``kwargs``; ``run`` names the run (for concurrent runs) and defaults to ``None``.
     """
 
-    command: str
-    obj: Any = None
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = {}  # noqa: RUF012  (never mutated: kwargs are rebuilt per Msg)
-    run: str | None = None
+    __slots__ = ()
 
     def __new__(cls, command: str, obj: Any = None, *args: Any, run: str | None = None,
                 **kwargs: Any) -> Msg:
         return super().__new__(cls, command, obj, args, kwargs, run)
 
     def __repr__(self) -> str:
-        obj = getattr(self.obj, "name", self.obj)
         parts = [repr(self.command)]
         if self.obj is not None:
-            parts.append(str(obj))
+            parts.append(str(getattr(self.obj, "name", self.obj)))
         parts.extend(repr(a) for a in self.args)
         parts.extend(f"{k}={v!r}" for k, v in self.kwargs.items())
         if self.run is not None:

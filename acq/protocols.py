@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from event_model.documents.event_descriptor import DataKey
-from typing_extensions import NotRequired
 
 __all__ = [
     "Collectable",

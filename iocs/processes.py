@@ -96,7 +96,7 @@ class ManagedProcess:
         self.name = name
         self.argv = list(argv)
         self._log_path = log
-        self._log = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+        self._log = open(log, "ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             self.argv,
             env={**os.environ, **env},
