@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="acq", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="acq", description="acq: everyday beamline jobs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_) in SUBCOMMANDS.items():
         sub.add_parser(name, help=help_, add_help=False)
