@@ -1,5 +1,41 @@
-"""acq: the engine. Runs plans inside the caller's event loop and emits documents."""
+"""acq: the engine. Runs plans inside the caller's event loop and emits documents.
 
+For plan authors: plans yield `Msg` objects or sub-plans; an async sub-plan hands a value
+back to its parent with ``yield plan_return(value)`` (a plain generator may ``return value``).
+See `acq.plan_stack` for the rules.
+"""
+
+from .errors import (
+    AcqError,
+    IllegalMessageSequence,
+    MetadataError,
+    NotResumable,
+    RequestAbort,
+    RequestHalt,
+    RequestStop,
+    RunEngineBusy,
+    RunEnginePaused,
+    RunEngineStateError,
+    UnknownCommand,
+    WaitTimeout,
+)
 from .msg import Msg
+from .plan_stack import Plan, plan_return
 
-__all__ = ["Msg"]
+__all__ = [
+    "AcqError",
+    "IllegalMessageSequence",
+    "MetadataError",
+    "Msg",
+    "NotResumable",
+    "Plan",
+    "RequestAbort",
+    "RequestHalt",
+    "RequestStop",
+    "RunEngineBusy",
+    "RunEnginePaused",
+    "RunEngineStateError",
+    "UnknownCommand",
+    "WaitTimeout",
+    "plan_return",
+]

@@ -1,0 +1,184 @@
+"""Driving a plan and the sub-plans it yields: a stack of generators.
+
+A plan is an async generator (or a plain generator) that yields `Msg` objects and
+sub-plans. A yielded sub-plan runs inline, on top of the stack; what it returns is sent
+back to the parent at the ``yield``::
+
+    async def trigger_and_read(dets):
+        ...
+        readings = {}
+        for det in dets:
+            readings.update((yield Msg("read", det)))
+        yield Msg("save")
+        yield plan_return(readings)          # the sub-plan's result
+
+    async def my_plan():
+        readings = yield trigger_and_read([det])   # runs inline, returns `readings`
+
+**Returning a value.** An async generator cannot ``return value`` (Python forbids it), so
+an async sub-plan ends with ``yield plan_return(value)``. The engine records the value
+and sends ``None`` back; the generator should end right there, like a ``return``
+(anything it yields afterwards still runs, so ``finally`` blocks can yield cleanup
+messages). A plain generator can ``return value`` as usual. A plan that never returns a
+value returns ``None``.
+
+Bluesky's ``Msg`` (same five fields) is accepted and converted, so its plain-generator
+plans run unchanged.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import AsyncGenerator, Generator
+from typing import Any, TypeAlias
+
+from .errors import PlanInterrupt
+from .msg import Msg
+
+__all__ = ["RETURN", "Plan", "PlanStack", "is_plan", "plan_name", "plan_return"]
+
+RETURN = "return"
+
+Plan: TypeAlias = AsyncGenerator[Any, Any] | Generator[Any, Any, Any]
+
+_PLAN_TYPES = (types.AsyncGeneratorType, types.GeneratorType)
+
+
+def plan_return(value: Any = None) -> Msg:
+    """The last thing an async sub-plan yields: ``yield plan_return(value)``.
+
+    The engine sends `value` to the parent plan as the result of its ``yield sub_plan``
+    (and returns it as ``RunResult.plan_result`` for the top-level plan).
+    """
+    return Msg(RETURN, value)
+
+
+def is_plan(obj: object) -> bool:
+    return isinstance(obj, _PLAN_TYPES)
+
+
+def plan_name(plan: object) -> str:
+    """The plan's function name: ``count`` for ``count([det])``."""
+    return getattr(plan, "__name__", type(plan).__name__)
+
+
+class Frame:
+    """One generator on the stack and the value it will return."""
+
+    __slots__ = ("gen", "is_async", "name", "result")
+
+    def __init__(self, gen: Plan) -> None:
+        self.gen = gen
+        self.is_async = isinstance(gen, types.AsyncGeneratorType)
+        self.name = plan_name(gen)
+        self.result: Any = None
+
+
+class PlanDone(Exception):
+    """The whole stack has finished; `value` is the top-level plan's result."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _as_msg(item: object) -> Msg | None:
+    if type(item) is Msg:
+        return item  # type: ignore[return-value]
+    if isinstance(item, tuple) and len(item) == 5 and isinstance(item[0], str):
+        return Msg._make(item)  # bluesky's Msg, or any tuple of the same layout
+    return None
+
+
+class PlanStack:
+    """Sends responses into the top generator and hands out the next `Msg`.
+
+    `send(value)` / `throw(exc)` return the next `Msg` from whichever generator is on
+    top, pushing yielded sub-plans and popping finished ones on the way. When the last
+    generator finishes, `PlanDone` carries its result. An exception that escapes a
+    sub-plan is thrown into its parent at the ``yield``; one that escapes the bottom
+    plan propagates to the caller.
+    """
+
+    __slots__ = ("frames",)
+
+    def __init__(self, plan: Plan) -> None:
+        if not is_plan(plan):
+            raise TypeError(
+                f"expected a plan (a generator or async generator, e.g. `count([det])`), "
+                f"got {plan!r}; did you pass the plan function instead of calling it?"
+            )
+        self.frames: list[Frame] = [Frame(plan)]
+
+    @property
+    def names(self) -> list[str]:
+        return [frame.name for frame in self.frames]
+
+    async def send(self, value: Any) -> Msg:
+        return await self._advance(value, None)
+
+    async def throw(self, exc: BaseException) -> Msg:
+        return await self._advance(None, exc)
+
+    async def _advance(self, value: Any, exc: BaseException | None) -> Msg:
+        frames = self.frames
+        while True:
+            frame = frames[-1]
+            gen = frame.gen
+            try:
+                if exc is None:
+                    item = (await gen.asend(value)) if frame.is_async else gen.send(value)  # type: ignore[union-attr]
+                else:
+                    pending, exc = exc, None
+                    item = (await gen.athrow(pending)) if frame.is_async else gen.throw(pending)  # type: ignore[union-attr]
+            except StopAsyncIteration:
+                value = self._pop(frame.result)
+                continue
+            except StopIteration as stop:
+                value = self._pop(frame.result if stop.value is None else stop.value)
+                continue
+            except (Exception, PlanInterrupt) as error:
+                frames.pop()
+                if not frames:
+                    raise
+                exc = error
+                continue
+            except BaseException:
+                frames.pop()
+                raise
+            msg = _as_msg(item)
+            if msg is not None:
+                if msg.command != RETURN:
+                    return msg
+                frame.result = msg.obj
+                value = None
+            elif is_plan(item):
+                frames.append(Frame(item))  # type: ignore[arg-type]
+                value = None
+            else:
+                exc = TypeError(
+                    f"plan {frame.name!r} yielded {item!r}; a plan yields Msg(...) objects "
+                    f"or sub-plans (generators), e.g. `yield Msg('read', det)`"
+                )
+
+    def _pop(self, result: Any) -> Any:
+        self.frames.pop()
+        if not self.frames:
+            raise PlanDone(result)
+        return result
+
+    async def close(self) -> list[BaseException]:
+        """Close every generator, top first (their ``finally`` blocks run but cannot yield).
+
+        Returns the errors raised while closing, for the caller to log.
+        """
+        errors: list[BaseException] = []
+        while self.frames:
+            frame = self.frames.pop()
+            try:
+                if frame.is_async:
+                    await frame.gen.aclose()  # type: ignore[union-attr]
+                else:
+                    frame.gen.close()  # type: ignore[union-attr]
+            except Exception as error:
+                errors.append(error)
+        return errors
