@@ -1,0 +1,17 @@
+"""EPICS devices over Channel Access (aioca): signals, motor record, scaler, area
+detector, temperature controller.
+"""
+
+from .ca import CaBackend
+from .convert import IncompatibleTypeError
+from .signal import EpicsSignal, EpicsSignalRO, EpicsSignalRW, EpicsSignalWO, EpicsSignalX
+
+__all__ = [
+    "CaBackend",
+    "EpicsSignal",
+    "EpicsSignalRO",
+    "EpicsSignalRW",
+    "EpicsSignalWO",
+    "EpicsSignalX",
+    "IncompatibleTypeError",
+]
