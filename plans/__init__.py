@@ -1,1 +1,66 @@
-"""plans: standard plans, plan stubs and plan wrappers (pure message generation)."""
+"""plans: standard plans, plan stubs and plan wrappers (pure message generation).
+
+    from plans import scan, grid_scan, count
+    from plans import stubs as bps
+    from plans import wrappers as bpp
+
+    await RE(scan([det], m1, -1, 1, 21))
+
+Every plan function checks its arguments when called and raises `PlanArgumentError`
+(a `ValueError` and a `TypeError`) before any message is generated: an odd argument list,
+``num < 1``, mismatched lists, something that is not a motor or not a detector, a position
+outside a motor's soft limits. It then returns the plan, an async generator that the
+engine runs. Each plan returns the uid of the run it opened (the nested temperature scan,
+the list of uids). `dry_run(plan)` lists a plan's messages and moves without hardware.
+"""
+
+from . import stubs, wrappers
+from .adaptive import adaptive_scan, rel_adaptive_scan, tune_centroid
+from .dry_run import DryRunReport, Move, dry_run, dry_run_sync
+from .errors import PlanArgumentError, PlanError, SoftLimitError
+from .fly import fly
+from .grids import (
+    grid_scan,
+    list_grid_scan,
+    rel_grid_scan,
+    rel_list_grid_scan,
+    rel_spiral,
+    rel_spiral_fermat,
+    spiral,
+    spiral_fermat,
+)
+from .scans import count, list_scan, log_scan, rel_list_scan, rel_log_scan, rel_scan, scan, scan_nd
+from .temperature import temperature_theta_2theta_scan
+
+__all__ = [
+    "DryRunReport",
+    "Move",
+    "PlanArgumentError",
+    "PlanError",
+    "SoftLimitError",
+    "adaptive_scan",
+    "count",
+    "dry_run",
+    "dry_run_sync",
+    "fly",
+    "grid_scan",
+    "list_grid_scan",
+    "list_scan",
+    "log_scan",
+    "rel_adaptive_scan",
+    "rel_grid_scan",
+    "rel_list_grid_scan",
+    "rel_list_scan",
+    "rel_log_scan",
+    "rel_scan",
+    "rel_spiral",
+    "rel_spiral_fermat",
+    "scan",
+    "scan_nd",
+    "spiral",
+    "spiral_fermat",
+    "stubs",
+    "temperature_theta_2theta_scan",
+    "tune_centroid",
+    "wrappers",
+]
