@@ -387,18 +387,22 @@ async def unstage(obj: Stageable, *, group: Hashable | None = None,
 
 async def stage_all(*objs: Any) -> Plan:
     """Stage every stageable object concurrently, then wait."""
-    group = new_group("stage")
-    for obj in _stageable(objs):
-        yield Msg("stage", obj, group=group)
-    yield Msg("wait", None, group=group)
+    stageable = _stageable(objs)
+    if stageable:
+        group = new_group("stage")
+        for obj in stageable:
+            yield Msg("stage", obj, group=group)
+        yield Msg("wait", None, group=group)
 
 
 async def unstage_all(*objs: Any) -> Plan:
     """Unstage every stageable object concurrently, then wait."""
-    group = new_group("unstage")
-    for obj in _stageable(objs):
-        yield Msg("unstage", obj, group=group)
-    yield Msg("wait", None, group=group)
+    stageable = _stageable(objs)
+    if stageable:
+        group = new_group("unstage")
+        for obj in stageable:
+            yield Msg("unstage", obj, group=group)
+        yield Msg("wait", None, group=group)
 
 
 def _stageable(objs: Iterable[Any]) -> list[Any]:

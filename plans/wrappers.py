@@ -433,7 +433,8 @@ reset_positions_decorator = _decorator(reset_positions_wrapper)
 def suspend_wrapper(plan: Plan, suspenders: Any) -> Plan:
     """Install `suspenders` (one or a list) for the duration of the plan."""
     _check_plan("suspend_wrapper", plan)
-    items = list(suspenders) if isinstance(suspenders, Iterable) else [suspenders]
+    collection = isinstance(suspenders, list | tuple | set | frozenset)
+    items = list(suspenders) if collection else [suspenders]
     return _suspend(plan, items)
 
 
