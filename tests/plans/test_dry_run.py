@@ -18,7 +18,7 @@ def sim():
 
 
 async def test_a_relative_range_outside_the_limits_is_refused_before_the_run_opens():
-    m1, m2, det = sim()
+    m1, _m2, det = sim()
     plan = plans.rel_scan([det], m1, -2, 6, 5)  # fine at call time: offsets, not positions
     with pytest.raises(SoftLimitError) as info:
         await dry_run(plan)
@@ -30,7 +30,7 @@ async def test_a_relative_range_outside_the_limits_is_refused_before_the_run_ope
 
 
 async def test_any_set_outside_the_limits_is_named_with_its_message():
-    m1, m2, det = sim()
+    m1, m2, _det = sim()
 
     async def hand_written():
         yield bps.mv(m1, 2)
@@ -43,7 +43,7 @@ async def test_any_set_outside_the_limits_is_named_with_its_message():
 
 
 async def test_starting_positions_by_device_or_name_and_position_attribute():
-    m1, m2, det = sim()
+    m1, _m2, det = sim()
     by_device = await dry_run(plans.rel_scan([det], m1, 0, 1, 2), positions={m1: -1.0})
     by_name = await dry_run(plans.rel_scan([det], m1, 0, 1, 2), positions={"m1": -1.0})
     default = await dry_run(plans.rel_scan([det], m1, 0, 1, 2))
@@ -113,7 +113,7 @@ async def test_the_nested_temperature_scan_lists_one_run_per_temperature():
 
 
 def test_dry_run_sync_from_code_without_a_loop():
-    m1, m2, det = sim()
+    _m1, _m2, det = sim()
     report = dry_run_sync(plans.count([det], 2))
     assert report.commands.count("save") == 2
 
