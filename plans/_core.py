@@ -15,7 +15,7 @@ from typing import Any
 
 from acq.msg import Msg
 
-from ._plan import Plan, plan_return
+from ._plan import Plan, named, plan_return
 from ._validate import check_limits, check_movable, check_unique, describe_value, name_of
 from .errors import PlanArgumentError
 from .stubs import new_group, one_nd_step, position_of
@@ -37,8 +37,9 @@ Point = tuple[Any, ...]
 def step_plan(detectors: Sequence[Any], motors: Sequence[Any], points: Sequence[Point],
               per_step: Callable[..., Any] | None, md: Mapping[str, Any]) -> Plan:
     """Stage, open a run with `md`, one `per_step` per point, close, unstage."""
-    body = _steps(list(detectors), list(motors), list(points), per_step)
-    return stage_wrapper(run_wrapper(body, md=md), [*detectors, *motors])
+    body = named(_steps(list(detectors), list(motors), list(points), per_step), "points")
+    plan = stage_wrapper(run_wrapper(body, md=md), [*detectors, *motors])
+    return named(plan, str(md.get("plan_name", "step_plan")))
 
 
 def _takes_motor(per_step: Callable[..., Any]) -> bool:
@@ -105,7 +106,7 @@ def relative_step_plan(plan: str, detectors: Sequence[Any], motors: Sequence[Any
         check_trajectory_limits(plan, motors, points)
         return step_plan(detectors, motors, points, per_step, md)
 
-    return relative_plan(motors, build)
+    return named(relative_plan(motors, build), plan)
 
 
 async def _move_back(motors: list[Any], origin: list[Any]) -> Plan:

@@ -15,7 +15,15 @@ from typing import Any, TypeAlias
 from acq import plan_return
 from acq.msg import Msg
 
-__all__ = ["Plan", "PlanFactory", "as_async", "is_plan", "is_return", "plan_return"]
+__all__ = [
+    "Plan",
+    "PlanFactory",
+    "as_async",
+    "is_plan",
+    "is_return",
+    "named",
+    "plan_return",
+]
 
 Plan: TypeAlias = AsyncGenerator[Any, Any]
 """An async generator yielding `Msg`s (or sub-plans); it is sent each command's result."""
@@ -28,6 +36,12 @@ _RETURN = plan_return(None).command
 def is_return(item: Any) -> bool:
     """Is `item` the marker a plan yields to return a value?"""
     return isinstance(item, Msg) and item.command == _RETURN
+
+
+def named(plan: Plan, name: str) -> Plan:
+    """Give a plan the name the engine shows in its plan stack (``scan``, not ``_stage``)."""
+    plan.__name__ = plan.__qualname__ = name  # type: ignore[misc]
+    return plan
 
 
 def is_plan(item: Any) -> bool:

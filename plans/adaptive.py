@@ -15,7 +15,7 @@ from acq.msg import Msg
 
 from ._core import relative_plan
 from ._metadata import start_metadata
-from ._plan import Plan
+from ._plan import Plan, named
 from ._validate import (
     check_detectors,
     check_limits,
@@ -84,7 +84,7 @@ def adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, start
     )
     body = _adaptive(a["detectors"], target_field, motor, a["start"], a["stop"], a["min_step"],
                      a["max_step"], a["target_delta"], bool(backstep), a["threshold"])
-    return stage_wrapper(run_wrapper(body, md=meta), [*a["detectors"], motor])
+    return named(stage_wrapper(run_wrapper(body, md=meta), [*a["detectors"], motor]), plan)
 
 
 async def _adaptive(detectors: list[Any], field: str, motor: Any, start: float, stop: float,
@@ -135,7 +135,7 @@ def rel_adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, s
                          a["max_step"], a["target_delta"], bool(backstep), a["threshold"])
         return stage_wrapper(run_wrapper(body, md=meta), [*a["detectors"], motor])
 
-    return relative_plan([motor], build)
+    return named(relative_plan([motor], build), plan)
 
 
 def tune_centroid(detectors: Sequence[Any], signal: str, motor: Any, start: float,
@@ -175,7 +175,7 @@ def tune_centroid(detectors: Sequence[Any], signal: str, motor: Any, start: floa
         md=md,
     )
     body = _tune(detectors, signal, motor, start, stop, min_step, num, step_factor, snake)
-    return stage_wrapper(run_wrapper(body, md=meta), [*detectors, motor])
+    return named(stage_wrapper(run_wrapper(body, md=meta), [*detectors, motor]), plan)
 
 
 async def _tune(detectors: list[Any], signal: str, motor: Any, start: float, stop: float,

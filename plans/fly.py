@@ -9,7 +9,7 @@ from acq.msg import Msg
 from acq.protocols import Flyable
 
 from ._metadata import start_metadata
-from ._plan import Plan
+from ._plan import Plan, named
 from ._validate import describe_value
 from .errors import PlanArgumentError
 from .stubs import new_group, unique
@@ -39,7 +39,7 @@ def fly(flyers: Sequence[Any], *, md: Mapping[str, Any] | None = None) -> Plan:
             )
     meta = start_metadata("fly", detectors=flyers, motors=[], num_points=None,
                           plan_args={"flyers": flyers}, md=md, dimensions=[])
-    return run_wrapper(_fly(flyers), md=meta)
+    return named(run_wrapper(_fly(flyers), md=meta), "fly")
 
 
 async def _fly(flyers: list[Any]) -> Plan:

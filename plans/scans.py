@@ -13,7 +13,7 @@ from typing import Any
 from . import _trajectories as traj
 from ._core import check_trajectory_limits, relative_step_plan, step_plan, trajectory_of
 from ._metadata import dimensions_of, start_metadata
-from ._plan import Plan
+from ._plan import Plan, named
 from ._validate import (
     check_detectors,
     check_movable,
@@ -73,7 +73,7 @@ def count(detectors: Sequence[Any], num: int | None = 1, delay: float | Iterable
     md.pop("motors")
     shot = per_shot or trigger_and_read
     body = repeat(lambda: shot(list(detectors)), num=num, delay=delay)
-    return stage_wrapper(run_wrapper(body, md=md), detectors)
+    return named(stage_wrapper(run_wrapper(body, md=md), detectors), "count")
 
 
 def _inner_product_md(plan: str, detectors: list[Any], motors: list[Any],

@@ -22,7 +22,7 @@ from typing import Any
 from acq.msg import Msg
 from acq.protocols import Locatable, Readable, Stageable, Triggerable
 
-from ._plan import Plan, is_plan, plan_return
+from ._plan import Plan, is_plan, named, plan_return
 from ._validate import check_movable, describe_value, name_of
 from .errors import PlanArgumentError
 
@@ -236,12 +236,12 @@ async def unsubscribe(token: Any) -> Plan:
 
 async def install_suspender(suspender: Any) -> Plan:
     """Install a suspender for the rest of the plan (see also `wrappers.suspend_wrapper`)."""
-    yield Msg("install_suspender", None, suspender)
+    yield Msg("install_suspender", suspender)
 
 
 async def remove_suspender(suspender: Any) -> Plan:
     """Remove a suspender installed by `install_suspender`."""
-    yield Msg("remove_suspender", None, suspender)
+    yield Msg("remove_suspender", suspender)
 
 
 async def open_run(md: Mapping[str, Any] | None = None) -> Plan:
@@ -263,7 +263,7 @@ def abs_set(obj: Any, value: Any, *args: Any, group: Hashable | None = None,
             wait: bool = False, **kwargs: Any) -> Plan:
     """Start moving `obj` to `value`; with ``wait=True`` wait for it. Returns the status."""
     check_movable("abs_set", obj)
-    return _abs_set(obj, value, args, group, wait, kwargs)
+    return named(_abs_set(obj, value, args, group, wait, kwargs), "abs_set")
 
 
 async def _abs_set(obj: Any, value: Any, args: tuple[Any, ...], group: Hashable | None,
@@ -280,7 +280,7 @@ def rel_set(obj: Any, value: Any, *args: Any, group: Hashable | None = None,
             wait: bool = False, **kwargs: Any) -> Plan:
     """Start moving `obj` by `value` from where it is now. Returns the status."""
     check_movable("rel_set", obj)
-    return _rel_set(obj, value, args, group, wait, kwargs)
+    return named(_rel_set(obj, value, args, group, wait, kwargs), "rel_set")
 
 
 async def _rel_set(obj: Any, value: Any, args: tuple[Any, ...], group: Hashable | None,
@@ -297,7 +297,7 @@ def mv(*args: Any, group: Hashable | None = None, timeout: float | None = None,
     Returns the moves' statuses. Extra keywords go to each ``set``.
     """
     pairs = _pairs("mv", args)
-    return _mv(pairs, group, timeout, kwargs)
+    return named(_mv(pairs, group, timeout, kwargs), "mv")
 
 
 async def _mv(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: float | None,
@@ -314,7 +314,7 @@ def mvr(*args: Any, group: Hashable | None = None, timeout: float | None = None,
         **kwargs: Any) -> Plan:
     """Move motors by offsets from where they are, concurrently, and wait: ``mvr(m1, 0.1)``."""
     pairs = _pairs("mvr", args)
-    return _mvr(pairs, group, timeout, kwargs)
+    return named(_mvr(pairs, group, timeout, kwargs), "mvr")
 
 
 async def _mvr(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: float | None,
@@ -351,19 +351,19 @@ async def _start(command: str, obj: Any, args: tuple[Any, ...], group: Hashable 
 def prepare(obj: Any, *args: Any, group: Hashable | None = None, wait: bool = False,
             **kwargs: Any) -> Plan:
     """Prepare `obj` for a fly scan (``obj.prepare(value)``)."""
-    return _start("prepare", obj, args, group, wait, kwargs)
+    return named(_start("prepare", obj, args, group, wait, kwargs), "prepare")
 
 
 def kickoff(obj: Any, *, group: Hashable | None = None, wait: bool = False,
             **kwargs: Any) -> Plan:
     """Start a flyer's acquisition."""
-    return _start("kickoff", obj, (), group, wait, kwargs)
+    return named(_start("kickoff", obj, (), group, wait, kwargs), "kickoff")
 
 
 def complete(obj: Any, *, group: Hashable | None = None, wait: bool = False,
              **kwargs: Any) -> Plan:
     """Tell a flyer to finish; with ``wait=True`` wait until it has."""
-    return _start("complete", obj, (), group, wait, kwargs)
+    return named(_start("complete", obj, (), group, wait, kwargs), "complete")
 
 
 async def collect(obj: Any, *, stream: bool = False, return_payload: bool = True,
@@ -429,7 +429,7 @@ def trigger_and_read(devices: Sequence[Any], name: str = "primary") -> Plan:
     Returns the readings of all devices merged into one dict. If a read fails, the
     half-filled event is dropped and the error raised.
     """
-    return _trigger_and_read(unique(devices), name)
+    return named(_trigger_and_read(unique(devices), name), "trigger_and_read")
 
 
 async def _trigger_and_read(devices: list[Any], name: str) -> Plan:
@@ -524,7 +524,7 @@ def repeat(plan: Callable[[], Any], num: int | None = 1,
         delay_of: Callable[[int], float] = delays.__getitem__
     else:
         delay_of = lambda _i: float(delay)  # noqa: E731
-    return _repeat(plan, num, delay_of)
+    return named(_repeat(plan, num, delay_of), "repeat")
 
 
 async def _repeat(plan: Callable[[], Any], num: int | None,

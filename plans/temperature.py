@@ -16,7 +16,7 @@ from acq.msg import Msg
 from . import _trajectories as traj
 from ._core import check_trajectory_limits
 from ._metadata import start_metadata
-from ._plan import Plan, plan_return
+from ._plan import Plan, named, plan_return
 from ._validate import (
     check_detectors,
     check_limits,
@@ -69,7 +69,7 @@ def temperature_theta_2theta_scan(
                         num, settle, md)
     scans = [scan(readers, theta, start, stop, two_theta, 2 * start, 2 * stop, num=num,
                   md={**(md or {}), "temperature": t}) for t in temps]
-    return _run_per_temperature(temperature, temps, scans, settle)
+    return named(_run_per_temperature(temperature, temps, scans, settle), plan)
 
 
 async def _run_per_temperature(temperature: Any, temps: list[float], scans: list[Plan],
@@ -101,7 +101,8 @@ def _one_run(plan: str, readers: list[Any], temperature: Any, temps: list[float]
         dimensions=[[[f for f in _field_names(theta)], name] for name in streams],
     )
     body = _streams(readers, temperature, streams, theta, two_theta, points, settle)
-    return stage_wrapper(run_wrapper(body, md=meta), [*readers, theta, two_theta])
+    return named(stage_wrapper(run_wrapper(body, md=meta), [*readers, theta, two_theta]),
+                 plan)
 
 
 def _field_names(motor: Any) -> list[str]:

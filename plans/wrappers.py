@@ -25,7 +25,7 @@ from acq.msg import Msg
 from acq.protocols import Readable
 
 from ._mutate import msg_mutator, plan_mutator
-from ._plan import Plan, is_plan, plan_return
+from ._plan import Plan, is_plan, named, plan_return
 from ._validate import describe_value
 from .errors import PlanArgumentError
 from .stubs import new_group, position_of, stage_all, trigger_and_read, unique, unstage_all
@@ -113,7 +113,7 @@ def finalize_wrapper(plan: Plan, final_plan: Any) -> Plan:
     """
     _check_plan("finalize_wrapper", plan)
     factory = _plan_factory("finalize_wrapper", "final_plan", final_plan)
-    return _finalize(plan, factory)
+    return named(_finalize(plan, factory), "finalize_wrapper")
 
 
 async def _finalize(plan: Plan, final: Callable[[], Any]) -> Plan:
@@ -168,7 +168,8 @@ def contingency_wrapper(plan: Plan, *, except_plan: Any = None, else_plan: Any =
         )
     else_factory = _plan_factory("contingency_wrapper", "else_plan", else_plan)
     final_factory = _plan_factory("contingency_wrapper", "final_plan", final_plan)
-    return _contingency(plan, except_plan, else_factory, final_factory, auto_raise)
+    return named(_contingency(plan, except_plan, else_factory, final_factory, auto_raise),
+                 "contingency_wrapper")
 
 
 async def _contingency(plan: Plan, except_plan: Callable[[BaseException], Any] | None,
@@ -213,7 +214,7 @@ def run_wrapper(plan: Plan, *, md: Mapping[str, Any] | None = None) -> Plan:
     plan, the engine closes the run itself, with the matching exit status.
     """
     _check_plan("run_wrapper", plan)
-    return _run(plan, dict(md or {}))
+    return named(_run(plan, dict(md or {})), "run_wrapper")
 
 
 async def _run(plan: Plan, md: dict[str, Any]) -> Plan:
@@ -237,7 +238,7 @@ def stage_wrapper(plan: Plan, devices: Iterable[Any]) -> Plan:
     """Stage the (stageable) devices before `plan`, unstage them after, whatever happens."""
     _check_plan("stage_wrapper", plan)
     devices = unique(devices)
-    return _stage(plan, devices)
+    return named(_stage(plan, devices), "stage_wrapper")
 
 
 async def _stage(plan: Plan, devices: list[Any]) -> Plan:
@@ -266,7 +267,7 @@ def inject_md_wrapper(plan: Plan, md: Mapping[str, Any]) -> Plan:
             return msg
         return msg._replace(kwargs={**msg.kwargs, **extra})
 
-    return msg_mutator(plan, inject)
+    return named(msg_mutator(plan, inject), "inject_md_wrapper")
 
 
 inject_md_decorator = _decorator(inject_md_wrapper)
@@ -307,7 +308,7 @@ def baseline_wrapper(plan: Plan, devices: Iterable[Any], name: str = "baseline")
             return before_close(msg), None
         return None, None
 
-    return plan_mutator(plan, proc)
+    return named(plan_mutator(plan, proc), "baseline_wrapper")
 
 
 baseline_decorator = _decorator(baseline_wrapper)
@@ -337,7 +338,7 @@ def monitor_during_wrapper(plan: Plan, signals: Iterable[Any]) -> Plan:
             return before_close(msg), None
         return None, None
 
-    return plan_mutator(plan, proc) if signals else plan
+    return named(plan_mutator(plan, proc), "monitor_during_wrapper") if signals else plan
 
 
 monitor_during_decorator = _decorator(monitor_during_wrapper)
@@ -392,7 +393,7 @@ def relative_set_wrapper(plan: Plan, devices: Iterable[Any] | None = None) -> Pl
             return later_move(msg), None
         return first_move(msg), None
 
-    return plan_mutator(plan, proc)
+    return named(plan_mutator(plan, proc), "relative_set_wrapper")
 
 
 relative_set_decorator = _decorator(relative_set_wrapper)
@@ -424,7 +425,7 @@ def reset_positions_wrapper(plan: Plan, devices: Iterable[Any] | None = None) ->
             yield Msg("set", obj, position, group=group)
         yield Msg("wait", None, group=group)
 
-    return _finalize(plan_mutator(plan, proc), move_back)
+    return named(_finalize(plan_mutator(plan, proc), move_back), "reset_positions_wrapper")
 
 
 reset_positions_decorator = _decorator(reset_positions_wrapper)
@@ -435,7 +436,7 @@ def suspend_wrapper(plan: Plan, suspenders: Any) -> Plan:
     _check_plan("suspend_wrapper", plan)
     collection = isinstance(suspenders, list | tuple | set | frozenset)
     items = list(suspenders) if collection else [suspenders]
-    return _suspend(plan, items)
+    return named(_suspend(plan, items), "suspend_wrapper")
 
 
 async def _suspend(plan: Plan, suspenders: list[Any]) -> Plan:
@@ -443,11 +444,11 @@ async def _suspend(plan: Plan, suspenders: list[Any]) -> Plan:
 
     async def remove() -> Plan:
         for suspender in reversed(installed):
-            yield Msg("remove_suspender", None, suspender)
+            yield Msg("remove_suspender", suspender)
 
     async def install_then_run() -> Plan:
         for suspender in suspenders:
-            yield Msg("install_suspender", None, suspender)
+            yield Msg("install_suspender", suspender)
             installed.append(suspender)
         result = yield plan
         yield plan_return(result)

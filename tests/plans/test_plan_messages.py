@@ -314,3 +314,11 @@ async def test_a_plan_object_is_created_eagerly_but_runs_lazily():
     plan = plans.scan([det], m1, 0, 1, 3)
     assert hasattr(plan, "asend")  # an async generator: nothing has run yet
     await plan.aclose()
+
+
+def test_plans_carry_their_names_for_the_engine_plan_stack():
+    assert plans.scan([det], m1, 0, 1, 2).__name__ == "scan"
+    assert plans.rel_grid_scan([det], m1, 0, 1, 2, m2, 0, 1, 2).__name__ == "rel_grid_scan"
+    assert plans.count([det]).__name__ == "count"
+    assert bps.mv(m1, 1).__name__ == "mv"
+    assert bps.trigger_and_read([det]).__name__ == "trigger_and_read"

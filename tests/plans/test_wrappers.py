@@ -233,7 +233,7 @@ async def test_inject_md_adds_metadata_that_wins():
 async def test_suspend_installs_and_always_removes():
     rec = await drive(bpp.suspend_wrapper(body(), ["s1", "s2"]), fail=fail_on("read", OSError()))
     assert rec.commands[:2] == ["install_suspender", "install_suspender"]
-    assert [m.args[0] for m in rec.msgs[-2:]] == ["s2", "s1"]
+    assert [m.obj for m in rec.msgs[-2:]] == ["s2", "s1"]
     assert rec.of("remove_suspender")[0].command == "remove_suspender"
     rec = await drive(bpp.suspend_wrapper(body(), "only"))
     assert rec.commands.count("remove_suspender") == 1
