@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AcqError",
+    "DocumentError",
     "IllegalMessageSequence",
     "MetadataError",
     "NotResumable",
@@ -45,6 +46,10 @@ class IllegalMessageSequence(AcqError):
 
 class UnknownCommand(AcqError):
     """A plan yielded a `Msg` whose command the engine does not know."""
+
+
+class DocumentError(AcqError):
+    """A device's description or readings do not fit event-model (missing keys, clashes)."""
 
 
 class MetadataError(AcqError, ValueError):

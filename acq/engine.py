@@ -1,0 +1,661 @@
+"""The RunEngine: runs plans inside the caller's event loop.
+
+    RE = RunEngine(md={"beamline_id": "sim"})
+    RE.subscribe(print)
+    result = await RE(count([det], 5), sample="Si")
+
+One call of ``RE(plan)`` (or ``RE.resume()``) drives the plan in the caller's task: it
+asks the plan for a message, runs the command's handler, sends the result back, and so
+on. Everything the call starts (subscriber consumers, device coroutines) belongs to
+task groups that end with the call. Interruptions (`request_pause`, `stop`, `abort`,
+`halt`, suspenders, Ctrl-C) come from other tasks or callbacks: they set a flag and,
+unless the plan's own code is running, cancel the current command's scope; the loop
+then deals with them between messages. See docs/decisions/0004-engine.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import anyio.lowlevel
+
+from .bundler import RunBundler
+from .commands import Commands, Handler
+from .describe import maybe_await, name_of
+from .dispatch import Callback, Dispatcher
+from .errors import (
+    NotResumable,
+    RequestAbort,
+    RequestStop,
+    RunEngineBusy,
+    RunEnginePaused,
+    RunEngineStateError,
+    UnknownCommand,
+)
+from .execution import CACHE_POLICY, Execution
+from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
+from .msg import Msg
+from .plan_stack import Plan, PlanDone, PlanStack
+from .progress import default_waiting_hook
+from .sigint import CtrlC
+from .status import is_done
+from .suspenders import Suspender
+from .tracebacks import trim_engine_frames
+
+__all__ = ["RunEngine", "RunResult"]
+
+log = logging.getLogger("acq.engine")
+
+ExitStatus = Literal["success", "abort", "fail"]
+State = Literal["idle", "running", "paused"]
+
+_YIELD_EVERY = 0.005  # let other tasks (subscribers, interrupters) run at least this often
+_CLEANUP_TIMEOUT = 10.0  # per device stop/unstage during cleanup
+_AUTO: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What ``await RE(plan)`` returns."""
+
+    run_uids: tuple[str, ...]
+    exit_status: ExitStatus
+    reason: str = ""
+    plan_result: Any = None
+    interrupted: bool = False
+    exception: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Interrupt:
+    kind: Literal["pause", "suspend", "stop", "abort", "halt"]
+    reason: str = ""
+    suspender: Suspender | None = None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    exit_status: ExitStatus | Literal["paused"]
+    reason: str = ""
+    plan_result: Any = None
+    exception: BaseException | None = None
+
+
+class RunEngine:
+    """Runs plans and emits their documents; see the module docstring.
+
+    Parameters
+    ----------
+    md:
+        Metadata for every run (lowest precedence: plan metadata, then the call's win).
+    state_dir:
+        Where the scan_id counter lives (default ``$ACQ_STATE_DIR`` or
+        ``~/.local/state/acq``).
+    md_validator:
+        Called with each RunStart document before the run opens; raise to refuse it.
+    record_interruptions:
+        Record pauses, suspensions and resumes in each run's ``interruptions`` stream.
+    waiting_hook:
+        Called with the statuses of a wait, and ``None`` after it (progress bars).
+        Default: a terminal or Jupyter bar when one can be shown.
+    handle_sigint:
+        Install the Ctrl-C handler (pause) while a plan runs.
+    subscriber_stall_timeout:
+        At the end of a call, how long to wait for a subscriber that makes no progress
+        before returning anyway (its documents stay queued for later).
+    """
+
+    def __init__(
+        self,
+        md: Mapping[str, Any] | None = None,
+        *,
+        state_dir: str | None = None,
+        md_validator: MetadataValidator | None = None,
+        record_interruptions: bool = True,
+        waiting_hook: Callable[[Any], None] | None = _AUTO,
+        handle_sigint: bool = True,
+        subscriber_stall_timeout: float = 5.0,
+    ) -> None:
+        self.md: dict[str, Any] = dict(md or {})
+        self.md_validator = md_validator
+        self.record_interruptions = record_interruptions
+        self.waiting_hook = default_waiting_hook() if waiting_hook is _AUTO else waiting_hook
+        self.handle_sigint = handle_sigint
+        self.subscriber_stall_timeout = subscriber_stall_timeout
+        self.scan_ids = ScanIdStore(state_dir)
+        self.versions = versions()
+        self.last_result: RunResult | None = None
+        self._dispatcher = Dispatcher()
+        self._extra_commands: dict[str, Handler] = {}
+        self._suspenders: list[Suspender] = []
+        self._state: State = "idle"
+        self._ex: Execution | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._in_plan = False
+        self._interrupt: _Interrupt | None = None
+        self._deferred_pause: str | None = None  # reason, when a pause waits for a checkpoint
+        self._engine_task: asyncio.Task[Any] | None = None
+        self._idle: anyio.Event | None = None
+        self._ctrl_c = CtrlC(lambda defer, why: self.request_pause(defer, reason=why))
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def __repr__(self) -> str:
+        return f"<RunEngine {self._state}>"
+
+    # -- running plans ---------------------------------------------------------------
+
+    async def __call__(self, plan: Plan, **md: Any) -> RunResult:
+        """Run `plan` to the end and return its `RunResult`.
+
+        Raises the plan's exception if it fails (runs are closed with exit_status
+        'fail' first), and `RunEnginePaused` if it pauses for the user.
+        """
+        if self._state != "idle":
+            if self._state == "paused":
+                hint = "await RE.resume(), RE.stop() or RE.abort() first"
+            else:
+                hint = "wait for it to finish, or stop it with await RE.stop()"
+            raise RunEngineBusy(f"the RunEngine is {self._state} ({self._ex_name()}); {hint}")
+        call_md = self._checked_md("metadata", md)
+        self._checked_md("RE.md", self.md)
+        ex = Execution(plan, call_md)
+        self._ex = ex
+        return await self._call(ex, "start")
+
+    async def resume(self) -> RunResult:
+        """Continue a paused plan from its last checkpoint."""
+        ex = self._paused_execution("resume")
+        for suspender in self._suspenders:
+            if suspender.tripped and not suspender.auto_resume:
+                suspender._set_tripped(False)  # the user has looked at it
+        return await self._call(ex, "resume")
+
+    async def stop(self) -> RunResult | None:
+        """End the plan, letting it clean up; its runs end with exit_status 'success'."""
+        return await self._end("stop", "")
+
+    async def abort(self, reason: str = "") -> RunResult | None:
+        """End the plan, letting it clean up; its runs end with exit_status 'abort'."""
+        return await self._end("abort", reason or "aborted by the user")
+
+    async def halt(self) -> RunResult | None:
+        """End the plan now, skipping its cleanup; devices are still stopped and unstaged."""
+        return await self._end("halt", "halted by the user")
+
+    def request_pause(self, defer: bool = False, *, reason: str = "") -> None:
+        """Pause now (``defer=False``) or at the next checkpoint; from any task."""
+        if self._state == "paused":
+            return
+        if self._state != "running":
+            raise RunEngineStateError("the RunEngine is idle; there is nothing to pause")
+        if defer:
+            self._deferred_pause = reason or "pause requested"
+        else:
+            self._request_interrupt(_Interrupt("pause", reason or "pause requested"))
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every subscriber has handled every document emitted so far."""
+        async with self._dispatcher.serving():
+            behind = await self._dispatcher.drain(timeout)
+        if behind:
+            raise TimeoutError(f"subscribers still behind after {timeout} s: {behind}")
+
+    # -- subscriptions, commands, suspenders -------------------------------------------
+
+    def subscribe(self, callback: Callback, name: str = "all", *, threaded: bool = False) -> int:
+        """Send documents to ``callback(name, doc)``; returns a token for `unsubscribe`.
+
+        `callback` may be sync or async. Sync callbacks must be quick (they run in the
+        loop) unless ``threaded=True``. See `acq.dispatch`.
+        """
+        return self._dispatcher.subscribe(callback, name, threaded=threaded)
+
+    def unsubscribe(self, token: int) -> None:
+        self._dispatcher.unsubscribe(token)
+
+    def register_command(self, name: str, handler: Callable[[Msg], Awaitable[Any]]) -> None:
+        """Handle ``Msg(name, ...)`` with ``await handler(msg)``; its result goes to the plan."""
+        if not callable(handler):
+            raise TypeError(f"handler for {name!r} must be a coroutine function taking a Msg")
+        self._extra_commands[name] = handler
+
+    def unregister_command(self, name: str) -> None:
+        self._extra_commands.pop(name, None)
+
+    @property
+    def commands(self) -> list[str]:
+        return sorted({*Commands.NAMES, *self._extra_commands})
+
+    def install_suspender(self, suspender: Suspender) -> None:
+        if suspender in self._suspenders:
+            return
+        self._suspenders.append(suspender)
+        suspender.install(self._on_suspender_trip)
+
+    def remove_suspender(self, suspender: Suspender) -> None:
+        if suspender in self._suspenders:
+            self._suspenders.remove(suspender)
+            suspender.remove()
+
+    def clear_suspenders(self) -> None:
+        for suspender in list(self._suspenders):
+            self.remove_suspender(suspender)
+
+    @property
+    def suspenders(self) -> tuple[Suspender, ...]:
+        return tuple(self._suspenders)
+
+    # -- internals: one call ---------------------------------------------------------
+
+    async def _call(self, ex: Execution, how: Literal["start", "resume", "stop", "abort", "halt"],
+                    interrupt: _Interrupt | None = None) -> RunResult:
+        self._state = "running"
+        self._engine_task = asyncio.current_task()
+        self._idle = anyio.Event()
+        self._interrupt = None
+        self._deferred_pause = None
+        outcome: _Outcome | None = None
+        try:
+            with self._ctrl_c.installed(self.handle_sigint):
+                async with self._dispatcher.serving():
+                    async with anyio.create_task_group() as tg:
+                        self._tg = tg
+                        try:
+                            outcome = await self._execute(ex, how, interrupt)
+                        finally:
+                            self._tg = None
+                            tg.cancel_scope.cancel()
+                    behind = await self._dispatcher.drain(self.subscriber_stall_timeout)
+                    if behind:
+                        log.warning(
+                            "subscribers %s made no progress for %.0f s; returning anyway. "
+                            "Their documents stay queued and are delivered at the next "
+                            "RE call or `await RE.flush()`.", behind,
+                            self.subscriber_stall_timeout,
+                        )
+        finally:
+            self._engine_task = None
+            self._scope = None
+            if outcome is not None and outcome.exit_status == "paused":
+                self._state = "paused"
+            else:
+                self._state = "idle"
+                self._ex = None
+            self._idle.set()
+        return self._conclude(ex, outcome)
+
+    def _conclude(self, ex: Execution, outcome: _Outcome) -> RunResult:
+        if outcome.exit_status == "paused":
+            raise RunEnginePaused(
+                f"plan {ex.plan_name!r} paused ({outcome.reason}) and waits at its last "
+                f"checkpoint. Continue with `await RE.resume()`; end it with "
+                f"`await RE.stop()` (runs marked success), `await RE.abort('why')` "
+                f"(marked abort) or `await RE.halt()` (no cleanup)."
+            )
+        result = RunResult(
+            run_uids=tuple(ex.run_uids),
+            exit_status=outcome.exit_status,
+            reason=outcome.reason,
+            plan_result=outcome.plan_result,
+            interrupted=ex.interrupted,
+            exception=outcome.exception,
+        )
+        self.last_result = result
+        if outcome.exception is not None:
+            raise trim_engine_frames(outcome.exception)
+        return result
+
+    async def _execute(self, ex: Execution, how: str, interrupt: _Interrupt | None) -> _Outcome:
+        commands = {**Commands(self, ex).table(), **self._extra_commands}
+        try:
+            if how == "halt":
+                ex.interrupted = True
+                return await self._finish(ex, "abort", "halted by the user", halt=True)
+            if how == "resume":
+                await self._resume_devices(ex)
+            elif interrupt is not None:  # stop or abort a paused plan: its cleanup runs
+                await self._resume_devices(ex, record=False)
+                self._throw_interrupt(ex, interrupt)
+            if how in ("start", "resume") and self._tripped():
+                outcome = await self._suspend(ex, commands, None)
+                if outcome is not None:
+                    return outcome
+            while True:
+                try:
+                    await self._segment(ex, commands)
+                except PlanDone as done:
+                    return await self._finish(ex, "success", "", plan_result=done.value)
+                except RequestStop:
+                    return await self._finish(ex, "success", "stopped by the user")
+                except RequestAbort as abort:
+                    return await self._finish(ex, "abort", str(abort) or "aborted")
+                except Exception as error:
+                    return await self._finish(ex, "fail", _reason(error), exception=error)
+                interrupt = self._take_interrupt()
+                if interrupt is not None:
+                    outcome = await self._handle(ex, commands, interrupt)
+                    if outcome is not None:
+                        return outcome
+        except BaseException as error:  # cancelled from outside, KeyboardInterrupt, ...
+            await self._finish(ex, "abort", f"interrupted: {type(error).__name__}", halt=True)
+            raise
+
+    async def _segment(self, ex: Execution, commands: dict[str, Handler]) -> None:
+        """Drive the plan until it ends (raises) or an interruption arrives (returns)."""
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                if self._interrupt is None:
+                    await self._drive(ex, commands)
+            finally:
+                self._scope = None
+
+    async def _drive(self, ex: Execution, commands: dict[str, Handler]) -> None:
+        """The hot loop: one iteration per message."""
+        stack = ex.stack
+        replay = ex.replay
+        policy = CACHE_POLICY
+        clock = time.perf_counter
+        last_yield = clock()
+        while True:
+            if self._interrupt is not None:
+                return
+            now = clock()
+            if now - last_yield > _YIELD_EVERY:
+                await anyio.lowlevel.checkpoint()
+                last_yield = now
+                continue
+            if replay:
+                msg = replay.popleft()
+            else:
+                self._in_plan = True
+                try:
+                    if ex.pending_exc is None:
+                        msg = await stack.send(ex.response)
+                    else:
+                        error, ex.pending_exc = ex.pending_exc, None
+                        msg = await stack.throw(error)
+                finally:
+                    self._in_plan = False
+            ex.current = msg
+            if self._interrupt is not None:
+                return
+            handler = commands.get(msg[0])
+            ex.step += 1
+            try:
+                if handler is None:
+                    raise UnknownCommand(
+                        f"unknown command {msg[0]!r}; known: {', '.join(self.commands)}. "
+                        f"Add one with RE.register_command(name, coroutine_function)"
+                    )
+                ex.response = await handler(msg)
+            except Exception as error:
+                if self._interrupt is not None:
+                    return  # interrupted mid-command: re-done on resume
+                self._annotate(error, ex, msg)
+                ex.pending_exc = error
+                ex.response = None
+                ex.current = None
+                replay.clear()
+                continue
+            ex.current = None
+            cache = ex.cache
+            if cache is not None:
+                what = policy.get(msg[0])
+                if what is None:
+                    cache.append(msg)
+                elif what == "reset":
+                    cache.clear()
+
+    @staticmethod
+    def _annotate(error: Exception, ex: Execution, msg: Msg) -> None:
+        plans = " > ".join(ex.stack.names) or ex.plan_name
+        obj = f" on {name_of(msg.obj)}" if msg.obj is not None else ""
+        error.add_note(f"in plan {plans}, step {ex.step}: {msg!r}{obj}")
+
+    # -- internals: interruptions ------------------------------------------------------
+
+    def _request_interrupt(self, interrupt: _Interrupt) -> None:
+        current = self._interrupt
+        order = ("pause", "suspend", "stop", "abort", "halt")
+        if current is not None and order.index(current.kind) >= order.index(interrupt.kind):
+            return  # a stronger request is already pending
+        self._interrupt = interrupt
+        scope = self._scope
+        if scope is not None and not self._in_plan and asyncio.current_task() is not \
+                self._engine_task:
+            scope.cancel()
+
+    def _take_interrupt(self) -> _Interrupt | None:
+        interrupt, self._interrupt = self._interrupt, None
+        return interrupt
+
+    def _at_checkpoint(self) -> None:
+        if self._deferred_pause is not None:
+            reason, self._deferred_pause = self._deferred_pause, None
+            self._request_interrupt(_Interrupt("pause", reason))
+
+    def _on_suspender_trip(self, suspender: Suspender) -> None:
+        if self._state != "running":
+            return  # checked when a plan starts or resumes
+        if suspender.auto_resume:
+            self._request_interrupt(_Interrupt("suspend", suspender.justification, suspender))
+        else:
+            self._request_interrupt(_Interrupt("pause", suspender.justification))
+
+    def _tripped(self) -> list[Suspender]:
+        return [s for s in self._suspenders if s.tripped]
+
+    async def _end(self, kind: Literal["stop", "abort", "halt"], reason: str) -> RunResult | None:
+        if self._state == "paused":
+            ex = self._paused_execution(kind)
+            return await self._call(ex, kind, _Interrupt(kind, reason))
+        if self._state == "idle":
+            raise RunEngineStateError(f"the RunEngine is idle; there is nothing to {kind}")
+        self._request_interrupt(_Interrupt(kind, reason))
+        if asyncio.current_task() is self._engine_task or self._idle is None:
+            return None  # asked from inside the plan: cannot wait for ourselves
+        await self._idle.wait()
+        return self.last_result
+
+    def _throw_interrupt(self, ex: Execution, interrupt: _Interrupt) -> None:
+        ex.interrupted = True
+        ex.replay.clear()
+        ex.current = None
+        ex.pending_exc = RequestStop() if interrupt.kind == "stop" else RequestAbort(
+            interrupt.reason)
+
+    async def _handle(self, ex: Execution, commands: dict[str, Handler],
+                      interrupt: _Interrupt) -> _Outcome | None:
+        """Deal with an interruption between messages; None means keep driving."""
+        kind = interrupt.kind
+        if kind in ("stop", "abort"):
+            self._throw_interrupt(ex, interrupt)
+            return None
+        if kind == "halt":
+            ex.interrupted = True
+            return await self._finish(ex, "abort", interrupt.reason, halt=True)
+        if not ex.resumable:
+            ex.interrupted = True
+            ex.replay.clear()
+            ex.current = None
+            if kind == "suspend":
+                ex.pending_exc = NotResumable(
+                    f"{interrupt.reason}: the plan cleared its checkpoint, so this part "
+                    f"cannot be re-done after the condition clears"
+                )
+            else:
+                ex.pending_exc = RequestAbort(
+                    f"{interrupt.reason}, where the plan cannot be resumed (no checkpoint)")
+            return None
+        ex.interrupted = True
+        await self._pause_devices(ex)
+        if kind == "pause":
+            for run in ex.runs.values():
+                run.record_interruption("pause", interrupt.reason)
+            log.warning("paused: %s", interrupt.reason)
+            return _Outcome("paused", interrupt.reason)
+        return await self._suspend(ex, commands, interrupt)
+
+    async def _suspend(self, ex: Execution, commands: dict[str, Handler],
+                       interrupt: _Interrupt | None) -> _Outcome | None:
+        """Wait (interruptibly) until no suspender is tripped; None means carry on."""
+        tripped = [interrupt.suspender] if interrupt and interrupt.suspender else self._tripped()
+        reason = "; ".join(s.justification for s in tripped if s is not None)
+        for run in ex.runs.values():
+            run.record_interruption("suspend", reason)
+        log.warning("suspended: %s", reason)
+        for suspender in tripped:
+            if suspender is not None and suspender.pre_plan is not None:
+                await self._side_plan(ex, commands, suspender.pre_plan())
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                await self._wait_until_clear(tripped)
+            finally:
+                self._scope = None
+        interrupt = self._take_interrupt()
+        if interrupt is not None:  # the user acted while we waited
+            if interrupt.kind == "suspend":
+                return await self._suspend(ex, commands, interrupt)
+            return await self._handle(ex, commands, interrupt)
+        for suspender in tripped:
+            if suspender is not None and suspender.post_plan is not None:
+                await self._side_plan(ex, commands, suspender.post_plan())
+        await self._resume_devices(ex)
+        return None
+
+    async def _wait_until_clear(self, tripped: list[Suspender | None]) -> None:
+        while True:
+            waited = [s for s in self._suspenders if s.tripped]
+            for suspender in waited:
+                await suspender.wait_until_clear()
+            delay = max((s.sleep for s in {*tripped, *waited} if s is not None), default=0)
+            if delay:
+                log.info("suspenders clear; resuming in %.1f s", delay)
+                await anyio.sleep(delay)
+            if not self._tripped():
+                return
+
+    async def _side_plan(self, ex: Execution, commands: dict[str, Handler], plan: Plan) -> None:
+        """Run a suspender's pre/post plan to the end (not rewindable, not cached)."""
+        stack = PlanStack(plan)
+        response: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                msg = await (stack.send(response) if error is None else stack.throw(error))
+            except PlanDone:
+                return
+            error = None
+            try:
+                response = await commands[msg.command](msg)
+            except Exception as failure:
+                error, response = failure, None
+
+    async def _pause_devices(self, ex: Execution) -> None:
+        """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""
+        await self._stop_movers(ex, success=False)
+        ex.rewind()
+        for obj in list(ex.pausable.values()):
+            if hasattr(obj, "pause") and hasattr(obj, "resume"):
+                await self._guarded(f"pause {name_of(obj)}", obj.pause)
+        for run in ex.runs.values():
+            run.suspend_monitors()
+
+    async def _resume_devices(self, ex: Execution, record: bool = True) -> None:
+        for obj in list(ex.pausable.values()):
+            if hasattr(obj, "pause") and hasattr(obj, "resume"):
+                await self._guarded(f"resume {name_of(obj)}", obj.resume)
+        for run in ex.runs.values():
+            run.restore_monitors()
+            if record:
+                run.record_interruption("resume", "")
+
+    # -- internals: runs and cleanup ---------------------------------------------------
+
+    def _open_run(self, ex: Execution, key: str | None, start: dict[str, Any]) -> None:
+        ex.runs[key] = RunBundler(start, self._dispatcher.emit,
+                                  record_interruptions=self.record_interruptions)
+        ex.run_uids.append(start["uid"])
+
+    def _close_run(self, ex: Execution, key: str | None, exit_status: str, reason: str) -> None:
+        run = ex.runs.pop(key)
+        for name, error in run.clear_monitors():
+            log.error("could not unsubscribe the monitor of %s: %s", name, error)
+        run.close(exit_status, reason)
+
+    async def _finish(self, ex: Execution, exit_status: ExitStatus, reason: str, *,
+                      plan_result: Any = None, exception: BaseException | None = None,
+                      halt: bool = False) -> _Outcome:
+        """Whatever happened: stop, unstage, close runs, drop plan-made subscriptions."""
+        with anyio.CancelScope(shield=True):
+            for error in await ex.stack.close():
+                log.warning("plan %s could not clean up (%s): %s",
+                            ex.plan_name, "halted" if halt else "closed", error)
+            await self._stop_movers(ex, success=exit_status == "success")
+            for obj in reversed(ex.staged):
+                await self._guarded(f"unstage {name_of(obj)}", obj.unstage)
+            ex.staged.clear()
+            for key in list(ex.runs):
+                self._close_run(ex, key, exit_status, reason)
+            for token in ex.subscriptions:
+                self.unsubscribe(token)
+            ex.subscriptions.clear()
+            for suspender in ex.suspenders:
+                self.remove_suspender(suspender)
+            ex.suspenders.clear()
+            ex.groups.clear()
+        return _Outcome(exit_status, reason, plan_result, exception)
+
+    async def _stop_movers(self, ex: Execution, success: bool) -> None:
+        movers = [obj for obj, status in ex.movers.values()
+                  if is_done(status) is not True and hasattr(obj, "stop")]
+        ex.movers.clear()
+        if not movers:
+            return
+        async with anyio.create_task_group() as tg:
+            for obj in movers:
+                tg.start_soon(self._guarded, f"stop {name_of(obj)}", obj.stop, success)
+
+    async def _guarded(self, what: str, func: Callable[..., Any], *args: Any) -> None:
+        """Call a device during cleanup: bounded in time, failures logged, never raised."""
+        try:
+            with anyio.fail_after(_CLEANUP_TIMEOUT):
+                await maybe_await(func(*args))
+        except Exception as error:
+            log.error("could not %s: %s", what, error)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _checked_md(self, where: str, md: Mapping[str, Any]) -> dict[str, Any]:
+        return check_metadata(md, where)
+
+    def _paused_execution(self, verb: str) -> Execution:
+        if self._state != "paused" or self._ex is None:
+            raise RunEngineStateError(
+                f"nothing to {verb}: the RunEngine is {self._state}"
+                + ("; use RE.stop()/RE.abort() from another task to end the running plan"
+                   if self._state == "running" else "")
+            )
+        return self._ex
+
+    def _ex_name(self) -> str:
+        return f"plan {self._ex.plan_name!r}" if self._ex else "no plan"
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
