@@ -5,6 +5,7 @@ Each test's documents are validated against event-model's schemas as they are em
 """
 
 import asyncio
+import itertools
 import math
 import time
 
@@ -85,7 +86,7 @@ async def test_rel_scan_returns_the_motor_after_success_failure_and_abort(RE, do
 
 async def test_relative_range_beyond_limits_fails_before_a_run_opens(RE, documents, m1, det):
     await m1.set(9.0)
-    with pytest.raises(plans.SoftLimitError, match="m1 would move to 11.0"):
+    with pytest.raises(plans.SoftLimitError, match=r"m1 would move to 11\.0"):
         await RE(plans.rel_scan([det], m1, -1, 2, 4))
     assert documents.starts == []
     assert m1.position == 9.0
@@ -154,7 +155,7 @@ async def test_tune_centroid_finds_the_peak(RE, documents, m1, det):
 async def test_adaptive_scan_densifies_where_the_signal_changes(RE, documents, m1, det):
     await RE(plans.adaptive_scan([det], "det", m1, -3, 3, 0.02, 0.6, 40, backstep=True))
     xs = documents.column("m1")
-    steps = [(b - a, (a + b) / 2) for a, b in zip(xs, xs[1:], strict=False) if b > a]
+    steps = [(b - a, (a + b) / 2) for a, b in itertools.pairwise(xs) if b > a]
     near = [s for s, x in steps if abs(x - 0.3) < 0.7]
     far = [s for s, x in steps if abs(x - 0.3) > 2]
     assert near and far and max(near) < min(far)
