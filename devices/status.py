@@ -56,10 +56,13 @@ class Status:
         self._waiters: list[asyncio.Future[None]] | None = None
         self._task: asyncio.Future[Any] | None = None
         if operation is not None:
-            if timeout is not None:
-                operation = _with_timeout(operation, timeout, name)
-            self._task = asyncio.ensure_future(operation)
-            self._task.add_done_callback(self._on_task_done)
+            self._start(operation, timeout)
+
+    def _start(self, operation: Awaitable[Any], timeout: float | None) -> None:
+        if timeout is not None:
+            operation = _with_timeout(operation, timeout, self.name)
+        self._task = asyncio.ensure_future(operation)
+        self._task.add_done_callback(self._on_task_done)
 
     # -- constructors -------------------------------------------------------------------
 
@@ -91,9 +94,15 @@ class Status:
             async for progress in updates:
                 status.set_progress(progress)
 
-        operation = run() if timeout is None else _with_timeout(run(), timeout, name)
-        status._task = asyncio.ensure_future(operation)
-        status._task.add_done_callback(status._on_task_done)
+        status._start(run(), timeout)
+        return status
+
+    @classmethod
+    def reporting(cls, operation: Callable[[Status], Awaitable[Any]], *, name: str = "",
+                  timeout: float | None = None) -> Status:
+        """Run ``operation(status)``, which may call ``status.set_progress(...)``."""
+        status = cls(name=name)
+        status._start(operation(status), timeout)
         return status
 
     @staticmethod

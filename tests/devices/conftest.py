@@ -41,3 +41,39 @@ def base_ioc(ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
         yield BaseIOC(prefix, process)
     finally:
         process.stop()
+
+
+class RestartableIOC:
+    """restart.db on the spare port, stopped and started again by the test."""
+
+    database = Path(__file__).with_name("restart.db")
+
+    def __init__(self, env: CAEnvironment, logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.prefix = unique_prefix("rst")
+        self.process: ManagedProcess | None = None
+
+    def pv(self, suffix: str) -> str:
+        return f"{self.prefix}{suffix}"
+
+    def start(self, value: float, units: str) -> None:
+        """Start the IOC (without waiting: the test's own signals see when it serves)."""
+        self.process = start_base_ioc(
+            self.env, self.env.server_ports[SPARE_PORT_A], self.database,
+            f"P={self.prefix},VAL={value},EGU={units}", log=self.logs / "restartable-ioc.log")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+@pytest.fixture
+def restartable_ioc(ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
+                    ) -> Iterator[RestartableIOC]:
+    ioc = RestartableIOC(ca_env, ioc_logs)
+    try:
+        yield ioc
+    finally:
+        ioc.stop()
