@@ -8,6 +8,8 @@ from pathlib import Path
 import event_model
 import pytest
 
+from acq import RunEngine
+
 
 class Documents:
     """Every document of the engine, validated against event-model's JSON schemas."""
@@ -55,11 +57,7 @@ def documents() -> Documents:
 
 
 @pytest.fixture
-async def RE(tmp_path: Path, documents: Documents) -> AsyncIterator[object]:
-    try:
-        from acq import RunEngine
-    except ImportError:  # the engine not exported yet
-        from acq.engine import RunEngine
+async def RE(tmp_path: Path, documents: Documents) -> AsyncIterator[RunEngine]:
     engine = RunEngine(state_dir=str(tmp_path), waiting_hook=None, handle_sigint=False)
     engine.subscribe(documents)
     yield engine
