@@ -2,12 +2,17 @@
 detector, temperature controller.
 """
 
+from .areadetector import ADCam, AreaDetector, ImagePlugin
 from .ca import CaBackend
 from .convert import IncompatibleTypeError
 from .motor import EpicsMotor
+from .scaler import Scaler, ScalerChannel
 from .signal import EpicsSignal, EpicsSignalRO, EpicsSignalRW, EpicsSignalWO, EpicsSignalX
+from .temperature import TemperatureController
 
 __all__ = [
+    "ADCam",
+    "AreaDetector",
     "CaBackend",
     "EpicsMotor",
     "EpicsSignal",
@@ -15,5 +20,9 @@ __all__ = [
     "EpicsSignalRW",
     "EpicsSignalWO",
     "EpicsSignalX",
+    "ImagePlugin",
     "IncompatibleTypeError",
+    "Scaler",
+    "ScalerChannel",
+    "TemperatureController",
 ]
