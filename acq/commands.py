@@ -337,7 +337,8 @@ class Commands:
             run.checkpoint()
 
     async def pause(self, msg: Msg) -> None:
-        self.engine.request_pause(defer=msg.kwargs.get("defer", False))
+        self.engine.request_pause(defer=msg.kwargs.get("defer", False),
+                                  reason="the plan asked to pause")
 
     async def null(self, msg: Msg) -> None:
         return None

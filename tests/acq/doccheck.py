@@ -20,6 +20,7 @@ class DocumentChecker:
         self._resources: set[str] = set()
         # (run uid, stream name) -> last seq_num
         self._seq: dict[tuple[str, str], int] = defaultdict(int)
+        self._datum_range: dict[tuple[str, str], tuple[int, int]] = {}
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:
         self.count += 1
@@ -76,8 +77,16 @@ class DocumentChecker:
     def _stream_datum(self, doc: dict[str, Any]) -> None:
         if doc["stream_resource"] not in self._resources:
             self._fail("stream_datum before its stream_resource")
-        if doc["descriptor"] not in self._descriptors:
+        desc = self._descriptors.get(doc["descriptor"])
+        if desc is None:
             self._fail("stream_datum with an unknown descriptor")
+            return
+        key = (desc["run_start"], desc["name"])
+        seq = doc["seq_nums"]
+        if self._datum_range.get(key) == (seq["start"], seq["stop"]):
+            return  # another detector's frames of the same collect
+        self._datum_range[key] = (seq["start"], seq["stop"])
+        self._seq_nums(doc["descriptor"], list(range(seq["start"], seq["stop"])))
 
     def _stop(self, doc: dict[str, Any]) -> None:
         if doc["run_start"] not in self._starts:

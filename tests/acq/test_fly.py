@@ -1,0 +1,64 @@
+"""Fly scanning: prepare, kickoff, complete, collect into EventPages and stream assets."""
+
+from __future__ import annotations
+
+from conftest import Docs
+from flyers import FileWriter, PageFlyer
+
+from acq import Msg, RunEngine, plan_return
+
+
+async def test_kickoff_complete_collect_emits_event_pages(RE: RunEngine, docs: Docs):
+    flyer = PageFlyer("fly", n=5)
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("prepare", flyer, {"points": 5}, group="p")
+        yield Msg("wait", None, group="p")
+        yield Msg("kickoff", flyer, group="k")
+        yield Msg("wait", None, group="k")
+        yield Msg("complete", flyer, group="c")
+        yield Msg("wait", None, group="c")
+        pages = yield Msg("collect", flyer, name="primary")
+        yield Msg("kickoff", flyer, group="k")
+        yield Msg("complete", flyer, group="c", wait=True)
+        yield Msg("collect", flyer, name="primary")
+        yield Msg("close_run")
+        yield plan_return(pages)
+
+    result = await RE(plan())
+    assert flyer.prepared == {"points": 5}
+    pages = docs.of("event_page")
+    assert [p["seq_num"] for p in pages] == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
+    assert pages[0]["data"]["fly_x"] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert result.plan_result[0]["uid"] == pages[0]["uid"]
+    assert docs.of("stop")[0]["num_events"] == {"primary": 10}
+
+
+async def test_detectors_that_write_files_emit_stream_resource_and_datum(RE, docs):
+    det1, det2 = FileWriter("cam1"), FileWriter("cam2")
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("declare_stream", None, det1, det2, name="primary", collect=True)
+        for _ in range(2):
+            yield Msg("kickoff", det1, group="k")
+            yield Msg("kickoff", det2, group="k")
+            yield Msg("wait", None, group="k")
+            yield Msg("complete", det1, group="c")
+            yield Msg("complete", det2, group="c")
+            yield Msg("wait", None, group="c")
+            yield Msg("collect", det1, det2, name="primary")
+        yield Msg("close_run")
+
+    await RE(plan())
+    assert docs.names == ["start", "descriptor", "stream_resource", "stream_datum",
+                          "stream_resource", "stream_datum", "stream_datum",
+                          "stream_datum", "stop"]
+    start, descriptor = docs.of("start")[0], docs.of("descriptor")[0]
+    assert all(r["run_start"] == start["uid"] for r in docs.of("stream_resource"))
+    datums = docs.of("stream_datum")
+    assert all(d["descriptor"] == descriptor["uid"] for d in datums)
+    assert [d["seq_nums"] for d in datums] == [{"start": 1, "stop": 5}] * 2 + [
+        {"start": 5, "stop": 9}] * 2
+    assert docs.of("stop")[0]["num_events"] == {"primary": 8}

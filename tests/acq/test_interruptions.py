@@ -1,0 +1,385 @@
+"""Pause, resume, stop, abort, halt: from other tasks, from the plan, and from outside."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from conftest import Docs
+from engine_plans import count, scan, trigger_and_read
+
+from acq import (
+    Msg,
+    RunEngine,
+    RunEngineBusy,
+    RunEnginePaused,
+    RunEngineStateError,
+    plan_return,
+)
+from devices import soft_signal_rw
+from devices.sim import SimDetector, SimMotor
+
+
+class Gate:
+    """Lets a test hold the plan at a chosen point: ``yield from``-free, via a command."""
+
+    def __init__(self, RE: RunEngine) -> None:
+        self.reached = anyio.Event()
+        self.release = anyio.Event()
+        RE.register_command("gate", self._gate)
+
+    async def _gate(self, msg: Msg) -> None:
+        self.reached.set()
+        await self.release.wait()
+
+
+def interruptions(docs: Docs) -> list[str]:
+    return [e["data"]["interruption"] for e in docs.stream("interruptions")]
+
+
+async def pause_when(condition: anyio.Event, RE: RunEngine, defer: bool = False,
+                     delay: float = 0.0) -> None:
+    await condition.wait()
+    await anyio.sleep(delay)
+    RE.request_pause(defer=defer)
+
+
+async def test_deferred_pause_waits_for_the_checkpoint_and_resume_finishes(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+    third_event = anyio.Event()
+
+    def watch(name, doc):
+        if name == "event" and doc["seq_num"] == 3:
+            third_event.set()
+
+    RE.subscribe(watch, "event")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_when, third_event, RE, True)
+
+        async def slow_count():
+            yield Msg("open_run")
+            for _ in range(10):
+                yield Msg("checkpoint")
+                yield trigger_and_read([det])
+                await anyio.sleep(0.005)  # plans may await between yields
+            yield Msg("close_run")
+
+        with pytest.raises(RunEnginePaused, match=r"await RE.resume\(\)"):
+            await RE(slow_count())
+    assert RE.state == "paused"
+    assert 3 <= len(docs.of("event")) < 10
+    result = await RE.resume()
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["seq_num"] for e in docs.stream("primary")] == list(range(1, 11))
+    assert interruptions(docs) == ["pause", "resume"]
+    assert RE.state == "idle"
+
+
+async def test_immediate_pause_stops_the_motor_and_resume_redoes_the_step(RE, docs):
+    m1 = SimMotor("m1", velocity=20.0)
+    det = SimDetector("det", m1)
+    moving = anyio.Event()
+
+    async def plan():
+        yield Msg("open_run")
+        for x in (1.0, 2.0, 3.0):
+            yield Msg("checkpoint")
+            yield Msg("set", m1, x, group="move")
+            if x == 2.0:
+                moving.set()
+            yield Msg("wait", None, group="move")
+            yield trigger_and_read([m1, det])
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_when, moving, RE, False, 0.02)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    stopped_at = m1.position
+    assert 1.0 < stopped_at < 2.0  # stopped mid-move
+    await anyio.sleep(0.05)
+    assert m1.position == stopped_at  # and it stays stopped while paused
+    await RE.resume()
+    assert [e["data"]["m1"] for e in docs.stream("primary")] == [1.0, 2.0, 3.0]
+    assert [e["seq_num"] for e in docs.stream("primary")] == [1, 2, 3]
+
+
+async def test_pause_after_a_save_does_not_duplicate_the_event(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+    saved = anyio.Event()
+    gate = Gate(RE)
+
+    async def plan():
+        yield Msg("open_run")
+        for i in range(3):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 1:
+                saved.set()
+                yield Msg("gate")  # the pause lands here, after the save
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_when, gate.reached, RE)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    gate.release.set()
+    await RE.resume()
+    assert [e["seq_num"] for e in docs.stream("primary")] == [1, 2, 3]
+
+
+async def test_a_pause_message_pauses_for_the_user(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield trigger_and_read([det])
+        yield Msg("checkpoint")
+        yield Msg("pause", None, defer=False)
+        yield trigger_and_read([det])
+        yield Msg("close_run")
+        yield plan_return("done")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    assert len(docs.stream("primary")) == 1
+    result = await RE.resume()
+    assert result.plan_result == "done"
+    assert len(docs.stream("primary")) == 2
+
+
+async def test_while_paused_the_engine_refuses_a_new_plan_with_a_hint(RE):
+    async def plan():
+        yield Msg("checkpoint")
+        yield Msg("pause")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    with pytest.raises(RunEngineBusy, match="resume"):
+        await RE(plan())
+    assert (await RE.stop()).exit_status == "success"
+    assert RE.state == "idle"
+
+
+async def test_calling_the_engine_while_it_runs_is_a_clear_error(RE):
+    gate = Gate(RE)
+
+    async def plan():
+        yield Msg("gate")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await gate.reached.wait()
+        with pytest.raises(RunEngineBusy, match="running"):
+            await RE(plan())
+        gate.release.set()
+
+
+async def test_idle_engine_refuses_pause_resume_stop(RE):
+    with pytest.raises(RunEngineStateError):
+        RE.request_pause()
+    with pytest.raises(RunEngineStateError, match="nothing to resume"):
+        await RE.resume()
+    with pytest.raises(RunEngineStateError):
+        await RE.stop()
+
+
+async def test_stop_from_another_task_runs_the_plans_cleanup_and_succeeds(RE, docs):
+    m1 = SimMotor("m1", velocity=5.0)
+    cleanup = []
+
+    async def plan():
+        yield Msg("open_run")
+        try:
+            yield Msg("checkpoint")
+            yield Msg("set", m1, 10.0, group="move")
+            yield Msg("wait", None, group="move")
+        finally:
+            cleanup.append("ran")
+            yield Msg("set", m1, 0.0, group="back")  # cleanup may still move things
+            yield Msg("wait", None, group="back")
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await anyio.sleep(0.05)
+        result = await RE.stop()
+    assert result.exit_status == "success" and result.interrupted
+    assert cleanup == ["ran"]
+    assert m1.position == 0.0
+    assert docs.of("stop")[0]["exit_status"] == "success"
+
+
+async def test_abort_marks_the_run_aborted_with_the_reason(RE, docs):
+    m1 = SimMotor("m1", velocity=5.0)
+    det = SimDetector("det", m1)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, scan([det], m1, [5.0, 10.0]))
+        await anyio.sleep(0.05)
+        result = await RE.abort("sample fell off")
+    assert result.exit_status == "abort" and result.reason == "sample fell off"
+    stop = docs.of("stop")[0]
+    assert stop["exit_status"] == "abort" and stop["reason"] == "sample fell off"
+    position = m1.position
+    await anyio.sleep(0.05)
+    assert m1.position == position  # the engine stopped the motor
+
+
+async def test_halt_skips_the_plans_cleanup_but_stops_and_unstages(RE, docs):
+    m1 = SimMotor("m1", velocity=5.0)
+    cleanup = []
+    unstaged = []
+
+    class Stager:
+        name = "stager"
+
+        def stage(self):
+            return None
+
+        def unstage(self):
+            unstaged.append(True)
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("stage", Stager())
+        try:
+            yield Msg("set", m1, 10.0, group="move")
+            yield Msg("wait", None, group="move")
+        finally:
+            cleanup.append("finally ran")
+            yield Msg("set", m1, 0.0)  # not allowed to run after halt
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await anyio.sleep(0.05)
+        result = await RE.halt()
+    assert result.exit_status == "abort" and "halt" in result.reason
+    assert cleanup == ["finally ran"]  # the finally block ran, but could not yield
+    assert 0.0 < m1.position < 10.0
+    assert unstaged == [True]
+    assert docs.of("stop")[0]["exit_status"] == "abort"
+
+
+@pytest.mark.parametrize("how", ["stop", "abort", "halt"])
+async def test_ending_a_paused_plan(RE, docs, how):
+    det = SimDetector("det", SimMotor("m1"))
+    cleanup = []
+
+    async def plan():
+        yield Msg("open_run")
+        try:
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            yield Msg("pause")
+            yield trigger_and_read([det])
+        finally:
+            cleanup.append(how)
+        yield Msg("close_run")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    result = await getattr(RE, how)()
+    assert result.exit_status == {"stop": "success", "abort": "abort", "halt": "abort"}[how]
+    assert cleanup == [how]
+    assert len(docs.stream("primary")) == 1
+    assert RE.state == "idle"
+
+
+async def test_cancelling_the_caller_cleans_up_and_leaves_nothing_running(RE, docs):
+    m1 = SimMotor("m1", velocity=5.0)
+    det = SimDetector("det", m1)
+    with anyio.move_on_after(0.05):
+        await RE(scan([det], m1, [5.0, 10.0]))
+    assert RE.state == "idle"
+    await RE.flush()  # documents emitted during the cancellation wait in the queues
+    assert docs.of("stop")[0]["exit_status"] == "abort"
+    position = m1.position
+    await anyio.sleep(0.05)
+    assert m1.position == position
+
+
+async def test_pause_where_the_plan_cannot_resume_aborts_with_a_reason(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("clear_checkpoint")
+        yield trigger_and_read([det])
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    result = await RE(plan())
+    assert result.exit_status == "abort"
+    assert "cannot be resumed" in result.reason
+
+
+async def test_pausable_devices_are_paused_and_resumed(RE):
+    calls = []
+
+    class Pausable:
+        name = "pausable"
+
+        def trigger(self):
+            return None
+
+        def pause(self):
+            calls.append("pause")
+
+        def resume(self):
+            calls.append("resume")
+
+    obj = Pausable()
+
+    async def plan():
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        yield Msg("pause")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    await RE.resume()
+    assert calls == ["pause", "resume"]
+
+
+async def test_monitors_are_muted_while_paused(RE, docs):
+    temperature = soft_signal_rw(float, 1.0, "temperature")
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("monitor", temperature)
+        yield Msg("checkpoint")
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    await temperature.set(2.0)  # while paused: not recorded
+    await RE.resume()
+    values = [e["data"]["temperature"] for e in docs.stream("temperature_monitor")]
+    assert values == [1.0, 2.0]  # initial, and the value re-read at resume
+    assert interruptions(docs) == ["pause", "resume"]
+
+
+async def test_stop_from_inside_the_plans_own_code(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+
+    async def plan():
+        yield Msg("open_run")
+        for i in range(100):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 2:
+                assert await RE.stop() is None  # cannot wait for itself
+        yield Msg("close_run")
+
+    result = await RE(plan())
+    assert result.exit_status == "success"
+    assert len(docs.of("event")) == 3
+
+
+async def test_a_plan_run_twice_after_completion(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+    await RE(count([det], 1))
+    await RE(count([det], 1))
+    assert len(docs.of("stop")) == 2
