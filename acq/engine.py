@@ -159,8 +159,10 @@ class RunEngine:
     async def __call__(self, plan: Plan, **md: Any) -> RunResult:
         """Run `plan` to the end and return its `RunResult`.
 
-        Raises the plan's exception if it fails (runs are closed with exit_status
-        'fail' first), and `RunEnginePaused` if it pauses for the user.
+        Raises the plan's exception if it fails (its runs are closed with exit_status
+        'fail' first; the error carries a note naming the plan stack and the failing
+        message, and `RE.last_result` holds the result), and `RunEnginePaused` if it
+        pauses for the user. Stop and abort are not errors: they return a result.
         """
         if self._state != "idle":
             if self._state == "paused":
@@ -172,7 +174,10 @@ class RunEngine:
         self._checked_md("RE.md", self.md)
         ex = Execution(plan, call_md)
         self._ex = ex
-        return await self._call(ex, "start")
+        result = await self._call(ex, "start")
+        if result.exception is not None:
+            raise trim_engine_frames(result.exception)  # here, to keep the report short
+        return result
 
     async def resume(self) -> RunResult:
         """Continue a paused plan from its last checkpoint."""
@@ -180,7 +185,10 @@ class RunEngine:
         for suspender in self._suspenders:
             if suspender.tripped and not suspender.auto_resume:
                 suspender._set_tripped(False)  # the user has looked at it
-        return await self._call(ex, "resume")
+        result = await self._call(ex, "resume")
+        if result.exception is not None:
+            raise trim_engine_frames(result.exception)
+        return result
 
     async def stop(self) -> RunResult | None:
         """End the plan, letting it clean up; its runs end with exit_status 'success'."""
@@ -313,8 +321,6 @@ class RunEngine:
             exception=outcome.exception,
         )
         self.last_result = result
-        if outcome.exception is not None:
-            raise trim_engine_frames(outcome.exception)
         return result
 
     async def _execute(self, ex: Execution, how: str, interrupt: _Interrupt | None) -> _Outcome:
@@ -461,7 +467,10 @@ class RunEngine:
     async def _end(self, kind: Literal["stop", "abort", "halt"], reason: str) -> RunResult | None:
         if self._state == "paused":
             ex = self._paused_execution(kind)
-            return await self._call(ex, kind, _Interrupt(kind, reason))
+            result = await self._call(ex, kind, _Interrupt(kind, reason))
+            if result.exception is not None:
+                raise trim_engine_frames(result.exception)
+            return result
         if self._state == "idle":
             raise RunEngineStateError(f"the RunEngine is idle; there is nothing to {kind}")
         self._request_interrupt(_Interrupt(kind, reason))

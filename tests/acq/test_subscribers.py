@@ -1,0 +1,150 @@
+"""Subscribers: sync or async, slow, blocked or failing, never stall or break the scan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import anyio
+import pytest
+from conftest import Docs
+from engine_plans import count
+
+from acq import RunEngine
+from devices.sim import SimDetector, SimMotor
+
+
+@pytest.fixture
+def det() -> SimDetector:
+    return SimDetector("det", SimMotor("m1"))
+
+
+async def test_sync_and_async_subscribers_get_every_document_in_order(det):
+    RE = RunEngine(waiting_hook=None)
+    sync_docs, async_docs = Docs(), []
+
+    async def async_cb(name, doc):
+        await anyio.sleep(0)
+        async_docs.append(name)
+
+    RE.subscribe(sync_docs)
+    RE.subscribe(async_cb)
+    await RE(count([det], 5))
+    assert sync_docs.names == ["start", "descriptor", *["event"] * 5, "stop"]
+    assert async_docs == sync_docs.names
+
+
+async def test_subscribe_to_one_document_name(RE, det):
+    starts = []
+    RE.subscribe(lambda name, doc: starts.append(name), "start")
+    await RE(count([det], 3))
+    assert starts == ["start"]
+    with pytest.raises(ValueError, match="'events'"):
+        RE.subscribe(print, "events")
+
+
+async def test_a_slow_subscriber_does_not_slow_the_scan(det):
+    RE = RunEngine(waiting_hook=None)
+    seen = []
+
+    async def slow(name, doc):
+        await anyio.sleep(0.01)
+        seen.append(name)
+
+    token = RE.subscribe(slow)
+    t0 = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        finished = anyio.Event()
+
+        async def run():
+            await RE(count([det], 50))
+            finished.set()
+
+        tg.start_soon(run)
+        # the scan itself is done long before the subscriber has caught up: RE(...)
+        # returns once the subscriber has every document
+        await finished.wait()
+    elapsed = time.perf_counter() - t0
+    assert len(seen) == 53
+    assert elapsed >= 0.5  # RE() waited for the subscriber to catch up
+    RE.unsubscribe(token)
+
+
+async def test_a_blocked_subscriber_does_not_hold_the_engine_forever(det, caplog):
+    RE = RunEngine(waiting_hook=None, subscriber_stall_timeout=0.2)
+    release = anyio.Event()
+    got = []
+
+    async def stuck(name, doc):
+        if name == "descriptor":
+            await release.wait()
+        got.append(name)
+
+    RE.subscribe(stuck)
+    with caplog.at_level(logging.WARNING, logger="acq.engine"):
+        result = await RE(count([det], 3))
+    assert result.exit_status == "success"
+    assert "made no progress" in caplog.text and "stuck" in caplog.text
+    assert got == ["start"]
+    # nothing is lost: the rest is delivered later
+    release.set()
+    await RE.flush()
+    assert got == ["start", "descriptor", "event", "event", "event", "stop"]
+
+
+async def test_a_failing_subscriber_is_logged_by_name_and_keeps_receiving(RE, det, caplog):
+    got = []
+
+    def picky(name, doc):
+        got.append(name)
+        if name == "event":
+            raise RuntimeError("cannot handle events")
+
+    RE.subscribe(picky)
+    with caplog.at_level(logging.ERROR, logger="acq.subscribers"):
+        result = await RE(count([det], 3))
+    assert result.exit_status == "success"
+    assert got[-1] == "stop" and got.count("event") == 3
+    assert "picky" in caplog.text and "cannot handle events" in caplog.text
+    assert caplog.text.count("failed on") == 1  # logged once, then counted
+
+
+async def test_a_threaded_subscriber_may_block(det):
+    RE = RunEngine(waiting_hook=None)
+    threads, got = set(), []
+
+    def blocking(name, doc):
+        time.sleep(0.001)
+        threads.add(threading.get_ident())
+        got.append(name)
+
+    RE.subscribe(blocking, threaded=True)
+    await RE(count([det], 10))
+    assert len(got) == 13 and got[-1] == "stop"
+    assert threading.get_ident() not in threads
+
+
+async def test_unsubscribe_still_delivers_what_was_already_sent(det):
+    RE = RunEngine(waiting_hook=None)
+    got = []
+    token = RE.subscribe(lambda name, doc: got.append(name))
+    RE._dispatcher.emit("start", {"uid": "x", "time": 0.0})  # queued, not yet delivered
+    RE.unsubscribe(token)
+    await RE.flush()
+    assert got == ["start"]
+    with pytest.raises(KeyError):
+        RE.unsubscribe(token)
+
+
+async def test_flush_with_a_timeout_names_the_laggard():
+    RE = RunEngine(waiting_hook=None)
+    never = anyio.Event()
+
+    async def laggard(name, doc):
+        await never.wait()
+
+    RE.subscribe(laggard)
+    RE._dispatcher.emit("start", {"uid": "x", "time": 0.0})
+    with pytest.raises(TimeoutError, match="laggard"):
+        await RE.flush(timeout=0.05)

@@ -1,0 +1,204 @@
+"""Suspenders pause the plan while a condition holds and resume by themselves after it."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from conftest import Docs
+from engine_plans import trigger_and_read
+
+from acq import Msg, RunEngine, RunEnginePaused
+from acq.suspenders import (
+    SuspendBoolHigh,
+    SuspendBoolLow,
+    SuspendCeil,
+    SuspendFloor,
+    SuspendWhenChanged,
+    SuspendWhenOutsideBand,
+)
+from devices import soft_signal_rw
+from devices.sim import SimDetector, SimMotor
+
+
+def interruptions(docs: Docs) -> list[tuple[str, str]]:
+    return [(e["data"]["interruption"], e["data"]["reason"])
+            for e in docs.stream("interruptions")]
+
+
+async def slow_scan(dets, motor, points, pause_between=0.01):
+    yield Msg("open_run")
+    for x in points:
+        yield Msg("checkpoint")
+        yield Msg("set", motor, x, group="m")
+        yield Msg("wait", None, group="m")
+        yield trigger_and_read([motor, *dets])
+        await anyio.sleep(pause_between)
+    yield Msg("close_run")
+
+
+@pytest.mark.parametrize(
+    ("suspender", "bad", "good"),
+    [
+        (lambda s: SuspendFloor(s, 10.0, resume_thresh=50.0), 5.0, 60.0),
+        (lambda s: SuspendCeil(s, 10.0, resume_thresh=5.0), 11.0, 4.0),
+        (lambda s: SuspendBoolHigh(s), 1.0, 0.0),
+        (lambda s: SuspendBoolLow(s), 0.0, 1.0),
+        (lambda s: SuspendWhenOutsideBand(s, 0.0, 10.0), 11.0, 5.0),
+    ],
+)
+def test_conditions(suspender, bad, good):
+    s = suspender(None)
+    assert s.should_suspend(bad) and not s.should_suspend(good)
+    assert s.should_resume(good) and not s.should_resume(bad)
+
+
+def test_floor_hysteresis_resumes_only_above_the_resume_threshold():
+    s = SuspendFloor(None, 10.0, resume_thresh=50.0)
+    assert not s.should_resume(30.0) and s.should_resume(50.0)
+    with pytest.raises(ValueError, match="resume_thresh"):
+        SuspendFloor(None, 10.0, resume_thresh=5.0)
+
+
+def test_pre_plan_must_be_a_function_returning_a_plan():
+    async def close_shutter():
+        yield Msg("null")
+
+    with pytest.raises(TypeError, match="function that returns a plan"):
+        SuspendFloor(None, 1.0, pre_plan=close_shutter())
+
+
+async def test_beam_loss_suspends_and_the_scan_resumes_by_itself(RE: RunEngine, docs: Docs):
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    shutter = soft_signal_rw(str, "open", "shutter")
+    m1 = SimMotor("m1", velocity=50.0)
+    det = SimDetector("det", m1)
+    shutter_log = []
+
+    async def close_shutter():
+        shutter_log.append("close")
+        yield Msg("set", shutter, "closed", group="shutter")
+        yield Msg("wait", None, group="shutter")
+
+    async def open_shutter():
+        shutter_log.append("open")
+        yield Msg("set", shutter, "open", group="shutter")
+        yield Msg("wait", None, group="shutter")
+
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0, sleep=0.05,
+                                      pre_plan=close_shutter, post_plan=open_shutter))
+    fourth = anyio.Event()
+
+    def watch(name, doc):
+        if name == "event" and doc["data"].get("m1") == 3.0:
+            fourth.set()
+
+    RE.subscribe(watch, "event")
+
+    async def beam_dump_and_refill():
+        await fourth.wait()
+        await ring.set(0.0)
+        await anyio.sleep(0.1)
+        assert RE.state == "running"  # suspended inside the call, not paused for the user
+        await ring.set(30.0)  # above the floor, below resume_thresh: still suspended
+        await anyio.sleep(0.05)
+        await ring.set(100.0)
+
+    points = [float(x) for x in range(10)]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(beam_dump_and_refill)
+        result = await RE(slow_scan([det], m1, points))
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["data"]["m1"] for e in docs.stream("primary")] == points
+    assert [e["seq_num"] for e in docs.stream("primary")] == list(range(1, 11))
+    kinds = interruptions(docs)
+    assert [k for k, _ in kinds] == ["suspend", "resume"]
+    assert "ring_current = 0.0 < 10.0" in kinds[0][1]
+    assert shutter_log == ["close", "open"]
+    RE.clear_suspenders()
+
+
+async def test_a_tripped_suspender_holds_the_start_of_a_plan(RE, docs):
+    ring = soft_signal_rw(float, 0.0, "ring_current")
+    RE.install_suspender(SuspendFloor(ring, 10.0))
+    det = SimDetector("det", SimMotor("m1"))
+    started = []
+
+    async def plan():
+        started.append(anyio.current_time())
+        yield Msg("open_run")
+        yield trigger_and_read([det])
+        yield Msg("close_run")
+
+    async def refill():
+        await anyio.sleep(0.05)
+        await ring.set(100.0)
+
+    t0 = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(refill)
+        await RE(plan())
+    assert started[0] - t0 >= 0.05
+    RE.clear_suspenders()
+
+
+async def test_suspenders_installed_by_a_plan_are_removed_at_its_end(RE):
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    suspender = SuspendFloor(ring, 10.0)
+
+    async def plan():
+        yield Msg("install_suspender", suspender)
+        yield Msg("null")
+
+    await RE(plan())
+    assert RE.suspenders == ()
+    await ring.set(0.0)  # no longer watched
+    assert not suspender.tripped
+
+
+async def test_stop_while_suspended(RE, docs):
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    RE.install_suspender(SuspendFloor(ring, 10.0))
+    det = SimDetector("det", SimMotor("m1"))
+
+    async def plan():
+        yield Msg("open_run")
+        for _ in range(3):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            await anyio.sleep(0.02)
+        yield Msg("close_run")
+
+    async def dump_then_stop():
+        await anyio.sleep(0.01)
+        await ring.set(0.0)
+        await anyio.sleep(0.05)
+        await RE.stop()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dump_then_stop)
+        result = await RE(plan())
+    assert result.exit_status == "success" and result.interrupted
+    assert docs.of("stop")[0]["exit_status"] == "success"
+    RE.clear_suspenders()
+
+
+async def test_when_changed_pauses_for_the_user(RE, docs):
+    mode = soft_signal_rw(str, "normal", "machine_mode")
+    RE.install_suspender(SuspendWhenChanged(mode))
+    det = SimDetector("det", SimMotor("m1"))
+
+    async def plan():
+        yield Msg("open_run")
+        for i in range(3):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 0:
+                await mode.set("top-up")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEnginePaused, match="machine_mode changed to 'top-up'"):
+        await RE(plan())
+    await mode.set("normal")
+    await RE.resume()
+    assert len(docs.stream("primary")) == 3
+    RE.clear_suspenders()
