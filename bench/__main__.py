@@ -25,8 +25,10 @@ def discover() -> list[str]:
         if path.stem.startswith("_"):
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
-        if any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
-               for node in tree.body):
+        if any(
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main"
+            for node in tree.body
+        ):
             names.append(path.stem)
     return names
 
@@ -35,9 +37,13 @@ def run(name: str) -> tuple[int, list[str]]:
     """Run ``bench.<name>``, echoing its output; returns its exit code and SUMMARY lines."""
     print(f"== bench.{name}", flush=True)
     start = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", f"bench.{name}"],
-                               cwd=BENCH_DIR.parent, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"bench.{name}"],
+        cwd=BENCH_DIR.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     summaries = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -54,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = list(sys.argv[1:] if argv is None else argv) or available
     unknown = sorted(set(wanted) - set(available))
     if unknown:
-        print(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available)}",
+            file=sys.stderr,
+        )
         return 2
     failed, summaries = [], []
     for name in wanted:

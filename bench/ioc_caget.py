@@ -56,14 +56,18 @@ def main(argv: list[str] | None = None) -> None:
             runs = asyncio.run(time_gets(args.n, args.runs))
 
     for i, samples in enumerate(runs, 1):
-        print(f"run {i}: median {statistics.median(samples) * 1e3:.3f} ms, "
-              f"p90 {statistics.quantiles(samples, n=10)[-1] * 1e3:.3f} ms "
-              f"over {len(samples)} gets")
+        print(
+            f"run {i}: median {statistics.median(samples) * 1e3:.3f} ms, "
+            f"p90 {statistics.quantiles(samples, n=10)[-1] * 1e3:.3f} ms "
+            f"over {len(samples)} gets"
+        )
     everything = [s for samples in runs for s in samples]
     median_ms = statistics.median(everything) * 1e3
     verdict = "OK" if median_ms < TARGET_MS else "OVER TARGET"
-    print(f"SUMMARY ioc_caget: median {median_ms:.3f} ms per 3-PV caget over "
-          f"{len(everything)} gets (target < {TARGET_MS:g} ms, {verdict})")
+    print(
+        f"SUMMARY ioc_caget: median {median_ms:.3f} ms per 3-PV caget over "
+        f"{len(everything)} gets (target < {TARGET_MS:g} ms, {verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``python -m iocs`` (also ``acq iocs``): serve the simulated beamline until Ctrl-C.
 
-    python -m iocs --prefix sim: --port 5094
-    python -m iocs --list-pvs
+python -m iocs --prefix sim: --port 5094
+python -m iocs --list-pvs
 """
 
 from __future__ import annotations
@@ -19,15 +19,23 @@ from .server import NoDelayContext, configure_logging, serve
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m iocs", description="Serve the simulated beamline over Channel Access.")
+        prog="python -m iocs", description="Serve the simulated beamline over Channel Access."
+    )
     parser.add_argument("--prefix", default="sim:", help="PV name prefix (default: sim:)")
-    parser.add_argument("--port", type=int, default=5094,
-                        help="CA server port, UDP and TCP (default: 5094)")
-    parser.add_argument("--interfaces", nargs="+", default=[LOOPBACK], metavar="ADDRESS",
-                        help=f"addresses to serve on (default: {LOOPBACK})")
+    parser.add_argument(
+        "--port", type=int, default=5094, help="CA server port, UDP and TCP (default: 5094)"
+    )
+    parser.add_argument(
+        "--interfaces",
+        nargs="+",
+        default=[LOOPBACK],
+        metavar="ADDRESS",
+        help=f"addresses to serve on (default: {LOOPBACK})",
+    )
     parser.add_argument("--list-pvs", action="store_true", help="print every PV name and exit")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed the random noise, for reproducible counts")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed the random noise, for reproducible counts"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log caproto's INFO too")
     return parser
 

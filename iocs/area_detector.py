@@ -25,8 +25,19 @@ DEFAULT_SIZE = 64
 MAX_SIZE = 256
 FRAME_BACKLOG = 100  # frames queued per slow subscriber (caproto's default 1000 is ~250 MB)
 ABORT_POLL = 0.05  # s: how quickly an abort interrupts a long exposure
-DETECTOR_STATES = ("Idle", "Acquire", "Readout", "Correct", "Saving", "Aborting", "Error",
-                   "Waiting", "Initializing", "Disconnected", "Aborted")
+DETECTOR_STATES = (
+    "Idle",
+    "Acquire",
+    "Readout",
+    "Correct",
+    "Saving",
+    "Aborting",
+    "Error",
+    "Waiting",
+    "Initializing",
+    "Disconnected",
+    "Aborted",
+)
 ACQUIRE = ("Done", "Acquire")
 
 FrameSource = Callable[[int, int, float], np.ndarray]
@@ -42,25 +53,47 @@ class AreaDetector(SimGroup):
 
     acquire = choice("cam1:Acquire", ACQUIRE, "Done", "put 1 to take NumImages frames")
     acquire_rbv = choice("cam1:Acquire_RBV", ACQUIRE, "Done", "acquiring?", read_only=True)
-    acquire_time = pvproperty(name="cam1:AcquireTime", value=0.1, precision=3, units="s",
-                              lower_ctrl_limit=0.001, upper_ctrl_limit=60.0,
-                              doc="exposure per frame")
-    num_images = pvproperty(name="cam1:NumImages", value=1, lower_ctrl_limit=1,
-                            upper_ctrl_limit=100000, doc="frames per acquisition")
-    array_counter = pvproperty(name="cam1:ArrayCounter_RBV", value=0, read_only=True,
-                               doc="frames produced")
+    acquire_time = pvproperty(
+        name="cam1:AcquireTime",
+        value=0.1,
+        precision=3,
+        units="s",
+        lower_ctrl_limit=0.001,
+        upper_ctrl_limit=60.0,
+        doc="exposure per frame",
+    )
+    num_images = pvproperty(
+        name="cam1:NumImages",
+        value=1,
+        lower_ctrl_limit=1,
+        upper_ctrl_limit=100000,
+        doc="frames per acquisition",
+    )
+    array_counter = pvproperty(
+        name="cam1:ArrayCounter_RBV", value=0, read_only=True, doc="frames produced"
+    )
     array_size_x = _size("cam1:ArraySizeX_RBV", "width of the last frame", read_only=True)
     array_size_y = _size("cam1:ArraySizeY_RBV", "height of the last frame", read_only=True)
     size_x = _size("cam1:SizeX", "frame width (pixels)")
     size_y = _size("cam1:SizeY", "frame height (pixels)")
-    detector_state = choice("cam1:DetectorState_RBV", DETECTOR_STATES, "Idle",
-                            "what the camera is doing", read_only=True)
-    array_data = pvproperty(name="image1:ArrayData", value=[0] * DEFAULT_SIZE**2,
-                            max_length=MAX_SIZE**2, read_only=True,
-                            max_subscription_backlog=FRAME_BACKLOG,
-                            doc="the last frame, row-major")
-    image_counter = pvproperty(name="image1:ArrayCounter_RBV", value=0, read_only=True,
-                               doc="frames published in ArrayData")
+    detector_state = choice(
+        "cam1:DetectorState_RBV",
+        DETECTOR_STATES,
+        "Idle",
+        "what the camera is doing",
+        read_only=True,
+    )
+    array_data = pvproperty(
+        name="image1:ArrayData",
+        value=[0] * DEFAULT_SIZE**2,
+        max_length=MAX_SIZE**2,
+        read_only=True,
+        max_subscription_backlog=FRAME_BACKLOG,
+        doc="the last frame, row-major",
+    )
+    image_counter = pvproperty(
+        name="image1:ArrayCounter_RBV", value=0, read_only=True, doc="frames published in ArrayData"
+    )
 
     def __init__(self, prefix: str, frame: FrameSource, **kwargs: Any) -> None:
         super().__init__(prefix, **kwargs)
@@ -97,8 +130,10 @@ class AreaDetector(SimGroup):
 
     def _refuse_while_acquiring(self, instance: Any, value: int) -> int:
         if self.acquiring:
-            raise PutRejected(f"{instance.pvname}: cannot change the frame size while "
-                              "acquiring; put 0 to cam1:Acquire first")
+            raise PutRejected(
+                f"{instance.pvname}: cannot change the frame size while "
+                "acquiring; put 0 to cam1:Acquire first"
+            )
         return value
 
     @acquire_rbv.startup

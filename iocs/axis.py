@@ -45,8 +45,7 @@ class Axis:
             raise RuntimeError("cannot relocate a moving axis")
         self._position = position
 
-    async def move(self, target: float, velocity: float, accel_time: float,
-                   on_start: Hook) -> None:
+    async def move(self, target: float, velocity: float, accel_time: float, on_start: Hook) -> None:
         """Head for ``target`` now; ``on_start`` runs if the axis was idle."""
         async with self._lock:
             now = time.monotonic()
@@ -69,15 +68,13 @@ class Axis:
     async def wait_done(self) -> None:
         await self._idle.wait()
 
-    async def run(self, publish: Callable[[float], Awaitable[None]],
-                  on_done: Hook) -> NoReturn:
+    async def run(self, publish: Callable[[float], Awaitable[None]], on_done: Hook) -> NoReturn:
         while True:
             await self._wake.wait()
             self._wake.clear()
             await self._follow(publish, on_done)
 
-    async def _follow(self, publish: Callable[[float], Awaitable[None]],
-                      on_done: Hook) -> None:
+    async def _follow(self, publish: Callable[[float], Awaitable[None]], on_done: Hook) -> None:
         while (profile := self._profile) is not None:
             now = time.monotonic()
             self._position = profile.position(now)

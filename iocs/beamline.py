@@ -41,22 +41,31 @@ class Beamline:
     def __init__(self, prefix: str = "sim:", *, seed: int | None = None) -> None:
         self.prefix = prefix
         self._rng = np.random.default_rng(seed)
-        self.motors = {name: Motor(f"{prefix}{name}", config, name=name)
-                       for name, config in MOTORS.items()}
+        self.motors = {
+            name: Motor(f"{prefix}{name}", config, name=name) for name, config in MOTORS.items()
+        }
         self.model = ModelParameters(f"{prefix}model:", name="model")
         self.ring = StorageRing(f"{prefix}ring:", rng=self._rng, name="ring")
         self.shutter = Shutter(f"{prefix}shutter:", name="shutter")
         self.tc1 = TemperatureController(f"{prefix}tc1:", name="tc1")
         self.undulator = Undulator(f"{prefix}und:", name="und")
-        self.scaler1 = Scaler(f"{prefix}scaler1", rates=self.count_rates, rng=self._rng,
-                              name="scaler1")
+        self.scaler1 = Scaler(
+            f"{prefix}scaler1", rates=self.count_rates, rng=self._rng, name="scaler1"
+        )
         self.ad1 = AreaDetector(f"{prefix}ad1:", frame=self.frame, name="ad1")
         self.pvdb = self._merge_pvdbs()
 
     def groups(self) -> Iterator[PVGroup]:
         yield from self.motors.values()
-        yield from (self.model, self.ring, self.shutter, self.tc1, self.undulator,
-                    self.scaler1, self.ad1)
+        yield from (
+            self.model,
+            self.ring,
+            self.shutter,
+            self.tc1,
+            self.undulator,
+            self.scaler1,
+            self.ad1,
+        )
 
     def _merge_pvdbs(self) -> dict[str, object]:
         pvdb: dict[str, object] = {}
@@ -88,6 +97,7 @@ class Beamline:
 
     def frame(self, width: int, height: int, exposure: float) -> np.ndarray:
         """One area-detector frame taken now."""
-        centre = spot_centre(self.motors["sx"].rbv.value, self.motors["sy"].rbv.value,
-                             width, height)
+        centre = spot_centre(
+            self.motors["sx"].rbv.value, self.motors["sy"].rbv.value, width, height
+        )
         return spot_image(width, height, centre, self.state().beam, exposure, self._rng)

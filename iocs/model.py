@@ -95,9 +95,12 @@ def diffraction_rate(state: BeamlineState, p: ModelParams) -> float:
     theta = bragg_theta(state.temperature, p)
     if theta is None:
         return 0.0
-    return (p.bragg_peak * state.beam
-            * gaussian(state.tth, 2 * theta, p.bragg_width)
-            * gaussian(state.th, theta, p.bragg_width))
+    return (
+        p.bragg_peak
+        * state.beam
+        * gaussian(state.tth, 2 * theta, p.bragg_width)
+        * gaussian(state.th, theta, p.bragg_width)
+    )
 
 
 def detector_rates(state: BeamlineState, p: ModelParams) -> np.ndarray:
@@ -118,8 +121,14 @@ def spot_centre(sx: float, sy: float, width: int, height: int) -> tuple[float, f
     return (width - 1) / 2 + sx / PIXEL_SIZE_MM, (height - 1) / 2 + sy / PIXEL_SIZE_MM
 
 
-def spot_image(width: int, height: int, centre: tuple[float, float], beam: float,
-               exposure: float, rng: np.random.Generator) -> np.ndarray:
+def spot_image(
+    width: int,
+    height: int,
+    centre: tuple[float, float],
+    beam: float,
+    exposure: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """A noisy 2-D Gaussian spot: int32 counts, shape (height, width)."""
     cols = np.arange(width) - centre[0]
     rows = np.arange(height) - centre[1]

@@ -19,8 +19,14 @@ _NON_NEGATIVE = {"lower_ctrl_limit": 0.0, "upper_ctrl_limit": 1e12}
 
 
 def _param(name: str, units: str, doc: str, **limits: float) -> pvproperty:
-    return pvproperty(name=name, value=float(getattr(_DEFAULTS, name)), units=units,
-                      precision=6, doc=doc, **limits)
+    return pvproperty(
+        name=name,
+        value=float(getattr(_DEFAULTS, name)),
+        units=units,
+        precision=6,
+        doc=doc,
+        **limits,
+    )
 
 
 class ModelParameters(SimGroup):
@@ -33,13 +39,14 @@ class ModelParameters(SimGroup):
     alpha = _param("alpha", "1/K", "linear thermal expansion coefficient")
     T0 = _param("T0", "K", "temperature at which d = d0", **_POSITIVE)
     wavelength = _param("wavelength", "Angstrom", "X-ray wavelength", **_POSITIVE)
-    bragg_width = _param("bragg_width", "deg", "standard deviation in th and tth",
-                         **_POSITIVE)
+    bragg_width = _param("bragg_width", "deg", "standard deviation in th and tth", **_POSITIVE)
     bragg_peak = _param("bragg_peak", "counts/s", "diff rate on the peak", **_NON_NEGATIVE)
     background = _param("background", "counts/s", "rate in every channel", **_NON_NEGATIVE)
 
     def params(self) -> ModelParams:
-        return ModelParams(**{
-            field.name: getattr(self, field.name).value
-            for field in dataclasses.fields(ModelParams)
-        })
+        return ModelParams(
+            **{
+                field.name: getattr(self, field.name).value
+                for field in dataclasses.fields(ModelParams)
+            }
+        )

@@ -39,26 +39,33 @@ class Motor(SimGroup):
     """One axis of the motor record, moving in simulated time."""
 
     val = pvproperty(name="", value=0.0, precision=4, doc="target position (also .VAL)")
-    rbv = pvproperty(name=".RBV", value=0.0, precision=4, read_only=True,
-                     doc="readback position")
+    rbv = pvproperty(name=".RBV", value=0.0, precision=4, read_only=True, doc="readback position")
     dmov = pvproperty(name=".DMOV", value=1, read_only=True, doc="1 when done moving")
     movn = pvproperty(name=".MOVN", value=0, read_only=True, doc="1 while moving")
     stop = pvproperty(name=".STOP", value=0, doc="put 1 to halt where it is")
     spmg = choice(".SPMG", SPMG, "Go", "Stop/Pause halt; Move/Go allow and resume moves")
     velo = pvproperty(name=".VELO", value=1.0, precision=4, doc="speed (EGU/s)")
     vmax = pvproperty(name=".VMAX", value=10.0, precision=4, doc="highest allowed VELO")
-    accl = pvproperty(name=".ACCL", value=0.05, precision=3, lower_ctrl_limit=0.0,
-                      upper_ctrl_limit=10.0, doc="seconds to reach VELO")
+    accl = pvproperty(
+        name=".ACCL",
+        value=0.05,
+        precision=3,
+        lower_ctrl_limit=0.0,
+        upper_ctrl_limit=10.0,
+        doc="seconds to reach VELO",
+    )
     hlm = pvproperty(name=".HLM", value=100.0, precision=4, doc="high limit (user)")
     llm = pvproperty(name=".LLM", value=-100.0, precision=4, doc="low limit (user)")
     dhlm = pvproperty(name=".DHLM", value=100.0, precision=4, doc="high limit (dial)")
     dllm = pvproperty(name=".DLLM", value=-100.0, precision=4, doc="low limit (dial)")
-    lvio = pvproperty(name=".LVIO", value=0, read_only=True,
-                      doc="1 when the last target was outside the limits")
+    lvio = pvproperty(
+        name=".LVIO", value=0, read_only=True, doc="1 when the last target was outside the limits"
+    )
     egu = text(".EGU", "mm", "engineering units")
     desc = text(".DESC", "", "description")
-    prec = pvproperty(name=".PREC", value=4, lower_ctrl_limit=0, upper_ctrl_limit=15,
-                      doc="display precision")
+    prec = pvproperty(
+        name=".PREC", value=4, lower_ctrl_limit=0, upper_ctrl_limit=15, doc="display precision"
+    )
     mres = pvproperty(name=".MRES", value=0.0001, precision=6, doc="motor resolution")
     rdbd = pvproperty(name=".RDBD", value=0.0001, precision=6, doc="retry deadband")
     off = pvproperty(name=".OFF", value=0.0, precision=4, doc="user offset: user = dial + OFF")
@@ -131,8 +138,9 @@ class Motor(SimGroup):
     @velo.putter
     async def velo(self, instance: Any, value: float) -> float:
         if not 0 < value <= self.vmax.value:
-            raise PutRejected(f"{instance.pvname}: VELO must be > 0 and <= VMAX "
-                              f"({self.vmax.value}), not {value}")
+            raise PutRejected(
+                f"{instance.pvname}: VELO must be > 0 and <= VMAX ({self.vmax.value}), not {value}"
+            )
         return value
 
     @vmax.putter

@@ -27,15 +27,13 @@ class _RejectWithoutAlarm:
         try:
             return await super().write(*args, **kwargs)  # type: ignore[misc]
         except Exception:
-            await self.alarm.write(status=AlarmStatus.NO_ALARM,
-                                   severity=AlarmSeverity.NO_ALARM)
+            await self.alarm.write(status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
             raise
 
 
 def _without_write_alarm(type_map: dict[Any, type]) -> dict[Any, type]:
     return {
-        dtype: type(cls.__name__, (_RejectWithoutAlarm, cls), {})
-        for dtype, cls in type_map.items()
+        dtype: type(cls.__name__, (_RejectWithoutAlarm, cls), {}) for dtype, cls in type_map.items()
     }
 
 
@@ -48,12 +46,20 @@ class SimGroup(PVGroup):
 
 def text(name: str, value: str, doc: str, *, read_only: bool = False) -> pvproperty:
     """A DBR_STRING PV (caproto would make a CHAR waveform of a plain ``str`` value)."""
-    return pvproperty(name=name, value=value, dtype=ChannelType.STRING, doc=doc,
-                      read_only=read_only)
+    return pvproperty(
+        name=name, value=value, dtype=ChannelType.STRING, doc=doc, read_only=read_only
+    )
 
 
-def choice(name: str, choices: tuple[str, ...], value: str, doc: str, *,
-           read_only: bool = False) -> pvproperty:
+def choice(
+    name: str, choices: tuple[str, ...], value: str, doc: str, *, read_only: bool = False
+) -> pvproperty:
     """An enum PV (an EPICS menu field)."""
-    return pvproperty(name=name, value=value, dtype=ChannelType.ENUM, enum_strings=choices,
-                      doc=doc, read_only=read_only)
+    return pvproperty(
+        name=name,
+        value=value,
+        dtype=ChannelType.ENUM,
+        enum_strings=choices,
+        doc=doc,
+        read_only=read_only,
+    )

@@ -25,16 +25,29 @@ FLUCTUATION_MA = 0.05  # standard deviation of the stored current's jitter
 class StorageRing(SimGroup):
     """Beam current that can be dumped and refilled on command."""
 
-    current = pvproperty(name="current", value=NOMINAL_CURRENT_MA, precision=3, units="mA",
-                         read_only=True, doc="stored beam current")
+    current = pvproperty(
+        name="current",
+        value=NOMINAL_CURRENT_MA,
+        precision=3,
+        units="mA",
+        read_only=True,
+        doc="stored beam current",
+    )
     dump = pvproperty(name="dump", value=0, doc="put 1: lose the beam")
     refill = pvproperty(name="refill", value=0, doc="put 1: ramp back to ~100 mA")
-    refill_time = pvproperty(name="refill_time", value=2.0, precision=2, units="s",
-                             lower_ctrl_limit=0.0, upper_ctrl_limit=600.0,
-                             doc="seconds from empty to full")
+    refill_time = pvproperty(
+        name="refill_time",
+        value=2.0,
+        precision=2,
+        units="s",
+        lower_ctrl_limit=0.0,
+        upper_ctrl_limit=600.0,
+        doc="seconds from empty to full",
+    )
 
-    def __init__(self, prefix: str, *, rng: np.random.Generator | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, prefix: str, *, rng: np.random.Generator | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(prefix, **kwargs)
         self._rng = rng or np.random.default_rng()
         self._level = NOMINAL_CURRENT_MA  # mA, before jitter

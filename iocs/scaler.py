@@ -26,8 +26,9 @@ CHANNEL_NAMES = ("clock", "I0", "det", "diff", "", "", "", "")
 
 
 def _counts(n: int) -> pvproperty:
-    return pvproperty(name=f".S{n}", value=0.0, precision=0, read_only=True,
-                      doc=f"counts of channel {n}")
+    return pvproperty(
+        name=f".S{n}", value=0.0, precision=0, read_only=True, doc=f"counts of channel {n}"
+    )
 
 
 def _name(n: int) -> pvproperty:
@@ -38,17 +39,37 @@ class Scaler(SimGroup):
     """Eight counting channels gated by a preset time."""
 
     cnt = choice(".CNT", ("Done", "Count"), "Done", "put 1 to count, 0 to abort")
-    tp = pvproperty(name=".TP", value=1.0, precision=3, units="s", lower_ctrl_limit=0.001,
-                    upper_ctrl_limit=86400.0, doc="preset counting time")
-    t = pvproperty(name=".T", value=0.0, precision=3, units="s", read_only=True,
-                   doc="elapsed counting time")
-    freq = pvproperty(name=".FREQ", value=1e7, precision=0, units="Hz", read_only=True,
-                      doc="clock frequency (channel 1)")
+    tp = pvproperty(
+        name=".TP",
+        value=1.0,
+        precision=3,
+        units="s",
+        lower_ctrl_limit=0.001,
+        upper_ctrl_limit=86400.0,
+        doc="preset counting time",
+    )
+    t = pvproperty(
+        name=".T", value=0.0, precision=3, units="s", read_only=True, doc="elapsed counting time"
+    )
+    freq = pvproperty(
+        name=".FREQ",
+        value=1e7,
+        precision=0,
+        units="Hz",
+        read_only=True,
+        doc="clock frequency (channel 1)",
+    )
     s1, s2, s3, s4, s5, s6, s7, s8 = (_counts(n) for n in range(1, 9))
     nm1, nm2, nm3, nm4, nm5, nm6, nm7, nm8 = (_name(n) for n in range(1, 9))
 
-    def __init__(self, prefix: str, rates: Callable[[], np.ndarray], *,
-                 rng: np.random.Generator | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        rates: Callable[[], np.ndarray],
+        *,
+        rng: np.random.Generator | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(prefix, **kwargs)
         self._rates = rates
         self._rng = rng or np.random.default_rng()

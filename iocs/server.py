@@ -27,16 +27,16 @@ class NoDelayContext(Context):
 
     async def server_accept_loop(self, sock: socket.socket) -> None:
         def new_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.get_extra_info("socket").setsockopt(
-                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             transport = _TransportWrapper(reader, writer)
             self.server_tasks.create(self.tcp_handler(transport, transport.getpeername()))
 
         self.tcp_servers.append(await asyncio.start_server(new_client, sock=sock))
 
 
-async def serve(pvdb: Mapping[str, Any], interfaces: Sequence[str],
-                on_ready: Callable[[NoDelayContext], None]) -> None:
+async def serve(
+    pvdb: Mapping[str, Any], interfaces: Sequence[str], on_ready: Callable[[NoDelayContext], None]
+) -> None:
     """Run the server until SIGINT or SIGTERM; call ``on_ready`` once it is listening."""
     context = NoDelayContext(pvdb, interfaces)
 

@@ -31,9 +31,15 @@ class Shutter(SimGroup):
     open = pvproperty(name="open", value=0, doc="put 1 to open")
     close = pvproperty(name="close", value=0, doc="put 1 to close")
     state = choice("state", STATES, "Open", "Closed or Open", read_only=True)
-    delay = pvproperty(name="delay", value=0.5, precision=2, units="s",
-                       lower_ctrl_limit=0.0, upper_ctrl_limit=60.0,
-                       doc="seconds from command to state change")
+    delay = pvproperty(
+        name="delay",
+        value=0.5,
+        precision=2,
+        units="s",
+        lower_ctrl_limit=0.0,
+        upper_ctrl_limit=60.0,
+        doc="seconds from command to state change",
+    )
 
     def __init__(self, prefix: str, **kwargs: Any) -> None:
         super().__init__(prefix, **kwargs)

@@ -25,15 +25,36 @@ RANGE_K = (1.0, 1000.0)
 class TemperatureController(SimGroup):
     """A sample heater/cooler with a linear ramp."""
 
-    sp = pvproperty(name="SP", value=START_K, precision=3, units="K",
-                    lower_ctrl_limit=RANGE_K[0], upper_ctrl_limit=RANGE_K[1],
-                    doc="setpoint; the put completes when RBV is within TOL")
-    rbv = pvproperty(name="RBV", value=START_K, precision=3, units="K", read_only=True,
-                     doc="sample temperature")
-    rate = pvproperty(name="RATE", value=10.0, precision=3, units="K/s",
-                      lower_ctrl_limit=0.001, upper_ctrl_limit=1000.0, doc="ramp rate")
-    tol = pvproperty(name="TOL", value=0.1, precision=3, units="K", lower_ctrl_limit=0.0,
-                     upper_ctrl_limit=100.0, doc="in-tolerance band around SP")
+    sp = pvproperty(
+        name="SP",
+        value=START_K,
+        precision=3,
+        units="K",
+        lower_ctrl_limit=RANGE_K[0],
+        upper_ctrl_limit=RANGE_K[1],
+        doc="setpoint; the put completes when RBV is within TOL",
+    )
+    rbv = pvproperty(
+        name="RBV", value=START_K, precision=3, units="K", read_only=True, doc="sample temperature"
+    )
+    rate = pvproperty(
+        name="RATE",
+        value=10.0,
+        precision=3,
+        units="K/s",
+        lower_ctrl_limit=0.001,
+        upper_ctrl_limit=1000.0,
+        doc="ramp rate",
+    )
+    tol = pvproperty(
+        name="TOL",
+        value=0.1,
+        precision=3,
+        units="K",
+        lower_ctrl_limit=0.0,
+        upper_ctrl_limit=100.0,
+        doc="in-tolerance band around SP",
+    )
     egu = text("EGU", "K", "engineering units", read_only=True)
 
     def __init__(self, prefix: str, **kwargs: Any) -> None:
@@ -69,8 +90,11 @@ class TemperatureController(SimGroup):
             step = self.rate.value * (now - last)
             last = now
             error = self.sp.value - self.rbv.value
-            await self.rbv.write(self.sp.value if abs(error) <= step
-                                 else self.rbv.value + step * (1 if error > 0 else -1))
+            await self.rbv.write(
+                self.sp.value
+                if abs(error) <= step
+                else self.rbv.value + step * (1 if error > 0 else -1)
+            )
             if self._within_tolerance():
                 self._in_tolerance.set()
         self._in_tolerance.set()

@@ -24,20 +24,46 @@ START_GAP_MM = 20.0
 class Undulator(SimGroup):
     """Gap drive with an energy calibration."""
 
-    energy = pvproperty(name="Energy", value=undulator_energy(START_GAP_MM), precision=4,
-                        units="keV", read_only=True, doc="photon energy at the gap")
-    energy_set = pvproperty(name="EnergySet", value=undulator_energy(START_GAP_MM),
-                            precision=4, units="keV", lower_ctrl_limit=ENERGY_RANGE_KEV[0],
-                            upper_ctrl_limit=ENERGY_RANGE_KEV[1], doc="energy setpoint")
-    gap = pvproperty(name="Gap", value=START_GAP_MM, precision=4, units="mm",
-                     read_only=True, doc="gap readback")
-    gap_set = pvproperty(name="GapSet", value=START_GAP_MM, precision=4, units="mm",
-                         lower_ctrl_limit=GAP_RANGE_MM[0], upper_ctrl_limit=GAP_RANGE_MM[1],
-                         doc="gap setpoint")
+    energy = pvproperty(
+        name="Energy",
+        value=undulator_energy(START_GAP_MM),
+        precision=4,
+        units="keV",
+        read_only=True,
+        doc="photon energy at the gap",
+    )
+    energy_set = pvproperty(
+        name="EnergySet",
+        value=undulator_energy(START_GAP_MM),
+        precision=4,
+        units="keV",
+        lower_ctrl_limit=ENERGY_RANGE_KEV[0],
+        upper_ctrl_limit=ENERGY_RANGE_KEV[1],
+        doc="energy setpoint",
+    )
+    gap = pvproperty(
+        name="Gap", value=START_GAP_MM, precision=4, units="mm", read_only=True, doc="gap readback"
+    )
+    gap_set = pvproperty(
+        name="GapSet",
+        value=START_GAP_MM,
+        precision=4,
+        units="mm",
+        lower_ctrl_limit=GAP_RANGE_MM[0],
+        upper_ctrl_limit=GAP_RANGE_MM[1],
+        doc="gap setpoint",
+    )
     start = pvproperty(name="Start", value=0, doc="put 1 to drive the gap to GapSet")
     busy = pvproperty(name="Busy", value=0, read_only=True, doc="1 while the gap moves")
-    gap_speed = pvproperty(name="GapSpeed", value=5.0, precision=3, units="mm/s",
-                           lower_ctrl_limit=0.01, upper_ctrl_limit=50.0, doc="gap speed")
+    gap_speed = pvproperty(
+        name="GapSpeed",
+        value=5.0,
+        precision=3,
+        units="mm/s",
+        lower_ctrl_limit=0.01,
+        upper_ctrl_limit=50.0,
+        doc="gap speed",
+    )
 
     def __init__(self, prefix: str, **kwargs: Any) -> None:
         super().__init__(prefix, **kwargs)

@@ -36,8 +36,9 @@ class Updates:
     def latest(self) -> Any:
         return self.values[-1]
 
-    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float,
-                       what: str = "the condition") -> Any:
+    async def wait_for(
+        self, predicate: Callable[[Any], bool], timeout: float, what: str = "the condition"
+    ) -> Any:
         """The first value, from the latest one on, that satisfies ``predicate``."""
         index = max(len(self.values) - 1, 0)
         try:
@@ -52,7 +53,8 @@ class Updates:
         except TimeoutError:
             raise AssertionError(
                 f"{self.pv} did not reach {what} within {timeout} s; "
-                f"last values: {self.values[-5:]}") from None
+                f"last values: {self.values[-5:]}"
+            ) from None
 
 
 @dataclass
@@ -67,8 +69,7 @@ class SimBeamline:
     async def get(self, suffix: str, **kwargs: Any) -> Any:
         return await caget(self.pv(suffix), timeout=5, **kwargs)
 
-    async def put(self, suffix: str, value: Any, *, wait: bool = True,
-                  timeout: float = 20) -> None:
+    async def put(self, suffix: str, value: Any, *, wait: bool = True, timeout: float = 20) -> None:
         await caput(self.pv(suffix), value, wait=wait, timeout=timeout)
 
     async def timed_put(self, suffix: str, value: Any, timeout: float = 20) -> float:
@@ -87,8 +88,7 @@ class SimBeamline:
         finally:
             subscription.close()
 
-    async def prepare_motor(self, name: str, *, velo: float = 1.0,
-                            accl: float = 0.05) -> float:
+    async def prepare_motor(self, name: str, *, velo: float = 1.0, accl: float = 0.05) -> float:
         """Stop ``name`` if it moves, set its speed and ramp; returns where it is."""
         await self.put(f"{name}.SPMG", "Go")
         if await self.get(f"{name}.DMOV") == 0:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 
-def predicted_two_theta(temperature: float, d0: float, alpha: float, t0: float,
-                        wavelength: float) -> float:
+def predicted_two_theta(
+    temperature: float, d0: float, alpha: float, t0: float, wavelength: float
+) -> float:
     d = d0 * (1 + alpha * (temperature - t0))
     return 2 * math.degrees(math.asin(wavelength / (2 * d)))
 
@@ -29,8 +30,9 @@ async def peak_two_theta(sim, two_thetas: np.ndarray) -> float:
 
 
 async def test_bragg_peak_moves_to_lower_angle_when_the_sample_warms(sim):
-    d0, alpha, t0, wavelength = [await sim.get(f"model:{name}")
-                                 for name in ("d0", "alpha", "T0", "wavelength")]
+    d0, alpha, t0, wavelength = [
+        await sim.get(f"model:{name}") for name in ("d0", "alpha", "T0", "wavelength")
+    ]
     cold, warm = 295.0, 395.0
     expected = {t: predicted_two_theta(t, d0, alpha, t0, wavelength) for t in (cold, warm)}
     expected_shift = expected[warm] - expected[cold]

@@ -21,8 +21,11 @@ async def test_readback_streams_during_the_move_and_done_flags_follow(sim):
     start = await sim.prepare_motor("m2", velo=1.0)
     target = start - 0.5
 
-    async with sim.monitor("m2.RBV") as rbv, sim.monitor("m2.DMOV") as dmov, \
-            sim.monitor("m2.MOVN") as movn:
+    async with (
+        sim.monitor("m2.RBV") as rbv,
+        sim.monitor("m2.DMOV") as dmov,
+        sim.monitor("m2.MOVN") as movn,
+    ):
         began = time.monotonic()
         await sim.put("m2.VAL", target)
         put_done = time.monotonic()
@@ -32,8 +35,11 @@ async def test_readback_streams_during_the_move_and_done_flags_follow(sim):
         await dmov.wait_for(lambda v: v == 1, timeout=1, what="DMOV=1")
         await movn.wait_for(lambda v: v == 0, timeout=1, what="MOVN=0")
 
-    moving = [t for t, v in zip(rbv.times, rbv.values, strict=True)
-              if began < t <= put_done and v != start]
+    moving = [
+        t
+        for t, v in zip(rbv.times, rbv.values, strict=True)
+        if began < t <= put_done and v != start
+    ]
     updates_per_second = len(moving) / (put_done - began)
     assert updates_per_second >= 20, f"RBV updated at {updates_per_second:.1f} Hz"
     assert rbv.values == sorted(rbv.values, reverse=True), "RBV went backwards"

@@ -11,31 +11,66 @@ import pytest
 
 from iocs.processes import start_sim_ioc, wait_for_pvs
 
-MOTOR_FIELDS = ("VAL RBV DMOV MOVN STOP SPMG VELO VMAX ACCL HLM LLM DHLM DLLM LVIO EGU DESC "
-                "PREC MRES RDBD OFF").split()
+MOTOR_FIELDS = (
+    "VAL RBV DMOV MOVN STOP SPMG VELO VMAX ACCL HLM LLM DHLM DLLM LVIO EGU DESC PREC MRES RDBD OFF"
+).split()
 # every name docs/reference/sim-beamline-pvs.md promises, without the prefix
 CONTRACT = {
-    *(f"{m}{suffix}" for m in ("m1", "m2", "m3", "m4", "th", "tth", "sx", "sy")
-      for suffix in ["", *(f".{f}" for f in MOTOR_FIELDS)]),
+    *(
+        f"{m}{suffix}"
+        for m in ("m1", "m2", "m3", "m4", "th", "tth", "sx", "sy")
+        for suffix in ["", *(f".{f}" for f in MOTOR_FIELDS)]
+    ),
     *(f"scaler1.{f}" for f in ("CNT", "TP", "T", "FREQ")),
-    *(f"scaler1.S{n}" for n in range(1, 9)), *(f"scaler1.NM{n}" for n in range(1, 9)),
-    *(f"model:{p}" for p in ("det_center", "det_width", "det_peak", "d0", "alpha", "T0",
-                             "wavelength", "bragg_width", "bragg_peak", "background")),
+    *(f"scaler1.S{n}" for n in range(1, 9)),
+    *(f"scaler1.NM{n}" for n in range(1, 9)),
+    *(
+        f"model:{p}"
+        for p in (
+            "det_center",
+            "det_width",
+            "det_peak",
+            "d0",
+            "alpha",
+            "T0",
+            "wavelength",
+            "bragg_width",
+            "bragg_peak",
+            "background",
+        )
+    ),
     *(f"tc1:{f}" for f in ("SP", "RBV", "RATE", "TOL", "EGU")),
-    *(f"ad1:cam1:{f}" for f in ("Acquire", "Acquire_RBV", "AcquireTime", "NumImages",
-                                "ArrayCounter_RBV", "ArraySizeX_RBV", "ArraySizeY_RBV",
-                                "SizeX", "SizeY", "DetectorState_RBV")),
-    "ad1:image1:ArrayData", "ad1:image1:ArrayCounter_RBV",
+    *(
+        f"ad1:cam1:{f}"
+        for f in (
+            "Acquire",
+            "Acquire_RBV",
+            "AcquireTime",
+            "NumImages",
+            "ArrayCounter_RBV",
+            "ArraySizeX_RBV",
+            "ArraySizeY_RBV",
+            "SizeX",
+            "SizeY",
+            "DetectorState_RBV",
+        )
+    ),
+    "ad1:image1:ArrayData",
+    "ad1:image1:ArrayCounter_RBV",
     *(f"ring:{f}" for f in ("current", "dump", "refill", "refill_time")),
     *(f"shutter:{f}" for f in ("open", "close", "state", "delay")),
-    *(f"und:{f}" for f in ("Energy", "EnergySet", "Gap", "GapSet", "Start", "Busy",
-                           "GapSpeed")),
+    *(f"und:{f}" for f in ("Energy", "EnergySet", "Gap", "GapSet", "Start", "Busy", "GapSpeed")),
 }
 
 
 def test_list_pvs_prints_every_contract_name_with_the_prefix():
-    result = subprocess.run([sys.executable, "-m", "iocs", "--prefix", "zz:", "--list-pvs"],
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "iocs", "--prefix", "zz:", "--list-pvs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     names = result.stdout.split()
 
     assert len(names) == len(set(names))

@@ -29,7 +29,7 @@ async def test_elapsed_time_counts_up_while_counting(sim):
         await elapsed.wait_for(lambda _: 0 in elapsed.values[1:], timeout=1, what="T = 0")
         await elapsed.wait_for(lambda t: t == pytest.approx(0.4), timeout=1, what="T = TP")
 
-    this_count = elapsed.values[elapsed.values.index(0, 1):]
+    this_count = elapsed.values[elapsed.values.index(0, 1) :]
     during = [t for t in this_count if 0 < t < 0.4]
     assert len(during) >= 3, f"T updates while counting: {this_count}"
     assert during == sorted(during)

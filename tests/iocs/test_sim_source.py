@@ -10,8 +10,7 @@ import pytest
 
 async def test_ring_current_sits_near_100_ma_with_small_fluctuations(sim):
     async with sim.monitor("ring:current") as current:
-        await current.wait_for(lambda _: len(current.values) >= 5, timeout=3,
-                               what="five updates")
+        await current.wait_for(lambda _: len(current.values) >= 5, timeout=3, what="five updates")
     assert all(99.0 < value < 101.0 for value in current.values)
     assert len(set(current.values)) > 1, "the current never fluctuates"
 
