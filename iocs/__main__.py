@@ -7,14 +7,13 @@ python -m iocs --list-pvs
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
-from .beamline import Beamline
 from .processes import LOOPBACK
-from .server import NoDelayContext, configure_logging, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,8 +39,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM during start-up stops as cleanly as Ctrl-C; once serving, the server's own
+    # handlers take over.
+    signal.signal(signal.SIGTERM, _interrupt)
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .beamline import Beamline  # caproto and numpy: imported after the handler is set
+    from .server import NoDelayContext, configure_logging, serve
+
     beamline = Beamline(args.prefix, seed=args.seed)
     names = beamline.pv_names()
     if args.list_pvs:
@@ -57,10 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ", ".join(f"{interface}:{context.port}" for interface in args.interfaces)
         print(f"serving {len(names)} PVs with prefix {args.prefix} on {where}", flush=True)
 
-    try:
-        asyncio.run(serve(beamline.pvdb, args.interfaces, ready))
-    except KeyboardInterrupt:  # Ctrl-C before the server installed its signal handlers
-        pass
+    asyncio.run(serve(beamline.pvdb, args.interfaces, ready))
     return 0
 
 
