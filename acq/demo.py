@@ -24,26 +24,88 @@ def _print(*parts: object) -> None:
     print(*parts, flush=True)
 
 
+class RunPrinter:
+    """Prints each run as a small table: the hinted fields of every event, then a summary.
+
+    A stand-in for `viz.LiveTable` (issue 6/7) that keeps the demo readable meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+        self.peak: dict[str, tuple[float, dict[str, float]]] = {}
+        self.peak_fields: tuple[str, ...] = ()
+
+    def __call__(self, name: str, doc: dict) -> None:
+        getattr(self, name, lambda doc: None)(doc)
+
+    def start(self, doc: dict) -> None:
+        extra = {k: doc[k] for k in ("temperature", "sample") if k in doc}
+        _print(f"\n--- run {doc['scan_id']} ({doc['plan_name']}) {extra or ''}")
+        self.peak.clear()
+        # the detector this kind of scan is about
+        self.peak_fields = ("diff",) if {"th", "tth"} & set(doc.get("motors", ())) else ("det",)
+
+    def descriptor(self, doc: dict) -> None:
+        if doc.get("name") != "primary":
+            return
+        hinted = [f for hints in doc.get("hints", {}).values() for f in hints.get("fields", [])]
+        self.fields = [f for f in hinted if f in doc["data_keys"]]
+        _print(" ".join(f"{f:>10}" for f in ["seq_num", *self.fields]))
+
+    def event(self, doc: dict) -> None:
+        data = doc["data"]
+        cells = [f"{doc['seq_num']:>10}"]
+        for field in self.fields:
+            value = data.get(field)
+            cells.append(f"{value:>10.4g}" if isinstance(value, int | float) else f"{'':>10}")
+        _print(" ".join(cells))
+        for field in self.peak_fields:
+            if field in data and data[field] > self.peak.get(field, (-1.0, {}))[0]:
+                self.peak[field] = (data[field], dict(data))
+
+    def stop(self, doc: dict) -> None:
+        for field, (value, data) in self.peak.items():
+            where = ", ".join(f"{k}={v:.3f}" for k, v in data.items()
+                              if k in ("m1", "sx", "sy", "th", "tth"))
+            _print(f"    peak {field} = {value:.0f} counts at {where}")
+        _print(f"--- run ended: {doc['exit_status']}, {doc.get('num_events', {})}")
+
+
 async def session(prefix: str) -> None:
-    """What a scientist would type: move a motor, count the scaler, read the results."""
+    """What a scientist would type at the beamline."""
     import aioca
 
-    try:
-        m1 = f"{prefix}m1"
-        _print(f"m1 is at {await aioca.caget(m1 + '.RBV'):.4f} mm; moving to 0.5 mm ...")
-        await aioca.caput(m1, 0.5, wait=True, timeout=30)
-        _print(f"m1 arrived at {await aioca.caget(m1 + '.RBV'):.4f} mm")
+    from acq import RunEngine
+    from devices import connect
+    from devices.epics import EpicsMotor, Scaler, TemperatureController
+    from plans import grid_scan, scan, temperature_theta_2theta_scan
 
-        scaler = f"{prefix}scaler1"
-        await aioca.caput(scaler + ".TP", 0.5, wait=True)
-        _print("counting the scaler for 0.5 s ...")
-        await aioca.caput(scaler + ".CNT", 1, wait=True, timeout=30)
-        names = await aioca.caget([f"{scaler}.NM{i}" for i in range(1, 9)])
-        counts = await aioca.caget([f"{scaler}.S{i}" for i in range(1, 9)])
-        _print(f"{'channel':>8} {'counts':>12}")
-        for name, value in zip(names, counts, strict=True):
-            if name:
-                _print(f"{name:>8} {int(value):>12d}")
+    try:
+        RE = RunEngine(md={"beamline_id": "sim", "operator": "demo"})
+        RE.subscribe(RunPrinter())
+
+        m1, sx, sy, th, tth = (EpicsMotor(f"{prefix}{n}", name=n)
+                               for n in ("m1", "sx", "sy", "th", "tth"))
+        scaler = Scaler(f"{prefix}scaler1", name="scaler")
+        temperature = TemperatureController(f"{prefix}tc1:", name="temperature")
+        await connect(m1, sx, sy, th, tth, scaler, temperature)
+
+        # demo-speed hardware: fast motors, short counts, a quick heater
+        for motor in (m1, sx, sy, th, tth):
+            await motor.velocity.set(10)
+        await scaler.preset_time.set(0.05)
+        await temperature.ramp_rate.set(100)
+
+        _print("1-D scan of m1 across the detector's Gaussian:")
+        await RE(scan([scaler], m1, -2, 2, 21), sample="Si")
+
+        _print("\n2-D grid scan: a th/tth map of the Si(111) Bragg peak (snaking):")
+        await RE(grid_scan([scaler], th, 9.05, 9.30, 6, tth, 18.15, 18.55, 9, snake_axes=True))
+
+        _print("\nA theta/two-theta scan at each temperature (the Bragg peak moves):")
+        await RE(temperature_theta_2theta_scan(
+            [scaler], temperature, [295, 395], th, tth, 8.80, 9.32, 27))
+        await RE.flush()
     finally:
         aioca.purge_channel_caches()
 

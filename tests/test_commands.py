@@ -41,7 +41,11 @@ def test_iocs_lists_its_pvs() -> None:
 def test_demo_runs_against_its_own_ioc() -> None:
     result = acq("demo")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "demo finished" in result.stdout
+    out = result.stdout
+    assert "demo finished" in out
+    # a 1-D scan, a grid scan and one theta/two-theta scan per temperature, all complete
+    assert out.count("run ended: success") == 4, out
+    assert "peak det" in out and out.count("peak diff") == 3
 
 
 def test_ca_environment_lists_every_ioc_port() -> None:
