@@ -16,9 +16,10 @@ from typing import Any
 from acq.msg import Msg
 
 from ._plan import Plan, named, plan_return
+from ._points import default_points
 from ._validate import check_limits, check_movable, check_unique, describe_value, name_of
 from .errors import PlanArgumentError
-from .stubs import new_group, one_nd_step, position_of
+from .stubs import new_group, position_of
 from .wrappers import finalize_wrapper, run_wrapper, stage_wrapper
 
 __all__ = [
@@ -37,7 +38,11 @@ Point = tuple[Any, ...]
 def step_plan(detectors: Sequence[Any], motors: Sequence[Any], points: Sequence[Point],
               per_step: Callable[..., Any] | None, md: Mapping[str, Any]) -> Plan:
     """Stage, open a run with `md`, one `per_step` per point, close, unstage."""
-    body = named(_steps(list(detectors), list(motors), list(points), per_step), "points")
+    if per_step is None:
+        body = default_points(list(detectors), list(motors), list(points))
+    else:
+        body = _steps(list(detectors), list(motors), list(points), per_step)
+    body = named(body, "points")
     plan = stage_wrapper(run_wrapper(body, md=md), [*detectors, *motors])
     return named(plan, str(md.get("plan_name", "step_plan")))
 
@@ -52,18 +57,14 @@ def _takes_motor(per_step: Callable[..., Any]) -> bool:
 
 
 async def _steps(detectors: list[Any], motors: list[Any], points: list[Point],
-                 per_step: Callable[..., Any] | None) -> Plan:
+                 per_step: Callable[..., Any]) -> Plan:
     pos_cache: dict[Any, Any] = defaultdict(lambda: None)
-    one_d = per_step is not None and _takes_motor(per_step)
+    one_d = _takes_motor(per_step)
     for point in points:
         if one_d:
-            yield per_step(detectors, motors[0], point[0])  # type: ignore[misc]
-            continue
-        step = dict(zip(motors, point, strict=True))
-        if per_step is None:
-            yield one_nd_step(detectors, step, pos_cache)
+            yield per_step(detectors, motors[0], point[0])
         else:
-            yield per_step(detectors, step, pos_cache)
+            yield per_step(detectors, dict(zip(motors, point, strict=True)), pos_cache)
 
 
 def check_trajectory_limits(plan: str, motors: Sequence[Any], points: Sequence[Point]) -> None:

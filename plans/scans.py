@@ -14,6 +14,7 @@ from . import _trajectories as traj
 from ._core import check_trajectory_limits, relative_step_plan, step_plan, trajectory_of
 from ._metadata import dimensions_of, start_metadata
 from ._plan import Plan, named
+from ._points import default_counts
 from ._validate import (
     check_detectors,
     check_movable,
@@ -27,7 +28,7 @@ from ._validate import (
     split_position_lists,
 )
 from .errors import PlanArgumentError
-from .stubs import repeat, trigger_and_read
+from .stubs import repeat
 from .wrappers import run_wrapper, stage_wrapper
 
 __all__ = [
@@ -71,9 +72,19 @@ def count(detectors: Sequence[Any], num: int | None = 1, delay: float | Iterable
         md=md, dimensions=[[["time"], "primary"]],
     )
     md.pop("motors")
-    shot = per_shot or trigger_and_read
-    body = repeat(lambda: shot(list(detectors)), num=num, delay=delay)
+    if per_shot is None:
+        delay_of = _delays(delay)
+        body = default_counts(detectors, num, delay_of)
+    else:
+        body = repeat(lambda: per_shot(list(detectors)), num=num, delay=delay)
     return named(stage_wrapper(run_wrapper(body, md=md), detectors), "count")
+
+
+def _delays(delay: float | list[float]) -> Callable[[int], float] | None:
+    """Delay after shot i, or None when there is none (no clock reads per shot)."""
+    if isinstance(delay, list):
+        return delay.__getitem__
+    return (lambda _i: delay) if delay else None
 
 
 def _inner_product_md(plan: str, detectors: list[Any], motors: list[Any],
