@@ -322,3 +322,19 @@ def test_plans_carry_their_names_for_the_engine_plan_stack():
     assert plans.count([det]).__name__ == "count"
     assert bps.mv(m1, 1).__name__ == "mv"
     assert bps.trigger_and_read([det]).__name__ == "trigger_and_read"
+
+
+async def test_a_failed_read_in_a_scan_drops_the_event_and_closes_the_run_as_failed():
+    boom = OSError("m1: no response")
+    rec = await drive(plans.scan([det], m1, 0, 1, 3),
+                      fail=lambda i, msg: boom if msg.command == "read" and msg.obj is m1
+                      else None)
+    assert rec.commands[-3:] == ["read", "drop", "close_run"]
+    assert rec.msgs[-1].kwargs == {"exit_status": "fail", "reason": "OSError: m1: no response"}
+    assert rec.error is boom
+
+
+async def test_count_with_a_delay_per_gap():
+    report = await dry_run(plans.count([det], 3, delay=[0.5, 2.0]))
+    sleeps = [m.args[0] for m in report.messages if m.command == "sleep"]
+    assert len(sleeps) == 2 and 0.4 < sleeps[0] <= 0.5 and 1.9 < sleeps[1] <= 2.0

@@ -288,3 +288,17 @@ async def test_the_nested_temperature_scan_as_one_run_with_a_stream_each(RE, doc
                                                           "temperature_1": 320}
     assert documents.column("tc", "temperature_1") == [320, 320, 320]
     assert sorted(documents.streams()) == ["temperature_0", "temperature_1"]
+
+
+async def test_count_forever_until_stopped_ends_with_success(RE, documents, det):
+    async def stop_after_ten_events():
+        while len(documents.of("event")) < 10:
+            await asyncio.sleep(0.001)
+        await RE.stop()
+
+    task = asyncio.create_task(stop_after_ten_events())
+    result = await RE(plans.count([det], None, delay=0.001))
+    await task
+    assert result.exit_status == "success"
+    assert len(documents.events()) >= 10
+    assert documents.stops[0]["exit_status"] == "success"
