@@ -15,11 +15,12 @@ from typing import Any
 
 from acq.msg import Msg
 
+from ._devices import new_group
 from ._plan import Plan, named, plan_return
 from ._points import default_points
 from ._validate import check_limits, check_movable, check_unique, describe_value, name_of
 from .errors import PlanArgumentError
-from .stubs import new_group, position_of
+from .stubs import position_of
 from .wrappers import finalize_wrapper, run_wrapper, stage_wrapper
 
 __all__ = [

@@ -16,8 +16,8 @@ from typing import Any
 from acq.msg import Msg
 from acq.protocols import Triggerable
 
+from ._devices import new_group, unique
 from ._plan import Plan
-from .stubs import new_group, unique
 
 __all__ = ["PointMessages", "default_counts", "default_points"]
 

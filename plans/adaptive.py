@@ -14,6 +14,7 @@ from typing import Any
 from acq.msg import Msg
 
 from ._core import relative_plan
+from ._devices import main_field, unique
 from ._metadata import start_metadata
 from ._plan import Plan, named
 from ._validate import (
@@ -24,7 +25,7 @@ from ._validate import (
     check_number,
 )
 from .errors import PlanArgumentError, PlanError
-from .stubs import _main_field, mv, trigger_and_read, unique
+from .stubs import mv, trigger_and_read
 from .wrappers import run_wrapper, stage_wrapper
 
 __all__ = ["adaptive_scan", "rel_adaptive_scan", "tune_centroid"]
@@ -192,7 +193,7 @@ async def _tune(detectors: list[Any], signal: str, motor: Any, start: float, sto
             yield mv(motor, position)
             readings = yield trigger_and_read(devices)
             intensity = _value("tune_centroid", readings, signal)
-            x = _value("tune_centroid", readings, _main_field(motor, readings))
+            x = _value("tune_centroid", readings, main_field(motor, readings))
             sum_i += intensity
             sum_xi += x * intensity
         if sum_i == 0:

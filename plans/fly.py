@@ -8,11 +8,11 @@ from typing import Any
 from acq.msg import Msg
 from acq.protocols import Flyable
 
+from ._devices import new_group, unique
 from ._metadata import start_metadata
 from ._plan import Plan, named
 from ._validate import describe_value
 from .errors import PlanArgumentError
-from .stubs import new_group, unique
 from .wrappers import run_wrapper
 
 __all__ = ["fly"]

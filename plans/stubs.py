@@ -14,19 +14,28 @@ for the group, so the motors move concurrently. Stubs that check their arguments
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from acq.msg import Msg
 from acq.protocols import Locatable, Readable, Stageable, Triggerable
 
-from ._plan import Plan, is_plan, named, plan_return
+from ._devices import main_field, new_group, stageable
+from ._per_step import (
+    TakeReading,
+    move_per_step,
+    one_1d_step,
+    one_nd_step,
+    one_shot,
+    repeat,
+    trigger_and_read,
+)
+from ._plan import Plan, named, plan_return
 from ._validate import check_movable, describe_value, name_of
 from .errors import PlanArgumentError
 
 __all__ = [
+    "TakeReading",
     "abs_set",
     "checkpoint",
     "clear_checkpoint",
@@ -72,13 +81,6 @@ __all__ = [
     "unsubscribe",
     "wait",
 ]
-
-_group_ids = itertools.count(1)
-
-
-def new_group(prefix: str) -> str:
-    """A group name no other group in this process has (cheaper than a uuid per step)."""
-    return f"{prefix}-{next(_group_ids)}"
 
 
 def _pairs(stub: str, args: Sequence[Any]) -> list[tuple[Any, Any]]:
@@ -191,15 +193,7 @@ async def position_of(obj: Any, *, default: Any = 0.0) -> Plan:
     if not readings:
         yield plan_return(default)
         return
-    yield plan_return(readings[_main_field(obj, readings)]["value"])
-
-
-def _main_field(obj: Any, readings: Mapping[str, Any]) -> str:
-    fields = list(getattr(obj, "hints", {}).get("fields", ()))
-    if len(fields) == 1 and fields[0] in readings:
-        return fields[0]
-    name = name_of(obj)
-    return name if name in readings else next(iter(readings))
+    yield plan_return(readings[main_field(obj, readings)]["value"])
 
 
 async def stop(obj: Any) -> Plan:
@@ -387,161 +381,21 @@ async def unstage(obj: Stageable, *, group: Hashable | None = None,
 
 async def stage_all(*objs: Any) -> Plan:
     """Stage every stageable object concurrently, then wait."""
-    stageable = _stageable(objs)
-    if stageable:
+    todo = stageable(objs)
+    if todo:
         group = new_group("stage")
-        for obj in stageable:
+        for obj in todo:
             yield Msg("stage", obj, group=group)
         yield Msg("wait", None, group=group)
 
 
 async def unstage_all(*objs: Any) -> Plan:
     """Unstage every stageable object concurrently, then wait."""
-    stageable = _stageable(objs)
-    if stageable:
+    todo = stageable(objs)
+    if todo:
         group = new_group("unstage")
-        for obj in stageable:
+        for obj in todo:
             yield Msg("unstage", obj, group=group)
         yield Msg("wait", None, group=group)
 
-
-def _stageable(objs: Iterable[Any]) -> list[Any]:
-    return unique([obj for obj in objs if isinstance(obj, Stageable)])
-
-
-def unique(objs: Iterable[Any]) -> list[Any]:
-    """The objects in order, each once (by identity: devices need not be hashable)."""
-    seen: set[int] = set()
-    result = []
-    for obj in objs:
-        if id(obj) not in seen:
-            seen.add(id(obj))
-            result.append(obj)
-    return result
-
-
-# -- one step of a scan ----------------------------------------------------------------
-
-
-def trigger_and_read(devices: Sequence[Any], name: str = "primary") -> Plan:
-    """Trigger the triggerable devices, wait, and read all of them into one event.
-
-    Returns the readings of all devices merged into one dict. If a read fails, the
-    half-filled event is dropped and the error raised.
-    """
-    return named(_trigger_and_read(unique(devices), name), "trigger_and_read")
-
-
-async def _trigger_and_read(devices: list[Any], name: str) -> Plan:
-    if not devices:
-        yield Msg("null")
-        yield plan_return({})
-        return
-    group = None
-    for obj in devices:
-        if isinstance(obj, Triggerable):
-            group = group or new_group("trigger")
-            yield Msg("trigger", obj, group=group)
-    if group is not None:
-        yield Msg("wait", None, group=group)
-    yield Msg("create", None, name=name)
-    readings: dict[str, Any] = {}
-    try:
-        for obj in devices:
-            reading = yield Msg("read", obj)
-            if reading:
-                readings.update(reading)
-    except Exception:
-        yield Msg("drop")
-        raise
-    yield Msg("save")
-    yield plan_return(readings)
-
-
-TakeReading = Callable[..., Plan]
-
-
-async def one_shot(detectors: Sequence[Any], take_reading: TakeReading | None = None) -> Plan:
-    """One point of `count`: a checkpoint, then trigger and read the detectors."""
-    yield Msg("checkpoint")
-    yield (take_reading or trigger_and_read)(list(detectors))
-
-
-async def move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> Plan:
-    """Move the motors of one step concurrently (skipping any already there), then wait."""
-    yield Msg("checkpoint")
-    group = new_group("step")
-    for motor, position in step.items():
-        if pos_cache.get(motor) == position:
-            continue
-        yield Msg("set", motor, position, group=group)
-        pos_cache[motor] = position
-    yield Msg("wait", None, group=group)
-
-
-async def one_nd_step(detectors: Sequence[Any], step: Mapping[Any, Any],
-                      pos_cache: dict[Any, Any], take_reading: TakeReading | None = None) -> Plan:
-    """One point of an N-d scan (the default ``per_step``): move, then trigger and read.
-
-    Returns the readings. Reads the motors too, so their positions are in the event.
-    """
-    yield move_per_step(step, pos_cache)
-    readings = yield (take_reading or trigger_and_read)([*detectors, *step])
-    yield plan_return(readings)
-
-
-async def one_1d_step(detectors: Sequence[Any], motor: Any, step: Any,
-                      take_reading: TakeReading | None = None) -> Plan:
-    """One point of a 1-d scan: move `motor` to `step`, then trigger and read."""
-    group = new_group("step")
-    yield Msg("checkpoint")
-    yield Msg("set", motor, step, group=group)
-    yield Msg("wait", None, group=group)
-    readings = yield (take_reading or trigger_and_read)([*detectors, motor])
-    yield plan_return(readings)
-
-
-def repeat(plan: Callable[[], Any], num: int | None = 1,
-           delay: float | Iterable[float] = 0.0) -> Plan:
-    """Run ``plan()`` `num` times (forever if None) with a checkpoint before each.
-
-    `delay` is the time from the start of one repetition to the start of the next (a
-    number, or one per gap); a repetition that takes longer is followed without pause.
-    """
-    if not callable(plan):
-        raise PlanArgumentError(
-            f"repeat: plan must be a callable that returns a plan (e.g. "
-            f"lambda: trigger_and_read([det])), got {describe_value(plan)}"
-        )
-    if num is not None and (isinstance(num, bool) or not isinstance(num, int) or num < 0):
-        raise PlanArgumentError(f"repeat: num must be a whole number >= 0 or None, got {num!r}")
-    if isinstance(delay, Iterable):
-        delays = list(delay)
-        if num is not None and len(delays) < num - 1:
-            raise PlanArgumentError(
-                f"repeat: num={num} needs {num - 1} delays, got {len(delays)}"
-            )
-        delay_of: Callable[[int], float] = delays.__getitem__
-    else:
-        delay_of = lambda _i: float(delay)  # noqa: E731
-    return named(_repeat(plan, num, delay_of), "repeat")
-
-
-async def _repeat(plan: Callable[[], Any], num: int | None,
-                  delay_of: Callable[[int], float]) -> Plan:
-    counter = range(num) if num is not None else itertools.count()
-    for i in counter:
-        started = time.monotonic()
-        yield Msg("checkpoint")
-        sub = plan()
-        if is_plan(sub):
-            yield sub
-        else:  # a list of messages, bluesky style
-            for msg in sub:
-                yield msg
-        if num is not None and i == num - 1:
-            break
-        remaining = delay_of(i) - (time.monotonic() - started)
-        if remaining > 0:
-            yield Msg("sleep", None, remaining)
 

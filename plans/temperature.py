@@ -15,6 +15,7 @@ from acq.msg import Msg
 
 from . import _trajectories as traj
 from ._core import check_trajectory_limits
+from ._devices import unique
 from ._metadata import start_metadata
 from ._plan import Plan, named, plan_return
 from ._validate import (
@@ -28,7 +29,7 @@ from ._validate import (
 )
 from .errors import PlanArgumentError
 from .scans import scan
-from .stubs import mv, sleep, trigger_and_read, unique
+from .stubs import mv, sleep, trigger_and_read
 from .wrappers import run_wrapper, stage_wrapper
 
 __all__ = ["temperature_theta_2theta_scan"]

@@ -24,11 +24,12 @@ from typing import Any, ParamSpec
 from acq.msg import Msg
 from acq.protocols import Readable
 
+from ._devices import new_group, unique
 from ._mutate import msg_mutator, plan_mutator
 from ._plan import Plan, is_plan, named, plan_return
 from ._validate import describe_value
 from .errors import PlanArgumentError
-from .stubs import new_group, position_of, stage_all, trigger_and_read, unique, unstage_all
+from .stubs import position_of, stage_all, trigger_and_read, unstage_all
 
 __all__ = [
     "baseline_decorator",

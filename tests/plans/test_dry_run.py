@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 import plans
+from acq import plan_return
 from devices.sim import SimDetector, SimMotor
 from plans import SoftLimitError, dry_run, dry_run_sync
 from plans import stubs as bps
@@ -80,7 +81,7 @@ async def test_reads_follow_simulated_positions_and_readings_spec():
         here = yield bps.rd(m1)
         counts = yield bps.rd(det)
         where = yield bps.locate(m1, m2, squeeze=False)
-        yield bps.plan_return((here, counts, where))
+        yield plan_return((here, counts, where))
 
     report = await dry_run(probe(), readings={"det": lambda pos: pos["m1"] * 10})
     here, counts, where = report.result

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import plans
+from acq import plan_return
 from acq.msg import Msg
 from devices.sim import SimDetector, SimMotor, soft_signal_rw
 from plans import stubs as bps
@@ -209,7 +210,7 @@ async def test_trigger_and_read_returns_readings_to_the_plan(RE, documents, m1, 
         yield Msg("open_run")
         readings = yield bps.trigger_and_read([det, m1])
         yield Msg("close_run")
-        yield bps.plan_return(readings["det"]["value"])
+        yield plan_return(readings["det"]["value"])
 
     result = await RE(plan())
     assert result.plan_result == documents.column("det")[0]

@@ -3,7 +3,7 @@
 import pytest
 from plan_helpers import Done, FakeDetector, FakeMotor, drive
 
-from acq import RequestAbort, RequestStop
+from acq import RequestAbort, RequestStop, plan_return
 from acq.msg import Msg
 from plans import PlanArgumentError
 from plans import stubs as bps
@@ -20,7 +20,7 @@ async def body(log=None):
         yield Msg("set", m2, 2, group="x")
         yield Msg("wait", None, group="x")
         yield bps.read(det)
-        yield bps.plan_return("body result")
+        yield plan_return("body result")
     finally:
         if log is not None:
             log.append("body finally")
@@ -193,7 +193,7 @@ async def test_baseline_reads_after_open_and_before_close_and_keeps_the_uid():
         uid = yield Msg("open_run")
         yield bps.trigger_and_read([det])
         yield Msg("close_run")
-        yield bps.plan_return(uid)
+        yield plan_return(uid)
 
     rec = await drive(bpp.baseline_wrapper(a_run(), [m1, det]))
     creates = [m.kwargs["name"] for m in rec.of("create")]
@@ -247,7 +247,7 @@ async def test_msg_mutator_drops_and_replaces_and_handles_plain_generators():
 
     async def outer():
         result = yield plain()
-        yield bps.plan_return(result)
+        yield plan_return(result)
 
     rec = await drive(bpp.msg_mutator(outer(), lambda m: None if m.command == "checkpoint"
                                       else m))
