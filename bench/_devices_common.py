@@ -51,21 +51,29 @@ def base_ioc(env: CAEnvironment, records: str, macros: str = "", port_index: int
             process.stop()
 
 
-async def per_call(fn: Callable[[], Awaitable[object]], n: int) -> float:
-    """Seconds per call of `fn`, over `n` sequential calls."""
-    start = time.perf_counter()
+async def call_times(fn: Callable[[], Awaitable[object]], n: int) -> list[float]:
+    """Seconds taken by each of `n` sequential calls of `fn`."""
+    times = []
+    clock = time.perf_counter
     for _ in range(n):
+        start = clock()
         await fn()
-    return (time.perf_counter() - start) / n
+        times.append(clock() - start)
+    return times
 
 
 async def interleaved_medians(cases: dict[str, Callable[[], Awaitable[object]]], n: int,
                               runs: int) -> dict[str, float]:
-    """Median seconds per call of each case, runs interleaved so drift hits all alike."""
+    """Median seconds per call of each case over ``n * runs`` calls.
+
+    The cases take turns in `runs` blocks of `n` calls, so drift (other processes, CPU
+    frequency) hits all alike, and the median of single calls shrugs off the calls that
+    were preempted by another process.
+    """
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for fn in cases.values():  # warm up channels and caches
-        await per_call(fn, max(10, n // 20))
+        await call_times(fn, max(10, n // 20))
     for _ in range(runs):
         for name, fn in cases.items():
-            samples[name].append(await per_call(fn, n))
+            samples[name] += await call_times(fn, n)
     return {name: statistics.median(values) for name, values in samples.items()}

@@ -12,15 +12,16 @@ costs one concurrent round trip, not three.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from acq.protocols import DataKey, Reading
 
-__all__ = ["ReadingCallback", "SignalBackend"]
+__all__ = ["BatchReader", "ReadingCallback", "SignalBackend"]
 
 T = TypeVar("T")
 ReadingCallback = Callable[[Reading], None]
+BatchReader = Callable[[], Awaitable[list[Reading]]]
 
 
 class SignalBackend(ABC, Generic[T]):
@@ -67,3 +68,13 @@ class SignalBackend(ABC, Generic[T]):
     async def read_many(cls, backends: Sequence[SignalBackend[Any]]) -> list[Reading]:
         """Fresh readings of several backends of this class (override to batch)."""
         return [await backend.get_reading() for backend in backends]
+
+    @classmethod
+    def batch_reader(cls, backends: Sequence[SignalBackend[Any]]) -> BatchReader:
+        """A function reading `backends` at once, prepared for reading again and again.
+
+        Devices build one per group of signals and call it at every ``read()``; override
+        to do the per-group work (PV lists, arguments) once instead of at every read.
+        """
+        backends = list(backends)
+        return lambda: cls.read_many(backends)

@@ -11,18 +11,18 @@ Subclasses declare which children go where::
             super().__init__(name=name)
 
 ``read()`` groups the signals of the whole readable tree by backend and reads each group
-at once (`SignalBackend.read_many`): three CA signals cost one concurrent round trip.
+at once (`SignalBackend.batch_reader`): three CA signals cost one concurrent round trip.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from acq.protocols import DataKey, Reading
 
-from .backend import SignalBackend
+from .backend import BatchReader
 from .device import Device
 from .signal import SignalR
 from .status import Status
@@ -43,9 +43,6 @@ class Format(enum.Enum):
     CHILD = "child"
 
 
-Reader = Callable[[Sequence[SignalBackend[Any]]], Awaitable[list[Reading]]]
-
-
 class _ReadPlan:
     """Signals grouped by backend class, plus devices with their own ``read``."""
 
@@ -55,15 +52,16 @@ class _ReadPlan:
         by_kind: dict[type, list[SignalR[Any]]] = {}
         for signal in signals:
             by_kind.setdefault(type(signal.backend), []).append(signal)
-        self.groups: list[tuple[Reader, list[SignalR[Any]], list[SignalBackend[Any]]]] = [
-            (kind.read_many, sigs, [s.backend for s in sigs]) for kind, sigs in by_kind.items()
+        self.groups: list[tuple[BatchReader, list[SignalR[Any]]]] = [
+            (kind.batch_reader([s.backend for s in sigs]), sigs)
+            for kind, sigs in by_kind.items()
         ]
         self.devices = devices
 
     async def read(self) -> dict[str, Reading]:
         result: dict[str, Reading] = {}
-        for read_many, signals, backends in self.groups:
-            readings = await read_many(backends)
+        for read_group, signals in self.groups:
+            readings = await read_group()
             for signal, reading in zip(signals, readings, strict=True):
                 result[signal.name] = reading
         for device in self.devices:
@@ -174,7 +172,7 @@ class _ConfigOf:
 
 async def _describe(plan: _ReadPlan, config: bool = False) -> dict[str, DataKey]:
     result: dict[str, DataKey] = {}
-    for _, signals, _ in plan.groups:
+    for _, signals in plan.groups:
         for signal in signals:
             result.update(await signal.describe())
     for device in plan.devices:

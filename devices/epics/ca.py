@@ -24,7 +24,7 @@ from epicscorelibs.ca import cadef
 
 from acq.protocols import DataKey, Reading
 
-from ..backend import ReadingCallback, SignalBackend
+from ..backend import BatchReader, ReadingCallback, SignalBackend
 from ..errors import NotConnectedError, SignalAccessError
 from .convert import CaConverter, CaMetadata, make_converter, metadata_from
 
@@ -164,6 +164,32 @@ class CaBackend(SignalBackend[T]):
         except (CANothing, TimeoutError) as error:
             raise _read_error(", ".join(pvs), error, timeout) from None
         return [c.reading(v) for c, v in zip(converters, values, strict=True)]
+
+    @classmethod
+    def batch_reader(cls, backends: Sequence[SignalBackend[Any]]) -> BatchReader:
+        """One concurrent ``caget`` of every PV, with its arguments prepared once."""
+        cas: list[CaBackend[Any]] = list(backends)  # type: ignore[arg-type]
+        requests = {backend.datatype_request for backend in cas}
+        if len(requests) != 1:  # mixed request types (e.g. a char waveform as text)
+            return lambda: cls.read_many(cas)
+        pvs = [backend.read_pv for backend in cas]
+        kwargs = {"datatype": requests.pop(), "format": FORMAT_TIME,
+                  "timeout": cas[0].io_timeout}
+
+        async def read() -> list[Reading]:
+            try:
+                values = await caget(pvs, **kwargs)
+            except CANothing as error:
+                raise _read_error(", ".join(pvs), error, kwargs["timeout"]) from None
+            return [backend._converter().reading(value)
+                    for backend, value in zip(cas, values, strict=True)]
+
+        return read
+
+    @property
+    def datatype_request(self) -> int | None:
+        """The aioca datatype this signal's gets ask for (None: native)."""
+        return self._converter().request
 
     def get_datakey(self, source: str) -> DataKey:
         return self._converter().datakey(source, self.metadata)
