@@ -12,6 +12,7 @@ per point. (Bluesky re-emits such events with the same seq_num.)
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -50,9 +51,9 @@ class Stream:
 def _same_objs(a: tuple[Any, ...], b: list[Any]) -> bool:
     if len(a) != len(b):
         return False
-    if all(x is y for x, y in zip(a, b, strict=True)):
+    if all(map(operator.is_, a, b)):
         return True
-    return {id(x) for x in a} == {id(y) for y in b}
+    return {id(x) for x in a} == {id(y) for y in b}  # same devices, read in another order
 
 
 class RunBundler:

@@ -367,6 +367,7 @@ class RunEngine:
                     await self._drive(ex, commands)
             finally:
                 self._scope = None
+                self._in_plan = False
 
     async def _drive(self, ex: Execution, commands: dict[str, Handler]) -> None:
         """The hot loop: one iteration per message."""
@@ -386,15 +387,13 @@ class RunEngine:
             if replay:
                 msg = replay.popleft()
             else:
-                self._in_plan = True
-                try:
-                    if ex.pending_exc is None:
-                        msg = await stack.send(ex.response)
-                    else:
-                        error, ex.pending_exc = ex.pending_exc, None
-                        msg = await stack.throw(error)
-                finally:
-                    self._in_plan = False
+                self._in_plan = True  # reset by _segment if the plan raises
+                if ex.pending_exc is None:
+                    msg = await stack.send(ex.response)
+                else:
+                    error, ex.pending_exc = ex.pending_exc, None
+                    msg = await stack.throw(error)
+                self._in_plan = False
             ex.current = msg
             if self._interrupt is not None:
                 return

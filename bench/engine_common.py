@@ -1,0 +1,101 @@
+"""Shared pieces of the engine benchmarks (no ``main``: ``python -m bench`` skips it).
+
+The acq plans here are written with `Msg` directly and yield the same messages as
+bluesky's ``count``/``scan`` (checkpoint, [set, wait,] trigger, wait, create, read..., save),
+so both engines are asked for the same work per point.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from acq import Msg, plan_return
+
+
+async def trigger_and_read(dets: list[Any]):
+    for det in dets:
+        if hasattr(det, "trigger"):
+            yield Msg("trigger", det, group="trigger")
+    yield Msg("wait", None, group="trigger")
+    yield Msg("create", None, name="primary")
+    readings = {}
+    for det in dets:
+        readings.update((yield Msg("read", det)))
+    yield Msg("save")
+    yield plan_return(readings)
+
+
+async def msg_count(dets: list[Any], num: int):
+    yield Msg("open_run", plan_name="count", detectors=[d.name for d in dets], num_points=num)
+    for _ in range(num):
+        yield Msg("checkpoint")
+        yield trigger_and_read(dets)
+    yield Msg("close_run")
+
+
+async def msg_scan(dets: list[Any], motor: Any, positions: list[float]):
+    yield Msg("open_run", plan_name="scan", detectors=[d.name for d in dets],
+              motors=[motor.name], num_points=len(positions))
+    for x in positions:
+        yield Msg("checkpoint")
+        yield Msg("set", motor, x, group="move")
+        yield Msg("wait", None, group="move")
+        yield trigger_and_read([motor, *dets])
+    yield Msg("close_run")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def per_point_runs(run: Callable[[], Any], n: int, runs: int) -> list[float]:
+    """Seconds per point of `runs` sync calls of `run()` (each `n` points)."""
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        out.append((time.perf_counter() - start) / n)
+    return out
+
+
+async def per_point_runs_async(run: Callable[[], Any], n: int, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await run()
+        out.append((time.perf_counter() - start) / n)
+    return out
+
+
+def bluesky_available() -> bool:
+    try:
+        import bluesky  # noqa: F401
+        import ophyd_async  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bluesky_soft_devices() -> tuple[Any, Any, Any]:
+    """bluesky's RunEngine and two ophyd-async soft signals (detector, motor)."""
+    from bluesky import RunEngine
+    from ophyd_async.core import init_devices, soft_signal_rw
+
+    RE = RunEngine({}, call_returns_result=True)
+    with init_devices():
+        det = soft_signal_rw(float, 1.0)
+        motor = soft_signal_rw(float, 0.0)
+    return RE, det, motor
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e3
+
+
