@@ -143,3 +143,16 @@ async def test_the_nested_temperature_scan_sees_the_bragg_peak_move(RE, document
     assert peaks[warm] == pytest.approx(bragg_theta(warm), abs=0.015)
     assert peaks[warm] - peaks[cold] == pytest.approx(bragg_theta(warm) - bragg_theta(cold),
                                                       rel=0.15)
+
+
+async def test_a_range_beyond_the_motor_records_limits_fails_before_any_run(RE, documents,
+                                                                          beamline):
+    m1, scaler = beamline["m1"], beamline["scaler"]
+    with pytest.raises(plans.SoftLimitError, match=r"m1 would move to -150\.0, outside its "
+                                                   r"soft limits \[-100\.0, 100\.0\]"):
+        plans.scan([scaler], m1, -150, 0, 4)
+    report = await plans.dry_run(plans.rel_scan([scaler], m1, -1, 1, 3), positions={m1: 99.0})
+    assert report.positions("m1") == [98.0, 99.0, 100.0, 99.0]  # up to the limit: fine
+    with pytest.raises(plans.SoftLimitError, match=r"m1 would move to 100\.5"):
+        await plans.dry_run(plans.rel_scan([scaler], m1, -1, 1, 3), positions={m1: 99.5})
+    assert documents.starts == []
