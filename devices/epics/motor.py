@@ -48,6 +48,7 @@ class EpicsMotor(StandardReadable):
         self.limit_violation = EpicsSignalRO(f"{prefix}.LVIO", datatype=int)
         self.description = EpicsSignalRO(f"{prefix}.DESC", datatype=str)
         self.motor_stop = EpicsSignalX(f"{prefix}.STOP", value=1)
+        self.stop_pause_go = EpicsSignalRW(f"{prefix}.SPMG", datatype=str)
         self.prefix = prefix
         # kept current by monitors from connect on: for checks and progress, never readings
         self._watched: dict[str, Any] = {}
@@ -55,6 +56,8 @@ class EpicsMotor(StandardReadable):
         self._progress: list[Any] = []
         self._failed_stop: set[Status] = set()
         self._move: Status | None = None
+        self._resumed = asyncio.Event()
+        self._resumed.set()
         self.add_readables([self.user_readback], Format.HINTED)
         self.add_readables([self.user_setpoint])
         self.add_readables([self.velocity, self.acceleration, self.motor_egu,
@@ -137,6 +140,9 @@ class EpicsMotor(StandardReadable):
         self._progress.append(report)
         try:
             await self.user_setpoint.backend.put(target, wait=True)
+            while not self._resumed.is_set():  # paused (SPMG): the record halted the move
+                await self._resumed.wait()
+                await self.user_setpoint.backend.put(target, wait=True)
         finally:
             self._progress.remove(report)
         if status in self._failed_stop:
@@ -157,6 +163,19 @@ class EpicsMotor(StandardReadable):
         if not success and self._move is not None and not self._move.done:
             self._failed_stop.add(self._move)
         return self.motor_stop.trigger(wait=False)
+
+    def pause(self) -> Status:
+        """SPMG=Pause: halt; a pending move goes on to its target after `resume`."""
+        self._resumed.clear()
+        return self.stop_pause_go.set("Pause")
+
+    def resume(self) -> Status:
+        """SPMG=Go: moves are allowed again, and a paused move continues."""
+        return Status(self._go(), name=f"{self.name}.resume")
+
+    async def _go(self) -> None:
+        await self.stop_pause_go.set("Go")
+        self._resumed.set()
 
     async def locate(self) -> Location:
         """Setpoint and readback, read fresh in one round trip."""

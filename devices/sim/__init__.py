@@ -7,11 +7,13 @@
 
 from ..soft import soft_signal_r_and_setter, soft_signal_rw, soft_signal_x
 from .detector import SimDetector
+from .flyer import SimFlyer
 from .image import SimImageDetector
 from .motor import SimMotor
 
 __all__ = [
     "SimDetector",
+    "SimFlyer",
     "SimImageDetector",
     "SimMotor",
     "soft_signal_r_and_setter",

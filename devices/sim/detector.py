@@ -55,6 +55,11 @@ class SimDetector(StandardReadable):
     def motor(self) -> SimMotor | None:
         return self._motor
 
+    @property
+    def latest(self) -> float:
+        """The value the last trigger (or a later move) produced, without awaiting."""
+        return self._fresh()
+
     def set_name(self, name: str) -> None:
         super().set_name(name)
         self.value.set_name(name)  # the counts are the detector's own data key

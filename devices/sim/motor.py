@@ -7,6 +7,7 @@ engine benchmarks measure the engine, not the simulation.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -41,6 +42,7 @@ class SimMotor(StandardReadable):
         self.motor_egu = SignalR(self._units)
         self.limits = limits
         self._move: Status | None = None
+        self._paused = False
         self._stop_request = _StopRequest()  # stop() tells the current move to end
         self.add_readables([self.user_readback], Format.HINTED)
         self.add_readables([self.user_setpoint])
@@ -84,30 +86,44 @@ class SimMotor(StandardReadable):
 
     async def _travel(self, initial: float, target: float, velocity: float,
                       stop: _StopRequest) -> AsyncIterator[Progress]:
-        duration = abs(target - initial) / velocity
-        start = time.monotonic()
         units, precision = self._units.value, self._readback.precision
-        elapsed = 0.0
-        while elapsed < duration:
-            position = initial + (target - initial) * elapsed / duration
-            self._readback.set_value(position)
-            yield Progress(self.name, position, initial, target, units, precision,
-                           elapsed, duration - elapsed)
-            if await stop.wait(min(self.update_period, duration - elapsed)):
+        start = last = time.monotonic()
+        position = initial
+        while position != target:
+            moving = not self._paused
+            if moving:
+                self._readback.set_value(position)
+                remaining = abs(target - position) / velocity
+                yield Progress(self.name, position, initial, target, units, precision,
+                               last - start, remaining)
+            delay = self.update_period if not moving else min(self.update_period, remaining)
+            if await stop.wait(delay):
                 if stop.success:
                     return  # stopped with success: the move ends where the motor is
                 raise MotorStoppedError(
-                    f"{self.name}: the move to {target:g} was stopped at "
-                    f"{self._readback.value:g}")
-            elapsed = time.monotonic() - start
+                    f"{self.name}: the move to {target:g} was stopped at {position:g}")
+            now = time.monotonic()
+            if moving and not self._paused:
+                step = velocity * (now - last)
+                position = target if abs(target - position) <= step \
+                    else position + math.copysign(step, target - position)
+            last = now
         self._readback.set_value(target)
-        yield Progress(self.name, target, initial, target, units, precision, duration, 0.0)
+        yield Progress(self.name, target, initial, target, units, precision,
+                       time.monotonic() - start, 0.0)
 
     def stop(self, success: bool = True) -> None:
         """Stop where it is; the pending move's status succeeds, or fails if not `success`."""
         if self._move is not None and not self._move.done:
             self._stop_request.stop(success)
         self._setpoint.set_value(self._readback.value)
+
+    def pause(self) -> None:
+        """Hold where it is; the pending move continues after `resume`."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
 
     async def locate(self) -> Location:
         return {"setpoint": self._setpoint.value, "readback": self._readback.value}

@@ -6,8 +6,14 @@ import asyncio
 
 import pytest
 
-from acq.protocols import Configurable, Locatable, Movable, Readable, Stoppable
-from devices import MotorLimitError, MotorStoppedError, SignalValueError, connect
+from acq.protocols import Configurable, Locatable, Movable, Pausable, Readable, Stoppable
+from devices import (
+    MotorLimitError,
+    MotorStoppedError,
+    SignalValueError,
+    StatusTimeoutError,
+    connect,
+)
 from devices.epics import EpicsMotor
 
 
@@ -88,3 +94,26 @@ async def _until(condition, timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def test_pause_holds_the_move_and_resume_finishes_it(sim_ioc) -> None:
+    m4 = EpicsMotor(sim_ioc.pv("m4"), name="m4")
+    await connect(m4, timeout=10)
+    assert isinstance(m4, Pausable)
+    await m4.velocity.set(2.0)
+    try:
+        status = m4.set(1.0)
+        await _until(lambda: status.progress is not None and status.progress.current > 0.1,
+                     timeout=10)
+        await m4.pause()
+        with pytest.raises(StatusTimeoutError):  # unpaused, the rest takes < 0.5 s
+            await status.wait(timeout=1.0)
+        held = (await m4.read())["m4"]["value"]
+        assert 0.1 < held < 1.0
+        await m4.resume()
+        await status.wait(timeout=10)
+        assert (await m4.read())["m4"]["value"] == pytest.approx(1.0)
+    finally:
+        await m4.resume()
+        await m4.velocity.set(10.0)
+        await m4.set(0.0).wait(timeout=30)

@@ -7,9 +7,25 @@ import math
 
 import pytest
 
-from acq.protocols import Locatable, Movable, Readable, Stoppable, Triggerable
-from devices import MotorLimitError, MotorStoppedError, SignalValueError, connect
-from devices.sim import SimDetector, SimImageDetector, SimMotor
+from acq.protocols import (
+    EventPageCollectable,
+    Flyable,
+    Locatable,
+    Movable,
+    Pausable,
+    Preparable,
+    Readable,
+    Stoppable,
+    Triggerable,
+)
+from devices import (
+    MotorLimitError,
+    MotorStoppedError,
+    SignalValueError,
+    StatusTimeoutError,
+    connect,
+)
+from devices.sim import SimDetector, SimFlyer, SimImageDetector, SimMotor
 
 
 async def test_instant_motor_move_is_finished_when_returned() -> None:
@@ -120,3 +136,37 @@ async def test_image_detector_spot_follows_the_motors() -> None:
 async def _until(condition) -> None:
     while not condition():
         await asyncio.sleep(0.005)
+
+
+async def test_paused_motor_holds_and_resumes_to_its_target() -> None:
+    m1 = SimMotor("m1", velocity=2.0)
+    assert isinstance(m1, Pausable)
+    status = m1.set(0.3)
+    await asyncio.wait_for(_until(lambda: m1.position > 0.02), timeout=5)
+    m1.pause()
+    held = m1.position
+    with pytest.raises(StatusTimeoutError):  # unpaused, the whole move takes 0.15 s
+        await status.wait(timeout=0.3)
+    assert m1.position == pytest.approx(held, abs=0.05)
+    m1.resume()
+    await asyncio.wait_for(status.wait(), timeout=5)
+    assert status.success and m1.position == 0.3
+
+
+async def test_flyer_sweeps_and_collects_pages() -> None:
+    m1 = SimMotor("m1")
+    det = SimDetector("det", m1, center=0.0, width=0.5, peak=10.0)
+    flyer = SimFlyer("fly", m1, det, period=0.005)
+    assert isinstance(flyer, Flyable | EventPageCollectable | Preparable)
+    await flyer.prepare({"start": -0.5, "stop": 0.5, "velocity": 5.0})
+    assert m1.position == -0.5
+    await flyer.kickoff()
+    await flyer.complete().wait(timeout=5)
+    assert set(await flyer.describe_collect()) == {"m1", "det"}
+    pages = [page async for page in flyer.collect_pages()]
+    assert len(pages) == 1
+    xs, ys = pages[0]["data"]["m1"], pages[0]["data"]["det"]
+    assert len(xs) == len(ys) == len(pages[0]["time"]) >= 5
+    assert xs[0] == -0.5 and xs[-1] == 0.5 and xs == sorted(xs)
+    assert max(ys) > 9.0
+    assert [page async for page in flyer.collect_pages()] == []
