@@ -7,6 +7,7 @@ bookkeeping; documents come from `acq.bundler`.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Commands", "Handler"]
 
+log = logging.getLogger("acq.engine")
+
 Handler = Callable[[Msg], Awaitable[Any]]
 
 _NO_KWARGS: dict[str, Any] = {}
@@ -43,6 +46,14 @@ def _verb(obj: Any, verb: str) -> Callable[..., Any]:
     if method is None:
         raise TypeError(f"{name_of(obj)} cannot {verb}: it has no {verb}() method")
     return method
+
+
+def _call_hook(hook: Callable[[Any], None], statuses: list[Any] | None) -> None:
+    """A broken progress bar must not break the scan."""
+    try:
+        hook(statuses)
+    except Exception:
+        log.exception("the waiting hook %r failed; the scan goes on", hook)
 
 
 class Commands:
@@ -256,7 +267,7 @@ class Commands:
         hook = self.engine.waiting_hook
         watching = hook is not None and not all(is_done(p.status) for p in pending)
         if watching:
-            hook([p.status for p in pending])  # type: ignore[misc]
+            _call_hook(hook, [p.status for p in pending])
         try:
             await wait_all(pending, kwargs.get("timeout"))
         except Exception:
@@ -268,7 +279,7 @@ class Commands:
             raise
         finally:
             if watching:
-                hook(None)  # type: ignore[misc]
+                _call_hook(hook, None)
 
     async def sleep(self, msg: Msg) -> None:
         duration = msg.args[0] if msg.args else msg.kwargs.get("duration", msg.obj)

@@ -25,12 +25,10 @@ from typing import Any, Literal
 import anyio
 import anyio.lowlevel
 
-from .bundler import RunBundler
 from .commands import Commands, Handler
-from .describe import maybe_await, name_of
+from .describe import name_of
 from .dispatch import Callback, Dispatcher
 from .errors import (
-    NotResumable,
     RequestAbort,
     RequestStop,
     RunEngineBusy,
@@ -38,13 +36,13 @@ from .errors import (
     RunEngineStateError,
     UnknownCommand,
 )
-from .execution import CACHE_POLICY, Execution
+from .execution import CACHE_POLICY, Execution, ExitStatus, Outcome
+from .interruptions import Interrupt, InterruptionHandling, State
 from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
 from .msg import Msg
-from .plan_stack import Plan, PlanDone, PlanStack
+from .plan_stack import Plan, PlanDone
 from .progress import default_waiting_hook
 from .sigint import CtrlC
-from .status import is_done
 from .suspenders import Suspender
 from .tracebacks import trim_engine_frames
 
@@ -52,11 +50,8 @@ __all__ = ["RunEngine", "RunResult"]
 
 log = logging.getLogger("acq.engine")
 
-ExitStatus = Literal["success", "abort", "fail"]
-State = Literal["idle", "running", "paused"]
-
 _YIELD_EVERY = 0.005  # let other tasks (subscribers, interrupters) run at least this often
-_CLEANUP_TIMEOUT = 10.0  # per device stop/unstage during cleanup
+_MAX_REPLAY = 100_000  # messages kept for a rewind; beyond, the plan is not resumable
 _AUTO: Any = object()
 
 
@@ -72,22 +67,7 @@ class RunResult:
     exception: BaseException | None = None
 
 
-@dataclass(slots=True)
-class _Interrupt:
-    kind: Literal["pause", "suspend", "stop", "abort", "halt"]
-    reason: str = ""
-    suspender: Suspender | None = None
-
-
-@dataclass(slots=True)
-class _Outcome:
-    exit_status: ExitStatus | Literal["paused"]
-    reason: str = ""
-    plan_result: Any = None
-    exception: BaseException | None = None
-
-
-class RunEngine:
+class RunEngine(InterruptionHandling):
     """Runs plans and emits their documents; see the module docstring.
 
     Parameters
@@ -139,7 +119,7 @@ class RunEngine:
         self._tg: anyio.abc.TaskGroup | None = None
         self._scope: anyio.CancelScope | None = None
         self._in_plan = False
-        self._interrupt: _Interrupt | None = None
+        self._interrupt: Interrupt | None = None
         self._deferred_pause: str | None = None  # reason, when a pause waits for a checkpoint
         self._engine_task: asyncio.Task[Any] | None = None
         self._idle: anyio.Event | None = None
@@ -211,7 +191,7 @@ class RunEngine:
         if defer:
             self._deferred_pause = reason or "pause requested"
         else:
-            self._request_interrupt(_Interrupt("pause", reason or "pause requested"))
+            self._request_interrupt(Interrupt("pause", reason or "pause requested"))
 
     async def flush(self, timeout: float | None = None) -> None:
         """Wait until every subscriber has handled every document emitted so far."""
@@ -268,13 +248,13 @@ class RunEngine:
     # -- internals: one call ---------------------------------------------------------
 
     async def _call(self, ex: Execution, how: Literal["start", "resume", "stop", "abort", "halt"],
-                    interrupt: _Interrupt | None = None) -> RunResult:
+                    interrupt: Interrupt | None = None) -> RunResult:
         self._state = "running"
         self._engine_task = asyncio.current_task()
         self._idle = anyio.Event()
         self._interrupt = None
         self._deferred_pause = None
-        outcome: _Outcome | None = None
+        outcome: Outcome | None = None
         try:
             with self._ctrl_c.installed(self.handle_sigint):
                 async with self._dispatcher.serving():
@@ -304,7 +284,7 @@ class RunEngine:
             self._idle.set()
         return self._conclude(ex, outcome)
 
-    def _conclude(self, ex: Execution, outcome: _Outcome) -> RunResult:
+    def _conclude(self, ex: Execution, outcome: Outcome) -> RunResult:
         if outcome.exit_status == "paused":
             raise RunEnginePaused(
                 f"plan {ex.plan_name!r} paused ({outcome.reason}) and waits at its last "
@@ -323,7 +303,7 @@ class RunEngine:
         self.last_result = result
         return result
 
-    async def _execute(self, ex: Execution, how: str, interrupt: _Interrupt | None) -> _Outcome:
+    async def _execute(self, ex: Execution, how: str, interrupt: Interrupt | None) -> Outcome:
         commands = {**Commands(self, ex).table(), **self._extra_commands}
         try:
             if how == "halt":
@@ -421,8 +401,17 @@ class RunEngine:
                 what = policy.get(msg[0])
                 if what is None:
                     cache.append(msg)
+                    if len(cache) > _MAX_REPLAY:
+                        self._give_up_rewinding(ex)
                 elif what == "reset":
                     cache.clear()
+
+    @staticmethod
+    def _give_up_rewinding(ex: Execution) -> None:
+        log.warning(
+            "plan %s has gone %d messages without a checkpoint; it can no longer be "
+            "paused and resumed until its next checkpoint", ex.plan_name, _MAX_REPLAY)
+        ex.cache = None
 
     @staticmethod
     def _annotate(error: Exception, ex: Execution, msg: Msg) -> None:
@@ -430,221 +419,20 @@ class RunEngine:
         obj = f" on {name_of(msg.obj)}" if msg.obj is not None else ""
         error.add_note(f"in plan {plans}, step {ex.step}: {msg!r}{obj}")
 
-    # -- internals: interruptions ------------------------------------------------------
-
-    def _request_interrupt(self, interrupt: _Interrupt) -> None:
-        current = self._interrupt
-        order = ("pause", "suspend", "stop", "abort", "halt")
-        if current is not None and order.index(current.kind) >= order.index(interrupt.kind):
-            return  # a stronger request is already pending
-        self._interrupt = interrupt
-        scope = self._scope
-        if scope is not None and not self._in_plan and asyncio.current_task() is not \
-                self._engine_task:
-            scope.cancel()
-
-    def _take_interrupt(self) -> _Interrupt | None:
-        interrupt, self._interrupt = self._interrupt, None
-        return interrupt
-
-    def _at_checkpoint(self) -> None:
-        if self._deferred_pause is not None:
-            reason, self._deferred_pause = self._deferred_pause, None
-            self._request_interrupt(_Interrupt("pause", reason))
-
-    def _on_suspender_trip(self, suspender: Suspender) -> None:
-        if self._state != "running":
-            return  # checked when a plan starts or resumes
-        if suspender.auto_resume:
-            self._request_interrupt(_Interrupt("suspend", suspender.justification, suspender))
-        else:
-            self._request_interrupt(_Interrupt("pause", suspender.justification))
-
-    def _tripped(self) -> list[Suspender]:
-        return [s for s in self._suspenders if s.tripped]
-
     async def _end(self, kind: Literal["stop", "abort", "halt"], reason: str) -> RunResult | None:
         if self._state == "paused":
             ex = self._paused_execution(kind)
-            result = await self._call(ex, kind, _Interrupt(kind, reason))
+            result = await self._call(ex, kind, Interrupt(kind, reason))
             if result.exception is not None:
                 raise trim_engine_frames(result.exception)
             return result
         if self._state == "idle":
             raise RunEngineStateError(f"the RunEngine is idle; there is nothing to {kind}")
-        self._request_interrupt(_Interrupt(kind, reason))
+        self._request_interrupt(Interrupt(kind, reason))
         if asyncio.current_task() is self._engine_task or self._idle is None:
             return None  # asked from inside the plan: cannot wait for ourselves
         await self._idle.wait()
         return self.last_result
-
-    def _throw_interrupt(self, ex: Execution, interrupt: _Interrupt) -> None:
-        ex.interrupted = True
-        ex.replay.clear()
-        ex.current = None
-        ex.pending_exc = RequestStop() if interrupt.kind == "stop" else RequestAbort(
-            interrupt.reason)
-
-    async def _handle(self, ex: Execution, commands: dict[str, Handler],
-                      interrupt: _Interrupt) -> _Outcome | None:
-        """Deal with an interruption between messages; None means keep driving."""
-        kind = interrupt.kind
-        if kind in ("stop", "abort"):
-            self._throw_interrupt(ex, interrupt)
-            return None
-        if kind == "halt":
-            ex.interrupted = True
-            return await self._finish(ex, "abort", interrupt.reason, halt=True)
-        if not ex.resumable:
-            ex.interrupted = True
-            ex.replay.clear()
-            ex.current = None
-            if kind == "suspend":
-                ex.pending_exc = NotResumable(
-                    f"{interrupt.reason}: the plan cleared its checkpoint, so this part "
-                    f"cannot be re-done after the condition clears"
-                )
-            else:
-                ex.pending_exc = RequestAbort(
-                    f"{interrupt.reason}, where the plan cannot be resumed (no checkpoint)")
-            return None
-        ex.interrupted = True
-        await self._pause_devices(ex)
-        if kind == "pause":
-            for run in ex.runs.values():
-                run.record_interruption("pause", interrupt.reason)
-            log.warning("paused: %s", interrupt.reason)
-            return _Outcome("paused", interrupt.reason)
-        return await self._suspend(ex, commands, interrupt)
-
-    async def _suspend(self, ex: Execution, commands: dict[str, Handler],
-                       interrupt: _Interrupt | None) -> _Outcome | None:
-        """Wait (interruptibly) until no suspender is tripped; None means carry on."""
-        tripped = [interrupt.suspender] if interrupt and interrupt.suspender else self._tripped()
-        reason = "; ".join(s.justification for s in tripped if s is not None)
-        for run in ex.runs.values():
-            run.record_interruption("suspend", reason)
-        log.warning("suspended: %s", reason)
-        for suspender in tripped:
-            if suspender is not None and suspender.pre_plan is not None:
-                await self._side_plan(ex, commands, suspender.pre_plan())
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            try:
-                await self._wait_until_clear(tripped)
-            finally:
-                self._scope = None
-        interrupt = self._take_interrupt()
-        if interrupt is not None:  # the user acted while we waited
-            if interrupt.kind == "suspend":
-                return await self._suspend(ex, commands, interrupt)
-            return await self._handle(ex, commands, interrupt)
-        for suspender in tripped:
-            if suspender is not None and suspender.post_plan is not None:
-                await self._side_plan(ex, commands, suspender.post_plan())
-        await self._resume_devices(ex)
-        return None
-
-    async def _wait_until_clear(self, tripped: list[Suspender | None]) -> None:
-        while True:
-            waited = [s for s in self._suspenders if s.tripped]
-            for suspender in waited:
-                await suspender.wait_until_clear()
-            delay = max((s.sleep for s in {*tripped, *waited} if s is not None), default=0)
-            if delay:
-                log.info("suspenders clear; resuming in %.1f s", delay)
-                await anyio.sleep(delay)
-            if not self._tripped():
-                return
-
-    async def _side_plan(self, ex: Execution, commands: dict[str, Handler], plan: Plan) -> None:
-        """Run a suspender's pre/post plan to the end (not rewindable, not cached)."""
-        stack = PlanStack(plan)
-        response: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                msg = await (stack.send(response) if error is None else stack.throw(error))
-            except PlanDone:
-                return
-            error = None
-            try:
-                response = await commands[msg.command](msg)
-            except Exception as failure:
-                error, response = failure, None
-
-    async def _pause_devices(self, ex: Execution) -> None:
-        """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""
-        await self._stop_movers(ex, success=False)
-        ex.rewind()
-        for obj in list(ex.pausable.values()):
-            if hasattr(obj, "pause") and hasattr(obj, "resume"):
-                await self._guarded(f"pause {name_of(obj)}", obj.pause)
-        for run in ex.runs.values():
-            run.suspend_monitors()
-
-    async def _resume_devices(self, ex: Execution, record: bool = True) -> None:
-        for obj in list(ex.pausable.values()):
-            if hasattr(obj, "pause") and hasattr(obj, "resume"):
-                await self._guarded(f"resume {name_of(obj)}", obj.resume)
-        for run in ex.runs.values():
-            run.restore_monitors()
-            if record:
-                run.record_interruption("resume", "")
-
-    # -- internals: runs and cleanup ---------------------------------------------------
-
-    def _open_run(self, ex: Execution, key: str | None, start: dict[str, Any]) -> None:
-        ex.runs[key] = RunBundler(start, self._dispatcher.emit,
-                                  record_interruptions=self.record_interruptions)
-        ex.run_uids.append(start["uid"])
-
-    def _close_run(self, ex: Execution, key: str | None, exit_status: str, reason: str) -> None:
-        run = ex.runs.pop(key)
-        for name, error in run.clear_monitors():
-            log.error("could not unsubscribe the monitor of %s: %s", name, error)
-        run.close(exit_status, reason)
-
-    async def _finish(self, ex: Execution, exit_status: ExitStatus, reason: str, *,
-                      plan_result: Any = None, exception: BaseException | None = None,
-                      halt: bool = False) -> _Outcome:
-        """Whatever happened: stop, unstage, close runs, drop plan-made subscriptions."""
-        with anyio.CancelScope(shield=True):
-            for error in await ex.stack.close():
-                log.warning("plan %s could not clean up (%s): %s",
-                            ex.plan_name, "halted" if halt else "closed", error)
-            await self._stop_movers(ex, success=exit_status == "success")
-            for obj in reversed(ex.staged):
-                await self._guarded(f"unstage {name_of(obj)}", obj.unstage)
-            ex.staged.clear()
-            for key in list(ex.runs):
-                self._close_run(ex, key, exit_status, reason)
-            for token in ex.subscriptions:
-                self.unsubscribe(token)
-            ex.subscriptions.clear()
-            for suspender in ex.suspenders:
-                self.remove_suspender(suspender)
-            ex.suspenders.clear()
-            ex.groups.clear()
-        return _Outcome(exit_status, reason, plan_result, exception)
-
-    async def _stop_movers(self, ex: Execution, success: bool) -> None:
-        movers = [obj for obj, status in ex.movers.values()
-                  if is_done(status) is not True and hasattr(obj, "stop")]
-        ex.movers.clear()
-        if not movers:
-            return
-        async with anyio.create_task_group() as tg:
-            for obj in movers:
-                tg.start_soon(self._guarded, f"stop {name_of(obj)}", obj.stop, success)
-
-    async def _guarded(self, what: str, func: Callable[..., Any], *args: Any) -> None:
-        """Call a device during cleanup: bounded in time, failures logged, never raised."""
-        try:
-            with anyio.fail_after(_CLEANUP_TIMEOUT):
-                await maybe_await(func(*args))
-        except Exception as error:
-            log.error("could not %s: %s", what, error)
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -9,14 +9,27 @@ staged and moved devices, statuses not yet waited for.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from .bundler import RunBundler
 from .msg import Msg
 from .plan_stack import Plan, PlanStack, plan_name
 from .status import Pending
 
-__all__ = ["CACHE_POLICY", "Execution"]
+__all__ = ["CACHE_POLICY", "Execution", "ExitStatus", "Outcome"]
+
+ExitStatus = Literal["success", "abort", "fail"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How one engine call ended: a run exit status, or paused for the user."""
+
+    exit_status: ExitStatus | Literal["paused"]
+    reason: str = ""
+    plan_result: Any = None
+    exception: BaseException | None = None
 
 # How a completed message affects the replay cache (messages since the last checkpoint).
 # Default: appended, re-done on resume. "reset": acts as a checkpoint (re-doing it would

@@ -59,8 +59,7 @@ class Suspender:
         self.tripped_message = tripped_message
         self.tripped = False
         self.value: Any = None
-        self._clear = anyio.Event()
-        self._clear.set()
+        self._clear: anyio.Event | None = None  # made per trip, in the loop that waits
         self._on_trip: Callable[[Suspender], None] | None = None
 
     @property
@@ -100,6 +99,10 @@ class Suspender:
         self._set_tripped(False)
 
     async def wait_until_clear(self) -> None:
+        if not self.tripped:
+            return
+        if self._clear is None:
+            self._clear = anyio.Event()
         await self._clear.wait()
 
     def _update(self, reading: dict[str, Any]) -> None:
@@ -120,10 +123,9 @@ class Suspender:
 
     def _set_tripped(self, tripped: bool) -> None:
         self.tripped = tripped
-        if tripped and self._clear.is_set():
-            self._clear = anyio.Event()
-        elif not tripped:
+        if not tripped and self._clear is not None:
             self._clear.set()
+            self._clear = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"

@@ -16,6 +16,8 @@ _ENGINE_FILES = frozenset(
     str(Path(__file__).with_name(name))
     for name in (
         "engine.py",
+        "interruptions.py",
+        "lifecycle.py",
         "plan_stack.py",
         "commands.py",
         "status.py",

@@ -1,0 +1,208 @@
+"""Interruptions: pause, suspend, stop, abort, halt, and what the engine does about them.
+
+A request (from another task, a suspender's callback, the Ctrl-C handler, or a ``pause``
+message) only sets `_interrupt`; if the engine is inside a command it also cancels that
+command's scope (never the plan's own code, which may be awaiting something of its own:
+then the request waits for the plan's next ``yield``). The engine's loop then calls
+`_handle` between two messages:
+
+- stop / abort: `RequestStop` / `RequestAbort` is thrown into the plan at its ``yield``
+  so its ``finally`` blocks run (and may still yield cleanup messages);
+- halt: the plan is closed without its cleanup;
+- pause: what moves is stopped, the messages since the last checkpoint are queued to be
+  re-done, monitors are muted, and the call returns (``RunEnginePaused``);
+- suspend: the same, then wait (interruptibly) until every suspender is clear, sleep the
+  resume delay, run pre/post plans, and carry on inside the same call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+
+from .describe import name_of
+from .errors import NotResumable, RequestAbort, RequestStop
+from .execution import Execution, Outcome
+from .lifecycle import RunLifecycle, guarded, stop_movers
+from .plan_stack import Plan, PlanDone, PlanStack
+from .suspenders import Suspender
+
+if TYPE_CHECKING:
+    from .commands import Handler
+
+__all__ = ["Interrupt", "InterruptionHandling"]
+
+log = logging.getLogger("acq.engine")
+
+State = Literal["idle", "running", "paused"]
+
+
+@dataclass(slots=True)
+class Interrupt:
+    kind: Literal["pause", "suspend", "stop", "abort", "halt"]
+    reason: str = ""
+    suspender: Suspender | None = None
+
+
+_STRENGTH = ("pause", "suspend", "stop", "abort", "halt")
+
+
+class InterruptionHandling(RunLifecycle):
+    """Part of `RunEngine`: the interruption state and its handling."""
+
+    _state: State
+    _interrupt: Interrupt | None
+    _scope: anyio.CancelScope | None
+    _in_plan: bool
+    _engine_task: asyncio.Task[Any] | None
+    _deferred_pause: str | None
+    _suspenders: list[Suspender]
+
+    def _request_interrupt(self, interrupt: Interrupt) -> None:
+        current = self._interrupt
+        if current is not None and _STRENGTH.index(current.kind) >= _STRENGTH.index(
+                interrupt.kind):
+            return  # a stronger request is already pending
+        self._interrupt = interrupt
+        scope = self._scope
+        if scope is not None and not self._in_plan and asyncio.current_task() is not \
+                self._engine_task:
+            scope.cancel()
+
+    def _take_interrupt(self) -> Interrupt | None:
+        interrupt, self._interrupt = self._interrupt, None
+        return interrupt
+
+    def _at_checkpoint(self) -> None:
+        if self._deferred_pause is not None:
+            reason, self._deferred_pause = self._deferred_pause, None
+            self._request_interrupt(Interrupt("pause", reason))
+
+    def _on_suspender_trip(self, suspender: Suspender) -> None:
+        if self._state != "running":
+            return  # checked when a plan starts or resumes
+        if suspender.auto_resume:
+            self._request_interrupt(Interrupt("suspend", suspender.justification, suspender))
+        else:
+            self._request_interrupt(Interrupt("pause", suspender.justification))
+
+    def _tripped(self) -> list[Suspender]:
+        return [s for s in self._suspenders if s.tripped]
+
+    def _throw_interrupt(self, ex: Execution, interrupt: Interrupt) -> None:
+        ex.interrupted = True
+        ex.replay.clear()
+        ex.current = None
+        ex.pending_exc = RequestStop() if interrupt.kind == "stop" else RequestAbort(
+            interrupt.reason)
+
+    async def _handle(self, ex: Execution, commands: dict[str, Handler],
+                      interrupt: Interrupt) -> Outcome | None:
+        """Deal with an interruption between messages; None means keep driving."""
+        kind = interrupt.kind
+        if kind in ("stop", "abort"):
+            self._throw_interrupt(ex, interrupt)
+            return None
+        if kind == "halt":
+            ex.interrupted = True
+            return await self._finish(ex, "abort", interrupt.reason, halt=True)
+        if not ex.resumable:
+            ex.interrupted = True
+            ex.replay.clear()
+            ex.current = None
+            if kind == "suspend":
+                ex.pending_exc = NotResumable(
+                    f"{interrupt.reason}: the plan cleared its checkpoint, so this part "
+                    f"cannot be re-done after the condition clears"
+                )
+            else:
+                ex.pending_exc = RequestAbort(
+                    f"{interrupt.reason}, where the plan cannot be resumed (no checkpoint)")
+            return None
+        ex.interrupted = True
+        await self._pause_devices(ex)
+        if kind == "pause":
+            for run in ex.runs.values():
+                run.record_interruption("pause", interrupt.reason)
+            log.warning("paused: %s", interrupt.reason)
+            return Outcome("paused", interrupt.reason)
+        return await self._suspend(ex, commands, interrupt)
+
+    async def _suspend(self, ex: Execution, commands: dict[str, Handler],
+                       interrupt: Interrupt | None) -> Outcome | None:
+        """Wait (interruptibly) until no suspender is tripped; None means carry on."""
+        tripped = [interrupt.suspender] if interrupt and interrupt.suspender else self._tripped()
+        reason = "; ".join(s.justification for s in tripped if s is not None)
+        for run in ex.runs.values():
+            run.record_interruption("suspend", reason)
+        log.warning("suspended: %s", reason)
+        for suspender in tripped:
+            if suspender is not None and suspender.pre_plan is not None:
+                await self._side_plan(ex, commands, suspender.pre_plan())
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                await self._wait_until_clear(tripped)
+            finally:
+                self._scope = None
+        interrupt = self._take_interrupt()
+        if interrupt is not None:  # the user acted while we waited
+            if interrupt.kind == "suspend":
+                return await self._suspend(ex, commands, interrupt)
+            return await self._handle(ex, commands, interrupt)
+        for suspender in tripped:
+            if suspender is not None and suspender.post_plan is not None:
+                await self._side_plan(ex, commands, suspender.post_plan())
+        await self._resume_devices(ex)
+        return None
+
+    async def _wait_until_clear(self, tripped: list[Suspender | None]) -> None:
+        while True:
+            waited = [s for s in self._suspenders if s.tripped]
+            for suspender in waited:
+                await suspender.wait_until_clear()
+            delay = max((s.sleep for s in {*tripped, *waited} if s is not None), default=0)
+            if delay:
+                log.info("suspenders clear; resuming in %.1f s", delay)
+                await anyio.sleep(delay)
+            if not self._tripped():
+                return
+
+    async def _side_plan(self, ex: Execution, commands: dict[str, Handler], plan: Plan) -> None:
+        """Run a suspender's pre/post plan to the end (not rewindable, not cached)."""
+        stack = PlanStack(plan)
+        response: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                msg = await (stack.send(response) if error is None else stack.throw(error))
+            except PlanDone:
+                return
+            error = None
+            try:
+                response = await commands[msg.command](msg)
+            except Exception as failure:
+                error, response = failure, None
+
+    async def _pause_devices(self, ex: Execution) -> None:
+        """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""
+        await stop_movers(ex, success=False)
+        ex.rewind()
+        for obj in list(ex.pausable.values()):
+            if hasattr(obj, "pause") and hasattr(obj, "resume"):
+                await guarded(f"pause {name_of(obj)}", obj.pause)
+        for run in ex.runs.values():
+            run.suspend_monitors()
+
+    async def _resume_devices(self, ex: Execution, record: bool = True) -> None:
+        for obj in list(ex.pausable.values()):
+            if hasattr(obj, "pause") and hasattr(obj, "resume"):
+                await guarded(f"resume {name_of(obj)}", obj.resume)
+        for run in ex.runs.values():
+            run.restore_monitors()
+            if record:
+                run.record_interruption("resume", "")

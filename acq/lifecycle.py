@@ -1,0 +1,97 @@
+"""Opening and closing runs, and the cleanup that ends every plan whatever happened.
+
+Whatever way a plan ends (success, stop, abort, failure, halt, cancellation from
+outside), `RunLifecycle._finish` stops what the plan moved, unstages what it staged,
+closes its runs (which ends their monitors) with the right exit_status, and drops the
+subscriptions and suspenders the plan installed. Device calls here are bounded in time
+and their failures logged, never raised: cleanup must reach the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .bundler import RunBundler
+from .describe import maybe_await, name_of
+from .execution import Execution, ExitStatus, Outcome
+from .status import is_done
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+    from .suspenders import Suspender
+
+__all__ = ["CLEANUP_TIMEOUT", "RunLifecycle", "guarded", "stop_movers"]
+
+log = logging.getLogger("acq.engine")
+
+CLEANUP_TIMEOUT = 10.0  # per device stop/unstage/pause during cleanup
+
+
+class RunLifecycle:
+    """Part of `RunEngine`: runs open and close here."""
+
+    _dispatcher: Dispatcher
+    record_interruptions: bool
+
+    if TYPE_CHECKING:  # provided by RunEngine
+        def unsubscribe(self, token: int) -> None: ...
+        def remove_suspender(self, suspender: Suspender) -> None: ...
+
+    def _open_run(self, ex: Execution, key: str | None, start: dict[str, Any]) -> None:
+        ex.runs[key] = RunBundler(start, self._dispatcher.emit,
+                                  record_interruptions=self.record_interruptions)
+        ex.run_uids.append(start["uid"])
+
+    def _close_run(self, ex: Execution, key: str | None, exit_status: str, reason: str) -> None:
+        run = ex.runs.pop(key)
+        for name, error in run.clear_monitors():
+            log.error("could not unsubscribe the monitor of %s: %s", name, error)
+        run.close(exit_status, reason)
+
+    async def _finish(self, ex: Execution, exit_status: ExitStatus, reason: str, *,
+                      plan_result: Any = None, exception: BaseException | None = None,
+                      halt: bool = False) -> Outcome:
+        """Whatever happened: stop, unstage, close runs, drop plan-made subscriptions."""
+        with anyio.CancelScope(shield=True):
+            for error in await ex.stack.close():
+                log.warning("plan %s could not clean up (%s): %s",
+                            ex.plan_name, "halted" if halt else "closed", error)
+            await stop_movers(ex, success=exit_status == "success")
+            for obj in reversed(ex.staged):
+                await guarded(f"unstage {name_of(obj)}", obj.unstage)
+            ex.staged.clear()
+            for key in list(ex.runs):
+                self._close_run(ex, key, exit_status, reason)
+            for token in ex.subscriptions:
+                self.unsubscribe(token)
+            ex.subscriptions.clear()
+            for suspender in ex.suspenders:
+                self.remove_suspender(suspender)
+            ex.suspenders.clear()
+            ex.groups.clear()
+        return Outcome(exit_status, reason, plan_result, exception)
+
+
+async def stop_movers(ex: Execution, success: bool) -> None:
+    """Stop every device the plan moved whose move has not finished (concurrently)."""
+    movers = [obj for obj, status in ex.movers.values()
+              if is_done(status) is not True and hasattr(obj, "stop")]
+    ex.movers.clear()
+    if not movers:
+        return
+    async with anyio.create_task_group() as tg:
+        for obj in movers:
+            tg.start_soon(guarded, f"stop {name_of(obj)}", obj.stop, success)
+
+
+async def guarded(what: str, func: Callable[..., Any], *args: Any) -> None:
+    """Call a device during cleanup: bounded in time, failures logged, never raised."""
+    try:
+        with anyio.fail_after(CLEANUP_TIMEOUT):
+            await maybe_await(func(*args))
+    except Exception as error:
+        log.error("could not %s: %s", what, error)
