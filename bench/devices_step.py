@@ -12,7 +12,8 @@
 2. The simulated beamline's motor record (VELO 100): ``EpicsMotor.set`` + read of 3 PVs vs
    ``caput(VAL, wait=True)`` + caget; moves take the IOC's 20 ms motion ticks, so this
    one shows that the layer adds nothing visible to a real move.
-Every point checks that the value read is the one just written (never stale).
+Every point checks that the value read is the one just written (never stale). The base
+IOC step in ophyd-async is shown beside it when ophyd-async is installed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench._devices_common import base_ioc, ca_session, interleaved_medians
 
@@ -72,12 +75,45 @@ async def measure_base(prefix: str, n: int, runs: int) -> tuple[dict[str, float]
         values = await aioca.caget(pvs, format=aioca.FORMAT_TIME)
         stale += values[0] != target * 2
 
+    cases = {"hand-written aioca": raw_point, "device layer": device_point}
+    ophyd = await ophyd_async_point(prefix, positions)
+    if ophyd is not None:
+        cases["ophyd-async"] = ophyd
     try:
-        medians = await interleaved_medians(
-            {"hand-written aioca": raw_point, "device layer": device_point}, n, runs)
+        medians = await interleaved_medians(cases, n, runs)
     finally:
         aioca.purge_channel_caches()
     return medians, stale
+
+
+async def ophyd_async_point(prefix: str, positions: Iterator[float]) -> Any:
+    """The same step point in ophyd-async, when it is installed (else None)."""
+    try:
+        from ophyd_async.core import StandardReadable as OAReadable
+        from ophyd_async.core import StandardReadableFormat
+        from ophyd_async.epics.core import epics_signal_r, epics_signal_rw
+    except ImportError:
+        return None
+
+    class OADetector(OAReadable):
+        def __init__(self, name: str = "") -> None:
+            with self.add_children_as_readables(StandardReadableFormat.HINTED_SIGNAL):
+                self.value = epics_signal_r(float, f"{prefix}det")
+            with self.add_children_as_readables():
+                self.i0 = epics_signal_r(float, f"{prefix}i0")
+                self.n = epics_signal_r(int, f"{prefix}n")
+            super().__init__(name=name)
+
+    x = epics_signal_rw(float, f"{prefix}x", name="x")
+    det = OADetector(name="det")
+    await x.connect(timeout=10)
+    await det.connect(timeout=10)
+
+    async def point() -> None:
+        await x.set(next(positions))
+        await det.read()
+
+    return point
 
 
 async def measure_motor(prefix: str, points: int) -> tuple[dict[str, float], int]:
@@ -172,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     ratio = base["device layer"] / base["hand-written aioca"]
     motor_ratio = motor["device layer"] / motor["hand-written aioca"]
     verdict = "OK" if ratio <= 1.1 else "OVER TARGET"
+    if "ophyd-async" in base:
+        oa_ratio = base["ophyd-async"] / base["hand-written aioca"]
+        print(f"ophyd-async / hand-written: {oa_ratio:.3f}x")
     print(f"SUMMARY devices_step: device {base['device layer'] * 1e3:.3f} ms vs hand-written "
           f"{base['hand-written aioca'] * 1e3:.3f} ms per point = {ratio:.3f}x (target <= 1.1x, "
           f"{verdict}); sim motor record {motor_ratio:.3f}x; stale points "

@@ -83,8 +83,11 @@ class CaBackend(SignalBackend[T]):
         except BaseException:
             self.close()
             raise
-        read_info, write_info = await aioca.cainfo([self.read_pv, self.write_pv],
-                                                   timeout=None)
+        if self.write_pv == self.read_pv:
+            read_info = write_info = await aioca.cainfo(self.read_pv, timeout=None)
+        else:
+            read_info, write_info = await aioca.cainfo([self.read_pv, self.write_pv],
+                                                       timeout=None)
         self._native = (read_info.datatype, read_info.count)
         self.write_access = bool(write_info.write)
         try:
