@@ -12,6 +12,7 @@ A signal is a `Device` leaf over a `SignalBackend`::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +26,7 @@ from .status import Status
 __all__ = ["Signal", "SignalR", "SignalRW", "SignalW", "SignalX"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Signal(Device, Generic[T]):
@@ -101,15 +103,25 @@ class SignalR(Signal[T]):
             deliver(self._latest)
 
     def _on_reading(self, reading: Reading) -> None:
+        # a failing subscriber is logged and skipped: it must not end the monitor (aioca
+        # closes a subscription whose callback raises) nor starve the other subscribers
         self._latest = reading
         if self._readings_cbs:
             readings = {self._name: reading}
             for callback in list(self._readings_cbs):
-                callback(readings)
+                try:
+                    callback(readings)
+                except Exception:
+                    log.exception("%s: subscriber %r failed", self._name or self.source,
+                                  callback)
         if self._value_cbs:
             value = reading["value"]
             for callback in list(self._value_cbs):
-                callback(value)
+                try:
+                    callback(value)
+                except Exception:
+                    log.exception("%s: subscriber %r failed", self._name or self.source,
+                                  callback)
 
     async def updates(self) -> AsyncIterator[T]:
         """Each new value (the current one first), for as long as the caller iterates.

@@ -116,3 +116,17 @@ async def test_executable_signal_runs_its_action() -> None:
     go = soft_signal_x(lambda: calls.append(1), "go")
     await go.trigger()
     assert calls == [1]
+
+
+async def test_a_failing_subscriber_does_not_stop_the_others(caplog) -> None:
+    x = soft_signal_rw(float, 0.0, "x")
+    seen: list[float] = []
+
+    def broken(value: float) -> None:
+        raise RuntimeError("plot window closed")
+
+    x.subscribe_value(broken)
+    x.subscribe_value(seen.append)
+    await x.set(1.0)
+    assert seen == [0.0, 1.0]
+    assert "x: subscriber" in caplog.text and "plot window closed" in caplog.text
