@@ -36,8 +36,13 @@ Point = tuple[Any, ...]
 """The positions of all motors at one step, in the order of the plan's motors."""
 
 
-def step_plan(detectors: Sequence[Any], motors: Sequence[Any], points: Sequence[Point],
-              per_step: Callable[..., Any] | None, md: Mapping[str, Any]) -> Plan:
+def step_plan(
+    detectors: Sequence[Any],
+    motors: Sequence[Any],
+    points: Sequence[Point],
+    per_step: Callable[..., Any] | None,
+    md: Mapping[str, Any],
+) -> Plan:
     """Stage, open a run with `md`, one `per_step` per point, close, unstage."""
     if per_step is None:
         body = default_points(list(detectors), list(motors), list(points))
@@ -57,8 +62,9 @@ def _takes_motor(per_step: Callable[..., Any]) -> bool:
     return params[:3] == ["detectors", "motor", "step"]
 
 
-async def _steps(detectors: list[Any], motors: list[Any], points: list[Point],
-                 per_step: Callable[..., Any]) -> Plan:
+async def _steps(
+    detectors: list[Any], motors: list[Any], points: list[Point], per_step: Callable[..., Any]
+) -> Plan:
     pos_cache: dict[Any, Any] = defaultdict(lambda: None)
     one_d = _takes_motor(per_step)
     for point in points:
@@ -93,9 +99,14 @@ async def _relative(motors: list[Any], build: Callable[[list[Any]], Plan]) -> Pl
     yield plan_return(result)
 
 
-def relative_step_plan(plan: str, detectors: Sequence[Any], motors: Sequence[Any],
-                       offsets: Sequence[Point], per_step: Callable[..., Any] | None,
-                       md: Mapping[str, Any]) -> Plan:
+def relative_step_plan(
+    plan: str,
+    detectors: Sequence[Any],
+    motors: Sequence[Any],
+    offsets: Sequence[Point],
+    per_step: Callable[..., Any] | None,
+    md: Mapping[str, Any],
+) -> Plan:
     """`step_plan` around where the motors are when it starts; moves them back after.
 
     The absolute trajectory is checked against the motors' soft limits once their
@@ -103,8 +114,7 @@ def relative_step_plan(plan: str, detectors: Sequence[Any], motors: Sequence[Any
     """
 
     def build(origin: list[Any]) -> Plan:
-        points = [tuple(o + d for o, d in zip(origin, offset, strict=True))
-                  for offset in offsets]
+        points = [tuple(o + d for o, d in zip(origin, offset, strict=True)) for offset in offsets]
         check_trajectory_limits(plan, motors, points)
         return step_plan(detectors, motors, points, per_step, md)
 
@@ -130,8 +140,9 @@ def trajectory_of(plan: str, trajectory: Any) -> tuple[list[Any], list[Point]]:
         lengths = {name_of(m): len(c) for m, c in zip(motors, columns, strict=True)}
         if len(set(lengths.values())) > 1:
             raise PlanArgumentError(f"{plan}: position lists differ in length: {lengths}")
-        steps: list[Mapping[Any, Any]] = [dict(zip(motors, p, strict=True))
-                                          for p in zip(*columns, strict=True)]
+        steps: list[Mapping[Any, Any]] = [
+            dict(zip(motors, p, strict=True)) for p in zip(*columns, strict=True)
+        ]
     elif isinstance(trajectory, Iterable) and not isinstance(trajectory, str | bytes):
         steps = list(trajectory)
     else:

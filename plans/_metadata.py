@@ -48,10 +48,17 @@ def dimensions_of(motors: Sequence[Any], stream: str = "primary") -> list[list[A
     return dims
 
 
-def start_metadata(plan_name: str, *, detectors: Sequence[Any], motors: Sequence[Any],
-                   num_points: int | None, plan_args: Mapping[str, Any],
-                   md: Mapping[str, Any] | None, dimensions: list[list[Any]] | None = None,
-                   **extra: Any) -> dict[str, Any]:
+def start_metadata(
+    plan_name: str,
+    *,
+    detectors: Sequence[Any],
+    motors: Sequence[Any],
+    num_points: int | None,
+    plan_args: Mapping[str, Any],
+    md: Mapping[str, Any] | None,
+    dimensions: list[list[Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The metadata a standard plan puts in its start document.
 
     The caller's `md` wins over everything the plan computed, except that hints are

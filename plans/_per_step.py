@@ -86,8 +86,12 @@ async def move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> P
     yield Msg("wait", None, group=group)
 
 
-async def one_nd_step(detectors: Sequence[Any], step: Mapping[Any, Any],
-                      pos_cache: dict[Any, Any], take_reading: TakeReading | None = None) -> Plan:
+async def one_nd_step(
+    detectors: Sequence[Any],
+    step: Mapping[Any, Any],
+    pos_cache: dict[Any, Any],
+    take_reading: TakeReading | None = None,
+) -> Plan:
     """One point of an N-d scan (the default ``per_step``): move, then trigger and read.
 
     Returns the readings. Reads the motors too, so their positions are in the event.
@@ -97,8 +101,9 @@ async def one_nd_step(detectors: Sequence[Any], step: Mapping[Any, Any],
     yield plan_return(readings)
 
 
-async def one_1d_step(detectors: Sequence[Any], motor: Any, step: Any,
-                      take_reading: TakeReading | None = None) -> Plan:
+async def one_1d_step(
+    detectors: Sequence[Any], motor: Any, step: Any, take_reading: TakeReading | None = None
+) -> Plan:
     """One point of a 1-d scan: move `motor` to `step`, then trigger and read."""
     group = new_group("step")
     yield Msg("checkpoint")
@@ -108,8 +113,9 @@ async def one_1d_step(detectors: Sequence[Any], motor: Any, step: Any,
     yield plan_return(readings)
 
 
-def repeat(plan: Callable[[], Any], num: int | None = 1,
-           delay: float | Iterable[float] = 0.0) -> Plan:
+def repeat(
+    plan: Callable[[], Any], num: int | None = 1, delay: float | Iterable[float] = 0.0
+) -> Plan:
     """Run ``plan()`` `num` times (forever if None) with a checkpoint before each.
 
     `delay` is the time from the start of one repetition to the start of the next (a
@@ -125,17 +131,16 @@ def repeat(plan: Callable[[], Any], num: int | None = 1,
     if isinstance(delay, Iterable):
         delays = list(delay)
         if num is not None and len(delays) < num - 1:
-            raise PlanArgumentError(
-                f"repeat: num={num} needs {num - 1} delays, got {len(delays)}"
-            )
+            raise PlanArgumentError(f"repeat: num={num} needs {num - 1} delays, got {len(delays)}")
         delay_of: Callable[[int], float] = delays.__getitem__
     else:
         delay_of = lambda _i: float(delay)  # noqa: E731
     return named(_repeat(plan, num, delay_of), "repeat")
 
 
-async def _repeat(plan: Callable[[], Any], num: int | None,
-                  delay_of: Callable[[int], float]) -> Plan:
+async def _repeat(
+    plan: Callable[[], Any], num: int | None, delay_of: Callable[[int], float]
+) -> Plan:
     counter = range(num) if num is not None else itertools.count()
     for i in counter:
         started = time.monotonic()

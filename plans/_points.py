@@ -32,21 +32,26 @@ class PointMessages:
 
     __slots__ = ("create", "move_group", "reads", "triggers", "wait_move", "wait_trigger")
 
-    def __init__(self, detectors: Sequence[Any], motors: Sequence[Any],
-                 stream: str = "primary") -> None:
+    def __init__(
+        self, detectors: Sequence[Any], motors: Sequence[Any], stream: str = "primary"
+    ) -> None:
         readers = unique([*detectors, *motors])
         trigger_group = new_group("trigger")
         self.move_group = new_group("step")
         self.wait_move = Msg("wait", None, group=self.move_group)
-        self.triggers = tuple(Msg("trigger", obj, group=trigger_group) for obj in readers
-                              if isinstance(obj, Triggerable))
+        self.triggers = tuple(
+            Msg("trigger", obj, group=trigger_group)
+            for obj in readers
+            if isinstance(obj, Triggerable)
+        )
         self.wait_trigger = Msg("wait", None, group=trigger_group) if self.triggers else None
         self.create = Msg("create", None, name=stream)
         self.reads = tuple(Msg("read", obj) for obj in readers)
 
 
-async def default_points(detectors: Sequence[Any], motors: Sequence[Any],
-                         points: Sequence[tuple[Any, ...]]) -> Plan:
+async def default_points(
+    detectors: Sequence[Any], motors: Sequence[Any], points: Sequence[tuple[Any, ...]]
+) -> Plan:
     """Each point: checkpoint, move (only motors that change), trigger, read all, save."""
     pm = PointMessages(detectors, motors)
     group = pm.move_group
@@ -72,8 +77,9 @@ async def default_points(detectors: Sequence[Any], motors: Sequence[Any],
         yield SAVE
 
 
-async def default_counts(detectors: Sequence[Any], num: int | None,
-                         delay_of: Callable[[int], float] | None) -> Plan:
+async def default_counts(
+    detectors: Sequence[Any], num: int | None, delay_of: Callable[[int], float] | None
+) -> Plan:
     """`count`'s shots: checkpoint, trigger, read, save; `delay_of(i)` from shot i's start."""
     pm = PointMessages(detectors, [])
     i = 0

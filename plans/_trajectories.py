@@ -66,8 +66,9 @@ def grid_index(flat: int, shape: Sequence[int], snaking: Sequence[bool]) -> tupl
     return tuple(index)
 
 
-def outer_product(axes: Sequence[Sequence[float]],
-                  snaking: Sequence[bool] | None = None) -> list[tuple[float, ...]]:
+def outer_product(
+    axes: Sequence[Sequence[float]], snaking: Sequence[bool] | None = None
+) -> list[tuple[float, ...]]:
     """Every combination of the axes' positions, the first axis slowest.
 
     ``snaking[i]`` makes axis i sweep back and forth; it has no effect on the first
@@ -87,9 +88,17 @@ def _inside(x: float, y: float, half_x: float, half_y: float, tilt: float) -> bo
     return abs(x + y * math.tan(tilt)) <= half_x and abs(y) <= half_y
 
 
-def spiral(x_center: float, y_center: float, x_range: float, y_range: float, dr: float,
-           nth: float, *, dr_y: float | None = None,
-           tilt: float = 0.0) -> list[tuple[float, float]]:
+def spiral(
+    x_center: float,
+    y_center: float,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    nth: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+) -> list[tuple[float, float]]:
     """Rings of growing radius around the centre, clipped to an ``x_range`` by ``y_range`` box.
 
     Ring k (k = 1, 2, ...) has radius ``k * dr`` and ``k * nth`` equally spaced points, so
@@ -111,9 +120,17 @@ def spiral(x_center: float, y_center: float, x_range: float, y_range: float, dr:
     return points
 
 
-def fermat_spiral(x_center: float, y_center: float, x_range: float, y_range: float,
-                  dr: float, factor: float, *, dr_y: float | None = None,
-                  tilt: float = 0.0) -> list[tuple[float, float]]:
+def fermat_spiral(
+    x_center: float,
+    y_center: float,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    factor: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+) -> list[tuple[float, float]]:
     """Points on Fermat's spiral (sunflower pattern), clipped to the scan box.
 
     Point k sits at radius ``sqrt(k) * dr / factor`` and angle ``k`` times the golden

@@ -57,8 +57,7 @@ def check_detectors(plan: str, detectors: Any) -> list[Readable]:
         )
     if isinstance(detectors, str | bytes) or not isinstance(detectors, Iterable):
         raise PlanArgumentError(
-            f"{plan}: detectors must be a list of readable devices, "
-            f"got {describe_value(detectors)}"
+            f"{plan}: detectors must be a list of readable devices, got {describe_value(detectors)}"
         )
     result = list(detectors)
     for i, det in enumerate(result):
@@ -114,7 +113,7 @@ def split_args(plan: str, args: Sequence[Any], size: int, pattern: str) -> list[
             f"{plan}: expected the arguments after detectors in groups of {size} "
             f"({pattern}, ...), got {len(args)}: {', '.join(describe_value(a) for a in args)}"
         )
-    return [tuple(args[i:i + size]) for i in range(0, len(args), size)]
+    return [tuple(args[i : i + size]) for i in range(0, len(args), size)]
 
 
 def split_position_lists(plan: str, args: Sequence[Any]) -> tuple[list[Any], list[list[Any]]]:
@@ -140,9 +139,7 @@ def check_unique(plan: str, motors: Sequence[Any]) -> None:
     seen: list[Any] = []
     for motor in motors:
         if any(motor is other for other in seen):
-            raise PlanArgumentError(
-                f"{plan}: motor {name_of(motor)!r} is given more than once"
-            )
+            raise PlanArgumentError(f"{plan}: motor {name_of(motor)!r} is given more than once")
         seen.append(motor)
 
 
@@ -178,8 +175,9 @@ def check_limits(plan: str, motor: Any, positions: Iterable[float]) -> None:
             raise SoftLimitError(name_of(motor), position, low, high, where=f"{plan}, point {i}")
 
 
-def check_per_step(plan: str, per_step: Callable[..., Any] | None,
-                   num_motors: int) -> Callable[..., Any] | None:
+def check_per_step(
+    plan: str, per_step: Callable[..., Any] | None, num_motors: int
+) -> Callable[..., Any] | None:
     """A per-step hook has bluesky's N-d signature ``(detectors, step, pos_cache)``.
 
     The 1-d form ``(detectors, motor, step)`` is accepted when exactly one motor moves;

@@ -43,17 +43,35 @@ def _value(plan: str, readings: Mapping[str, Any], field: str) -> float:
         ) from None
 
 
-def _adaptive_args(plan: str, detectors: Any, target_field: Any, motor: Any, start: Any,
-                   stop: Any, min_step: Any, max_step: Any, target_delta: Any,
-                   threshold: Any) -> dict[str, Any]:
+def _adaptive_args(
+    plan: str,
+    detectors: Any,
+    target_field: Any,
+    motor: Any,
+    start: Any,
+    stop: Any,
+    min_step: Any,
+    max_step: Any,
+    target_delta: Any,
+    threshold: Any,
+) -> dict[str, Any]:
     detectors = check_detectors(plan, detectors)
     check_movable(plan, motor)
     if not isinstance(target_field, str):
-        raise PlanArgumentError(f"{plan}: target_field must be a data key (a string), "
-                                f"got {target_field!r}")
-    args = {name: check_number(plan, value, name) for name, value in (
-        ("start", start), ("stop", stop), ("min_step", min_step), ("max_step", max_step),
-        ("target_delta", target_delta), ("threshold", threshold))}
+        raise PlanArgumentError(
+            f"{plan}: target_field must be a data key (a string), got {target_field!r}"
+        )
+    args = {
+        name: check_number(plan, value, name)
+        for name, value in (
+            ("start", start),
+            ("stop", stop),
+            ("min_step", min_step),
+            ("max_step", max_step),
+            ("target_delta", target_delta),
+            ("threshold", threshold),
+        )
+    }
     if not 0 < args["min_step"] < args["max_step"]:
         raise PlanArgumentError(
             f"{plan}: need 0 < min_step < max_step, got min_step={min_step!r}, "
@@ -64,9 +82,20 @@ def _adaptive_args(plan: str, detectors: Any, target_field: Any, motor: Any, sta
     return {"detectors": detectors, **args}
 
 
-def adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, start: float,
-                  stop: float, min_step: float, max_step: float, target_delta: float,
-                  backstep: bool, threshold: float = 0.8, *, md: Metadata = None) -> Plan:
+def adaptive_scan(
+    detectors: Sequence[Any],
+    target_field: str,
+    motor: Any,
+    start: float,
+    stop: float,
+    min_step: float,
+    max_step: float,
+    target_delta: float,
+    backstep: bool,
+    threshold: float = 0.8,
+    *,
+    md: Metadata = None,
+) -> Plan:
     """Scan `motor` from `start` towards `stop`, with steps that follow the signal.
 
     After each point the next step is ``target_delta / |slope|`` of `target_field`
@@ -75,22 +104,54 @@ def adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, start
     ``threshold`` times the last) is retaken from the previous point.
     """
     plan = "adaptive_scan"
-    a = _adaptive_args(plan, detectors, target_field, motor, start, stop, min_step, max_step,
-                       target_delta, threshold)
+    a = _adaptive_args(
+        plan,
+        detectors,
+        target_field,
+        motor,
+        start,
+        stop,
+        min_step,
+        max_step,
+        target_delta,
+        threshold,
+    )
     check_limits(plan, motor, [a["start"], a["stop"]])
     meta = start_metadata(
-        plan, detectors=a["detectors"], motors=[motor], num_points=None,
+        plan,
+        detectors=a["detectors"],
+        motors=[motor],
+        num_points=None,
         plan_args={**a, "target_field": target_field, "motor": motor, "backstep": backstep},
         md=md,
     )
-    body = _adaptive(a["detectors"], target_field, motor, a["start"], a["stop"], a["min_step"],
-                     a["max_step"], a["target_delta"], bool(backstep), a["threshold"])
+    body = _adaptive(
+        a["detectors"],
+        target_field,
+        motor,
+        a["start"],
+        a["stop"],
+        a["min_step"],
+        a["max_step"],
+        a["target_delta"],
+        bool(backstep),
+        a["threshold"],
+    )
     return named(stage_wrapper(run_wrapper(body, md=meta), [*a["detectors"], motor]), plan)
 
 
-async def _adaptive(detectors: list[Any], field: str, motor: Any, start: float, stop: float,
-                    min_step: float, max_step: float, target_delta: float, backstep: bool,
-                    threshold: float) -> Plan:
+async def _adaptive(
+    detectors: list[Any],
+    field: str,
+    motor: Any,
+    start: float,
+    stop: float,
+    min_step: float,
+    max_step: float,
+    target_delta: float,
+    backstep: bool,
+    threshold: float,
+) -> Plan:
     devices = unique([*detectors, motor])
     direction = 1.0 if stop >= start else -1.0
     position, step = start, (max_step - min_step) / 2
@@ -105,8 +166,11 @@ async def _adaptive(detectors: list[Any], field: str, motor: Any, start: float, 
             position += step * direction
             continue
         slope = abs(current - past) / step
-        new_step = min(max(target_delta / slope, min_step), max_step) if slope else min(
-            step * 1.1, max_step)
+        new_step = (
+            min(max(target_delta / slope, min_step), max_step)
+            if slope
+            else min(step * 1.1, max_step)
+        )
         if backstep and new_step < step * threshold:
             position -= step * direction  # overshot: retake this step, shorter
             step = new_step
@@ -116,15 +180,39 @@ async def _adaptive(detectors: list[Any], field: str, motor: Any, start: float, 
         position += step * direction
 
 
-def rel_adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, start: float,
-                      stop: float, min_step: float, max_step: float, target_delta: float,
-                      backstep: bool, threshold: float = 0.8, *, md: Metadata = None) -> Plan:
+def rel_adaptive_scan(
+    detectors: Sequence[Any],
+    target_field: str,
+    motor: Any,
+    start: float,
+    stop: float,
+    min_step: float,
+    max_step: float,
+    target_delta: float,
+    backstep: bool,
+    threshold: float = 0.8,
+    *,
+    md: Metadata = None,
+) -> Plan:
     """`adaptive_scan` relative to where the motor is; moves it back after."""
     plan = "rel_adaptive_scan"
-    a = _adaptive_args(plan, detectors, target_field, motor, start, stop, min_step, max_step,
-                       target_delta, threshold)
+    a = _adaptive_args(
+        plan,
+        detectors,
+        target_field,
+        motor,
+        start,
+        stop,
+        min_step,
+        max_step,
+        target_delta,
+        threshold,
+    )
     meta = start_metadata(
-        plan, detectors=a["detectors"], motors=[motor], num_points=None,
+        plan,
+        detectors=a["detectors"],
+        motors=[motor],
+        num_points=None,
         plan_args={**a, "target_field": target_field, "motor": motor, "backstep": backstep},
         md=md,
     )
@@ -132,16 +220,36 @@ def rel_adaptive_scan(detectors: Sequence[Any], target_field: str, motor: Any, s
     def build(origin: list[float]) -> Plan:
         first, last = origin[0] + a["start"], origin[0] + a["stop"]
         check_limits(plan, motor, [first, last])
-        body = _adaptive(a["detectors"], target_field, motor, first, last, a["min_step"],
-                         a["max_step"], a["target_delta"], bool(backstep), a["threshold"])
+        body = _adaptive(
+            a["detectors"],
+            target_field,
+            motor,
+            first,
+            last,
+            a["min_step"],
+            a["max_step"],
+            a["target_delta"],
+            bool(backstep),
+            a["threshold"],
+        )
         return stage_wrapper(run_wrapper(body, md=meta), [*a["detectors"], motor])
 
     return named(relative_plan([motor], build), plan)
 
 
-def tune_centroid(detectors: Sequence[Any], signal: str, motor: Any, start: float,
-                  stop: float, min_step: float, num: int = 10, step_factor: float = 3.0,
-                  snake: bool = False, *, md: Metadata = None) -> Plan:
+def tune_centroid(
+    detectors: Sequence[Any],
+    signal: str,
+    motor: Any,
+    start: float,
+    stop: float,
+    min_step: float,
+    num: int = 10,
+    step_factor: float = 3.0,
+    snake: bool = False,
+    *,
+    md: Metadata = None,
+) -> Plan:
     """Find the centroid of `signal` versus `motor` and leave the motor there.
 
     Scans `num` points from `start` to `stop`, computes the centroid
@@ -163,24 +271,43 @@ def tune_centroid(detectors: Sequence[Any], signal: str, motor: Any, start: floa
     if min_step <= 0:
         raise PlanArgumentError(f"{plan}: min_step must be positive, got {min_step!r}")
     if step_factor <= 1:
-        raise PlanArgumentError(f"{plan}: step_factor must be greater than 1, "
-                                f"got {step_factor!r}")
+        raise PlanArgumentError(f"{plan}: step_factor must be greater than 1, got {step_factor!r}")
     if start == stop:
         raise PlanArgumentError(f"{plan}: start and stop are both {start!r}; give a range")
     check_limits(plan, motor, [start, stop])
     meta = start_metadata(
-        plan, detectors=detectors, motors=[motor], num_points=None,
-        plan_args={"detectors": detectors, "signal": signal, "motor": motor, "start": start,
-                   "stop": stop, "min_step": min_step, "num": num, "step_factor": step_factor,
-                   "snake": snake},
+        plan,
+        detectors=detectors,
+        motors=[motor],
+        num_points=None,
+        plan_args={
+            "detectors": detectors,
+            "signal": signal,
+            "motor": motor,
+            "start": start,
+            "stop": stop,
+            "min_step": min_step,
+            "num": num,
+            "step_factor": step_factor,
+            "snake": snake,
+        },
         md=md,
     )
     body = _tune(detectors, signal, motor, start, stop, min_step, num, step_factor, snake)
     return named(stage_wrapper(run_wrapper(body, md=meta), [*detectors, motor]), plan)
 
 
-async def _tune(detectors: list[Any], signal: str, motor: Any, start: float, stop: float,
-                min_step: float, num: int, step_factor: float, snake: bool) -> Plan:
+async def _tune(
+    detectors: list[Any],
+    signal: str,
+    motor: Any,
+    start: float,
+    stop: float,
+    min_step: float,
+    num: int,
+    step_factor: float,
+    snake: bool,
+) -> Plan:
     devices = unique([*detectors, motor])
     low, high = min(start, stop), max(start, stop)
     centroid: float | None = None
@@ -206,4 +333,3 @@ async def _tune(detectors: list[Any], signal: str, motor: Any, start: float, sto
             start, stop = stop, start
     if centroid is not None:
         yield mv(motor, centroid)
-

@@ -108,8 +108,14 @@ class _Done:
 class _Simulation:
     """Answers messages from simulated positions; checks soft limits."""
 
-    def __init__(self, report: DryRunReport, positions: Mapping[Any, Any] | None,
-                 readings: ReadingsSpec, check_limits: bool, use_describe: bool) -> None:
+    def __init__(
+        self,
+        report: DryRunReport,
+        positions: Mapping[Any, Any] | None,
+        readings: ReadingsSpec,
+        check_limits: bool,
+        use_describe: bool,
+    ) -> None:
         self.report = report
         self.given = dict(positions or {})
         self.readings = readings
@@ -165,8 +171,9 @@ class _Simulation:
         if self.check_limits and isinstance(target, numbers.Real):
             limits = await self._limits_of(obj)
             if limits is not None and not limits[0] <= target <= limits[1]:
-                raise SoftLimitError(name_of(obj), target, *limits,
-                                     where=f"message {index}: {msg!r}")
+                raise SoftLimitError(
+                    name_of(obj), target, *limits, where=f"message {index}: {msg!r}"
+                )
         self.position[id(obj)] = target
         self.report.moves.append(Move(index, name_of(obj), start, target))
         return _Done()
@@ -248,9 +255,15 @@ async def _described_limits(obj: Any) -> tuple[float, float] | None:
     return None
 
 
-async def dry_run(plan: Any, *, positions: Mapping[Any, Any] | None = None,
-                  readings: ReadingsSpec = None, check_limits: bool = True,
-                  use_describe: bool = True, max_messages: int = 1_000_000) -> DryRunReport:
+async def dry_run(
+    plan: Any,
+    *,
+    positions: Mapping[Any, Any] | None = None,
+    readings: ReadingsSpec = None,
+    check_limits: bool = True,
+    use_describe: bool = True,
+    max_messages: int = 1_000_000,
+) -> DryRunReport:
     """Drive `plan` against a simulation and report its messages and moves.
 
     `positions` gives motors' starting positions (by device or name; default: the
@@ -303,8 +316,9 @@ async def dry_run(plan: Any, *, positions: Mapping[Any, Any] | None = None,
                 except Exception as exc:
                     error = exc
             else:
-                error = TypeError(f"the plan yielded {item!r}; a plan yields Msg(...) objects "
-                                  "or sub-plans")
+                error = TypeError(
+                    f"the plan yielded {item!r}; a plan yields Msg(...) objects or sub-plans"
+                )
         report.result = reply
         return report
     finally:

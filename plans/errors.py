@@ -25,8 +25,9 @@ class PlanArgumentError(PlanError, ValueError, TypeError):
 class SoftLimitError(PlanArgumentError):
     """A plan would move a motor outside its soft limits."""
 
-    def __init__(self, motor_name: str, target: float, low: float, high: float,
-                 where: str = "") -> None:
+    def __init__(
+        self, motor_name: str, target: float, low: float, high: float, where: str = ""
+    ) -> None:
         self.motor_name = motor_name
         self.target = target
         self.low = low

@@ -24,10 +24,14 @@ def fly(flyers: Sequence[Any], *, md: Mapping[str, Any] | None = None) -> Plan:
     Flyers that must be prepared (``prepare``) or staged should be prepared before, e.g.
     with ``bps.prepare(flyer, value, wait=True)`` and `stage_wrapper`. Returns the run uid.
     """
-    if isinstance(flyers, Flyable) or isinstance(flyers, str | bytes) or not isinstance(
-            flyers, Sequence):
-        raise PlanArgumentError(f"fly: flyers must be a list of flyable devices, "
-                                f"got {describe_value(flyers)}")
+    if (
+        isinstance(flyers, Flyable)
+        or isinstance(flyers, str | bytes)
+        or not isinstance(flyers, Sequence)
+    ):
+        raise PlanArgumentError(
+            f"fly: flyers must be a list of flyable devices, got {describe_value(flyers)}"
+        )
     flyers = unique(flyers)
     if not flyers:
         raise PlanArgumentError("fly: no flyers given")
@@ -37,8 +41,15 @@ def fly(flyers: Sequence[Any], *, md: Mapping[str, Any] | None = None) -> Plan:
                 f"fly: flyers[{i}] is {describe_value(flyer)}, which is not flyable "
                 "(a flyer needs name, kickoff() and complete())"
             )
-    meta = start_metadata("fly", detectors=flyers, motors=[], num_points=None,
-                          plan_args={"flyers": flyers}, md=md, dimensions=[])
+    meta = start_metadata(
+        "fly",
+        detectors=flyers,
+        motors=[],
+        num_points=None,
+        plan_args={"flyers": flyers},
+        md=md,
+        dimensions=[],
+    )
     return named(run_wrapper(_fly(flyers), md=meta), "fly")
 
 

@@ -72,49 +72,88 @@ def _snaking(plan: str, motors: list[Any], snake_axes: Any) -> list[bool]:
     return [any(m is a for a in axes) for m in motors]
 
 
-def _grid_md(plan: str, detectors: list[Any], motors: list[Any], axes: list[list[Any]],
-             snaking: list[bool], plan_args: dict[str, Any], md: Metadata,
-             pattern: str) -> dict[str, Any]:
+def _grid_md(
+    plan: str,
+    detectors: list[Any],
+    motors: list[Any],
+    axes: list[list[Any]],
+    snaking: list[bool],
+    plan_args: dict[str, Any],
+    md: Metadata,
+    pattern: str,
+) -> dict[str, Any]:
     extents = []
     for axis in axes:
         numeric = all(isinstance(v, numbers.Real) for v in axis)
         extents.append([axis[0], axis[-1]] if numeric else [None, None])
     meta = start_metadata(
-        plan, detectors=detectors, motors=motors, num_points=math.prod(len(a) for a in axes),
-        plan_args=plan_args, md=md, shape=[len(a) for a in axes], extents=extents,
-        snaking=snaking, plan_pattern=pattern, plan_pattern_module="plans._trajectories",
+        plan,
+        detectors=detectors,
+        motors=motors,
+        num_points=math.prod(len(a) for a in axes),
+        plan_args=plan_args,
+        md=md,
+        shape=[len(a) for a in axes],
+        extents=extents,
+        snaking=snaking,
+        plan_pattern=pattern,
+        plan_pattern_module="plans._trajectories",
     )
     meta["hints"].setdefault("gridding", "rectilinear")
     return meta
 
 
-def _grid(plan: str, detectors: Any, args: tuple[Any, ...], snake_axes: Any,
-          per_step: PerStep | None, md: Metadata, relative: bool) -> Plan:
+def _grid(
+    plan: str,
+    detectors: Any,
+    args: tuple[Any, ...],
+    snake_axes: Any,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     motors, axes = [], []
     for i, (motor, start, stop, num) in enumerate(
-            split_args(plan, args, 4, "motor, start, stop, num")):
+        split_args(plan, args, 4, "motor, start, stop, num")
+    ):
         motors.append(check_movable(plan, motor, what=f"motor {i + 1}"))
         name = name_of(motor)
-        axes.append(traj.linspace(check_number(plan, start, f"start of {name}"),
-                                  check_number(plan, stop, f"stop of {name}"),
-                                  check_num(plan, num, f"num of {name}")))
+        axes.append(
+            traj.linspace(
+                check_number(plan, start, f"start of {name}"),
+                check_number(plan, stop, f"stop of {name}"),
+                check_num(plan, num, f"num of {name}"),
+            )
+        )
     check_unique(plan, motors)
     snaking = _snaking(plan, motors, snake_axes)
     per_step = check_per_step(plan, per_step, len(motors))
     points = traj.outer_product(axes, snaking)
     md_args = [x for m, a in zip(motors, axes, strict=True) for x in (m, a[0], a[-1], len(a))]
-    meta = _grid_md(plan, detectors, motors, axes, snaking,
-                    {"detectors": detectors, "args": md_args, "snake_axes": snake_axes,
-                     "per_step": per_step}, md, "outer_product")
+    meta = _grid_md(
+        plan,
+        detectors,
+        motors,
+        axes,
+        snaking,
+        {"detectors": detectors, "args": md_args, "snake_axes": snake_axes, "per_step": per_step},
+        md,
+        "outer_product",
+    )
     if relative:
         return relative_step_plan(plan, detectors, motors, points, per_step, meta)
     check_trajectory_limits(plan, motors, points)
     return step_plan(detectors, motors, points, per_step, meta)
 
 
-def grid_scan(detectors: Sequence[Any], *args: Any, snake_axes: Any = None,
-              per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def grid_scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    snake_axes: Any = None,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Scan a mesh: ``grid_scan([det], m1, s1, e1, n1, m2, s2, e2, n2, snake_axes=True)``.
 
     `m1` is the slow axis. `snake_axes`: False/None (every line starts at its start),
@@ -123,23 +162,42 @@ def grid_scan(detectors: Sequence[Any], *args: Any, snake_axes: Any = None,
     return _grid("grid_scan", detectors, args, snake_axes, per_step, md, relative=False)
 
 
-def rel_grid_scan(detectors: Sequence[Any], *args: Any, snake_axes: Any = None,
-                  per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def rel_grid_scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    snake_axes: Any = None,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`grid_scan` relative to where the motors are; moves them back after."""
     return _grid("rel_grid_scan", detectors, args, snake_axes, per_step, md, relative=True)
 
 
-def _list_grid(plan: str, detectors: Any, args: tuple[Any, ...], snake_axes: Any,
-               per_step: PerStep | None, md: Metadata, relative: bool) -> Plan:
+def _list_grid(
+    plan: str,
+    detectors: Any,
+    args: tuple[Any, ...],
+    snake_axes: Any,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     motors, axes = split_position_lists(plan, args)
     snaking = _snaking(plan, motors, snake_axes)
     per_step = check_per_step(plan, per_step, len(motors))
     points = traj.outer_product(axes, snaking) if _all_numeric(axes) else _outer(axes, snaking)
     md_args = [x for m, a in zip(motors, axes, strict=True) for x in (m, a)]
-    meta = _grid_md(plan, detectors, motors, axes, snaking,
-                    {"detectors": detectors, "args": md_args, "snake_axes": snake_axes,
-                     "per_step": per_step}, md, "outer_list_product")
+    meta = _grid_md(
+        plan,
+        detectors,
+        motors,
+        axes,
+        snaking,
+        {"detectors": detectors, "args": md_args, "snake_axes": snake_axes, "per_step": per_step},
+        md,
+        "outer_list_product",
+    )
     if relative:
         return relative_step_plan(plan, detectors, motors, points, per_step, meta)
     check_trajectory_limits(plan, motors, points)
@@ -153,26 +211,51 @@ def _all_numeric(axes: list[list[Any]]) -> bool:
 def _outer(axes: list[list[Any]], snaking: list[bool]) -> list[tuple[Any, ...]]:
     """Outer product of non-numeric positions (e.g. filter names): same order, raw values."""
     shape = [len(a) for a in axes]
-    return [tuple(axes[k][i] for k, i in enumerate(traj.grid_index(flat, shape, snaking)))
-            for flat in range(math.prod(shape))]
+    return [
+        tuple(axes[k][i] for k, i in enumerate(traj.grid_index(flat, shape, snaking)))
+        for flat in range(math.prod(shape))
+    ]
 
 
-def list_grid_scan(detectors: Sequence[Any], *args: Any, snake_axes: Any = False,
-                   per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def list_grid_scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    snake_axes: Any = False,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """A mesh over lists of positions: ``list_grid_scan([det], m1, [..], m2, [..])``."""
     return _list_grid("list_grid_scan", detectors, args, snake_axes, per_step, md, False)
 
 
-def rel_list_grid_scan(detectors: Sequence[Any], *args: Any, snake_axes: Any = False,
-                       per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def rel_list_grid_scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    snake_axes: Any = False,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`list_grid_scan` relative to where the motors are; moves them back after."""
     return _list_grid("rel_list_grid_scan", detectors, args, snake_axes, per_step, md, True)
 
 
-def _spiral(plan: str, detectors: Any, x_motor: Any, y_motor: Any, x_start: Any,
-            y_start: Any, x_range: Any, y_range: Any, dr: Any, density: tuple[str, Any],
-            dr_y: Any, tilt: Any, per_step: PerStep | None, md: Metadata,
-            relative: bool) -> Plan:
+def _spiral(
+    plan: str,
+    detectors: Any,
+    x_motor: Any,
+    y_motor: Any,
+    x_start: Any,
+    y_start: Any,
+    x_range: Any,
+    y_range: Any,
+    dr: Any,
+    density: tuple[str, Any],
+    dr_y: Any,
+    tilt: Any,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     check_movable(plan, x_motor, "x_motor")
     check_movable(plan, y_motor, "y_motor")
@@ -180,8 +263,12 @@ def _spiral(plan: str, detectors: Any, x_motor: Any, y_motor: Any, x_start: Any,
     x0, y0 = check_number(plan, x_start, "x_start"), check_number(plan, y_start, "y_start")
     density_name, density_value = density
     values = {}
-    for what, value in (("x_range", x_range), ("y_range", y_range), ("dr", dr),
-                        (density_name, density_value)):
+    for what, value in (
+        ("x_range", x_range),
+        ("y_range", y_range),
+        ("dr", dr),
+        (density_name, density_value),
+    ):
         values[what] = check_number(plan, value, what)
         if values[what] <= 0:
             raise PlanArgumentError(f"{plan}: {what} must be positive, got {value!r}")
@@ -189,22 +276,44 @@ def _spiral(plan: str, detectors: Any, x_motor: Any, y_motor: Any, x_start: Any,
         raise PlanArgumentError(f"{plan}: dr_y must be positive, got {dr_y!r}")
     tilt = check_number(plan, tilt, "tilt")
     pattern = traj.spiral if density_name == "nth" else traj.fermat_spiral
-    xy = pattern(x0, y0, values["x_range"], values["y_range"], values["dr"],
-                 values[density_name], dr_y=dr_y, tilt=tilt)
+    xy = pattern(
+        x0,
+        y0,
+        values["x_range"],
+        values["y_range"],
+        values["dr"],
+        values[density_name],
+        dr_y=dr_y,
+        tilt=tilt,
+    )
     if not xy:
         raise PlanArgumentError(
             f"{plan}: no points: the ranges ({x_range!r} x {y_range!r}) are smaller than "
             f"the first ring (dr={dr!r})"
         )
     per_step = check_per_step(plan, per_step, 2)
-    pattern_args = {"x_motor": x_motor, "y_motor": y_motor, "x_start": x0, "y_start": y0,
-                    "x_range": x_range, "y_range": y_range, "dr": dr,
-                    density_name: density_value, "dr_y": dr_y, "tilt": tilt}
+    pattern_args = {
+        "x_motor": x_motor,
+        "y_motor": y_motor,
+        "x_start": x0,
+        "y_start": y0,
+        "x_range": x_range,
+        "y_range": y_range,
+        "dr": dr,
+        density_name: density_value,
+        "dr_y": dr_y,
+        "tilt": tilt,
+    }
     meta = start_metadata(
-        plan, detectors=detectors, motors=[x_motor, y_motor], num_points=len(xy),
-        plan_args={"detectors": detectors, **pattern_args, "per_step": per_step}, md=md,
+        plan,
+        detectors=detectors,
+        motors=[x_motor, y_motor],
+        num_points=len(xy),
+        plan_args={"detectors": detectors, **pattern_args, "per_step": per_step},
+        md=md,
         extents=[[x0 - x_range / 2, x0 + x_range / 2], [y0 - y_range / 2, y0 + y_range / 2]],
-        plan_pattern=pattern.__name__, plan_pattern_module="plans._trajectories",
+        plan_pattern=pattern.__name__,
+        plan_pattern_module="plans._trajectories",
         plan_pattern_args=pattern_args,
     )
     motors = [x_motor, y_motor]
@@ -214,39 +323,143 @@ def _spiral(plan: str, detectors: Any, x_motor: Any, y_motor: Any, x_start: Any,
     return step_plan(detectors, motors, xy, per_step, meta)
 
 
-def spiral(detectors: Sequence[Any], x_motor: Any, y_motor: Any, x_start: float,
-           y_start: float, x_range: float, y_range: float, dr: float, nth: float, *,
-           dr_y: float | None = None, tilt: float = 0.0, per_step: PerStep | None = None,
-           md: Metadata = None) -> Plan:
+def spiral(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_start: float,
+    y_start: float,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    nth: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Rings around (x_start, y_start), `dr` apart, ring k with ``k * nth`` points,
     clipped to an ``x_range`` by ``y_range`` box (`tilt` in radians shears it)."""
-    return _spiral("spiral", detectors, x_motor, y_motor, x_start, y_start, x_range, y_range,
-                   dr, ("nth", nth), dr_y, tilt, per_step, md, relative=False)
+    return _spiral(
+        "spiral",
+        detectors,
+        x_motor,
+        y_motor,
+        x_start,
+        y_start,
+        x_range,
+        y_range,
+        dr,
+        ("nth", nth),
+        dr_y,
+        tilt,
+        per_step,
+        md,
+        relative=False,
+    )
 
 
-def rel_spiral(detectors: Sequence[Any], x_motor: Any, y_motor: Any, x_range: float,
-               y_range: float, dr: float, nth: float, *, dr_y: float | None = None,
-               tilt: float = 0.0, per_step: PerStep | None = None,
-               md: Metadata = None) -> Plan:
+def rel_spiral(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    nth: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`spiral` centred where the motors are; moves them back after."""
-    return _spiral("rel_spiral", detectors, x_motor, y_motor, 0.0, 0.0, x_range, y_range,
-                   dr, ("nth", nth), dr_y, tilt, per_step, md, relative=True)
+    return _spiral(
+        "rel_spiral",
+        detectors,
+        x_motor,
+        y_motor,
+        0.0,
+        0.0,
+        x_range,
+        y_range,
+        dr,
+        ("nth", nth),
+        dr_y,
+        tilt,
+        per_step,
+        md,
+        relative=True,
+    )
 
 
-def spiral_fermat(detectors: Sequence[Any], x_motor: Any, y_motor: Any, x_start: float,
-                  y_start: float, x_range: float, y_range: float, dr: float, factor: float,
-                  *, dr_y: float | None = None, tilt: float = 0.0,
-                  per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def spiral_fermat(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_start: float,
+    y_start: float,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    factor: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Fermat's spiral (sunflower pattern) around (x_start, y_start): point k at radius
     ``sqrt(k) * dr / factor``, golden angle apart; the most even coverage per point."""
-    return _spiral("spiral_fermat", detectors, x_motor, y_motor, x_start, y_start, x_range,
-                   y_range, dr, ("factor", factor), dr_y, tilt, per_step, md, relative=False)
+    return _spiral(
+        "spiral_fermat",
+        detectors,
+        x_motor,
+        y_motor,
+        x_start,
+        y_start,
+        x_range,
+        y_range,
+        dr,
+        ("factor", factor),
+        dr_y,
+        tilt,
+        per_step,
+        md,
+        relative=False,
+    )
 
 
-def rel_spiral_fermat(detectors: Sequence[Any], x_motor: Any, y_motor: Any, x_range: float,
-                      y_range: float, dr: float, factor: float, *,
-                      dr_y: float | None = None, tilt: float = 0.0,
-                      per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def rel_spiral_fermat(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_range: float,
+    y_range: float,
+    dr: float,
+    factor: float,
+    *,
+    dr_y: float | None = None,
+    tilt: float = 0.0,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`spiral_fermat` centred where the motors are; moves them back after."""
-    return _spiral("rel_spiral_fermat", detectors, x_motor, y_motor, 0.0, 0.0, x_range,
-                   y_range, dr, ("factor", factor), dr_y, tilt, per_step, md, relative=True)
+    return _spiral(
+        "rel_spiral_fermat",
+        detectors,
+        x_motor,
+        y_motor,
+        0.0,
+        0.0,
+        x_range,
+        y_range,
+        dr,
+        ("factor", factor),
+        dr_y,
+        tilt,
+        per_step,
+        md,
+        relative=True,
+    )

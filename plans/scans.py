@@ -46,8 +46,14 @@ PerStep = Callable[..., Any]
 Metadata = Mapping[str, Any] | None
 
 
-def count(detectors: Sequence[Any], num: int | None = 1, delay: float | Iterable[float] = 0.0,
-          *, per_shot: Callable[[list[Any]], Any] | None = None, md: Metadata = None) -> Plan:
+def count(
+    detectors: Sequence[Any],
+    num: int | None = 1,
+    delay: float | Iterable[float] = 0.0,
+    *,
+    per_shot: Callable[[list[Any]], Any] | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Read the detectors `num` times (forever if None), `delay` seconds apart.
 
     ``per_shot(detectors)`` replaces the default trigger-and-read of each shot. `delay` is
@@ -67,9 +73,13 @@ def count(detectors: Sequence[Any], num: int | None = 1, delay: float | Iterable
     if per_shot is not None and not callable(per_shot):
         raise PlanArgumentError(f"count: per_shot must be callable, got {describe_value(per_shot)}")
     md = start_metadata(
-        "count", detectors=detectors, motors=[], num_points=num,
+        "count",
+        detectors=detectors,
+        motors=[],
+        num_points=num,
         plan_args={"detectors": detectors, "num": num, "delay": delay, "per_shot": per_shot},
-        md=md, dimensions=[[["time"], "primary"]],
+        md=md,
+        dimensions=[[["time"], "primary"]],
     )
     md.pop("motors")
     if per_shot is None:
@@ -87,17 +97,32 @@ def _delays(delay: float | list[float]) -> Callable[[int], float] | None:
     return (lambda _i: delay) if delay else None
 
 
-def _inner_product_md(plan: str, detectors: list[Any], motors: list[Any],
-                      points: list[Any], plan_args: dict[str, Any], md: Metadata,
-                      **extra: Any) -> dict[str, Any]:
+def _inner_product_md(
+    plan: str,
+    detectors: list[Any],
+    motors: list[Any],
+    points: list[Any],
+    plan_args: dict[str, Any],
+    md: Metadata,
+    **extra: Any,
+) -> dict[str, Any]:
     """Motors that move together share one dimension (they are one axis of the data)."""
     fields = [f for dim in dimensions_of(motors) for f in dim[0]]
-    return start_metadata(plan, detectors=detectors, motors=motors, num_points=len(points),
-                          plan_args=plan_args, md=md, dimensions=[[fields, "primary"]], **extra)
+    return start_metadata(
+        plan,
+        detectors=detectors,
+        motors=motors,
+        num_points=len(points),
+        plan_args=plan_args,
+        md=md,
+        dimensions=[[fields, "primary"]],
+        **extra,
+    )
 
 
-def _scan_args(plan: str, args: tuple[Any, ...],
-               num: int | None) -> tuple[list[Any], list[tuple[float, float]], int]:
+def _scan_args(
+    plan: str, args: tuple[Any, ...], num: int | None
+) -> tuple[list[Any], list[tuple[float, float]], int]:
     """``motor1, start1, stop1, ..., [num]`` -> motors, (start, stop) pairs, num."""
     if num is None:
         if len(args) % 3 != 1:
@@ -111,23 +136,39 @@ def _scan_args(plan: str, args: tuple[Any, ...],
     motors, ranges = [], []
     for i, (motor, start, stop) in enumerate(split_args(plan, args, 3, "motor, start, stop")):
         motors.append(check_movable(plan, motor, what=f"motor {i + 1}"))
-        ranges.append((check_number(plan, start, f"start of {name_of(motor)}"),
-                       check_number(plan, stop, f"stop of {name_of(motor)}")))
+        ranges.append(
+            (
+                check_number(plan, start, f"start of {name_of(motor)}"),
+                check_number(plan, stop, f"stop of {name_of(motor)}"),
+            )
+        )
     check_unique(plan, motors)
     return motors, ranges, num
 
 
-def _scan(plan: str, detectors: Any, args: tuple[Any, ...], num: int | None,
-          per_step: PerStep | None, md: Metadata, relative: bool) -> Plan:
+def _scan(
+    plan: str,
+    detectors: Any,
+    args: tuple[Any, ...],
+    num: int | None,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     motors, ranges, num = _scan_args(plan, args, num)
     per_step = check_per_step(plan, per_step, len(motors))
     points = traj.inner_product([traj.linspace(a, b, num) for a, b in ranges])
     md_args = [x for m, (a, b) in zip(motors, ranges, strict=True) for x in (m, a, b)]
     meta = _inner_product_md(
-        plan, detectors, motors, points,
-        {"detectors": detectors, "num": num, "args": md_args, "per_step": per_step}, md,
-        plan_pattern="inner_product", plan_pattern_module="plans._trajectories",
+        plan,
+        detectors,
+        motors,
+        points,
+        {"detectors": detectors, "num": num, "args": md_args, "per_step": per_step},
+        md,
+        plan_pattern="inner_product",
+        plan_pattern_module="plans._trajectories",
         plan_pattern_args={"num": num, "args": md_args},
     )
     if relative:
@@ -136,8 +177,13 @@ def _scan(plan: str, detectors: Any, args: tuple[Any, ...], num: int | None,
     return step_plan(detectors, motors, points, per_step, meta)
 
 
-def scan(detectors: Sequence[Any], *args: Any, num: int | None = None,
-         per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    num: int | None = None,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Move one or more motors together in `num` equal steps from start to stop.
 
     ``scan([det], m1, -1, 1, 11)`` or, with several motors moving together,
@@ -147,14 +193,25 @@ def scan(detectors: Sequence[Any], *args: Any, num: int | None = None,
     return _scan("scan", detectors, args, num, per_step, md, relative=False)
 
 
-def rel_scan(detectors: Sequence[Any], *args: Any, num: int | None = None,
-             per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def rel_scan(
+    detectors: Sequence[Any],
+    *args: Any,
+    num: int | None = None,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`scan` with start and stop relative to where each motor is; moves them back after."""
     return _scan("rel_scan", detectors, args, num, per_step, md, relative=True)
 
 
-def _list_scan(plan: str, detectors: Any, args: tuple[Any, ...], per_step: PerStep | None,
-               md: Metadata, relative: bool) -> Plan:
+def _list_scan(
+    plan: str,
+    detectors: Any,
+    args: tuple[Any, ...],
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     motors, lists = split_position_lists(plan, args)
     lengths = {name_of(m): len(p) for m, p in zip(motors, lists, strict=True)}
@@ -167,9 +224,14 @@ def _list_scan(plan: str, detectors: Any, args: tuple[Any, ...], per_step: PerSt
     points = [tuple(p) for p in zip(*lists, strict=True)]
     md_args = [x for m, p in zip(motors, lists, strict=True) for x in (m, p)]
     meta = _inner_product_md(
-        plan, detectors, motors, points,
-        {"detectors": detectors, "args": md_args, "per_step": per_step}, md,
-        plan_pattern="inner_list_product", plan_pattern_module="plans._trajectories",
+        plan,
+        detectors,
+        motors,
+        points,
+        {"detectors": detectors, "args": md_args, "per_step": per_step},
+        md,
+        plan_pattern="inner_list_product",
+        plan_pattern_module="plans._trajectories",
         plan_pattern_args={"args": md_args},
     )
     if relative:
@@ -178,8 +240,9 @@ def _list_scan(plan: str, detectors: Any, args: tuple[Any, ...], per_step: PerSt
     return step_plan(detectors, motors, points, per_step, meta)
 
 
-def list_scan(detectors: Sequence[Any], *args: Any, per_step: PerStep | None = None,
-              md: Metadata = None) -> Plan:
+def list_scan(
+    detectors: Sequence[Any], *args: Any, per_step: PerStep | None = None, md: Metadata = None
+) -> Plan:
     """Move motors together through lists of positions: ``list_scan([det], m1, [0, 1, 5])``.
 
     With several motors (``m1, [...], m2, [...]``) the lists must have the same length.
@@ -187,14 +250,24 @@ def list_scan(detectors: Sequence[Any], *args: Any, per_step: PerStep | None = N
     return _list_scan("list_scan", detectors, args, per_step, md, relative=False)
 
 
-def rel_list_scan(detectors: Sequence[Any], *args: Any, per_step: PerStep | None = None,
-                  md: Metadata = None) -> Plan:
+def rel_list_scan(
+    detectors: Sequence[Any], *args: Any, per_step: PerStep | None = None, md: Metadata = None
+) -> Plan:
     """`list_scan` with positions relative to where each motor is; moves them back after."""
     return _list_scan("rel_list_scan", detectors, args, per_step, md, relative=True)
 
 
-def _log_scan(plan: str, detectors: Any, motor: Any, start: Any, stop: Any, num: Any,
-              per_step: PerStep | None, md: Metadata, relative: bool) -> Plan:
+def _log_scan(
+    plan: str,
+    detectors: Any,
+    motor: Any,
+    start: Any,
+    stop: Any,
+    num: Any,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
     detectors = check_detectors(plan, detectors)
     check_movable(plan, motor)
     start = check_number(plan, start, "start")
@@ -208,10 +281,21 @@ def _log_scan(plan: str, detectors: Any, motor: Any, start: Any, stop: Any, num:
     per_step = check_per_step(plan, per_step, 1)
     points = [(p,) for p in traj.geomspace(start, stop, num)]
     meta = start_metadata(
-        plan, detectors=detectors, motors=[motor], num_points=num,
-        plan_args={"detectors": detectors, "motor": motor, "start": start, "stop": stop,
-                   "num": num, "per_step": per_step},
-        md=md, plan_pattern="geomspace", plan_pattern_module="numpy",
+        plan,
+        detectors=detectors,
+        motors=[motor],
+        num_points=num,
+        plan_args={
+            "detectors": detectors,
+            "motor": motor,
+            "start": start,
+            "stop": stop,
+            "num": num,
+            "per_step": per_step,
+        },
+        md=md,
+        plan_pattern="geomspace",
+        plan_pattern_module="numpy",
         plan_pattern_args={"start": start, "stop": stop, "num": num},
     )
     if relative:
@@ -220,8 +304,16 @@ def _log_scan(plan: str, detectors: Any, motor: Any, start: Any, stop: Any, num:
     return step_plan(detectors, [motor], points, per_step, meta)
 
 
-def log_scan(detectors: Sequence[Any], motor: Any, start: float, stop: float, num: int, *,
-             per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def log_scan(
+    detectors: Sequence[Any],
+    motor: Any,
+    start: float,
+    stop: float,
+    num: int,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Scan `motor` from `start` to `stop` in `num` steps of constant ratio.
 
     Dense near the start when ``|start| < |stop|``: useful for times, energies above an
@@ -231,14 +323,27 @@ def log_scan(detectors: Sequence[Any], motor: Any, start: float, stop: float, nu
     return _log_scan("log_scan", detectors, motor, start, stop, num, per_step, md, False)
 
 
-def rel_log_scan(detectors: Sequence[Any], motor: Any, start: float, stop: float, num: int,
-                 *, per_step: PerStep | None = None, md: Metadata = None) -> Plan:
+def rel_log_scan(
+    detectors: Sequence[Any],
+    motor: Any,
+    start: float,
+    stop: float,
+    num: int,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """`log_scan` of offsets from where the motor is; moves it back after."""
     return _log_scan("rel_log_scan", detectors, motor, start, stop, num, per_step, md, True)
 
 
-def scan_nd(detectors: Sequence[Any], trajectory: Any, *, per_step: PerStep | None = None,
-            md: Metadata = None) -> Plan:
+def scan_nd(
+    detectors: Sequence[Any],
+    trajectory: Any,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
     """Scan along any trajectory: a list of ``{motor: position}`` dicts, one per point.
 
     Also accepts ``{motor: [positions]}`` (motors moving together) and, when the
@@ -250,9 +355,15 @@ def scan_nd(detectors: Sequence[Any], trajectory: Any, *, per_step: PerStep | No
     per_step = check_per_step(plan, per_step, len(motors))
     check_trajectory_limits(plan, motors, points)
     meta = start_metadata(
-        plan, detectors=detectors, motors=motors, num_points=len(points),
-        plan_args={"detectors": detectors, "trajectory": _trajectory_arg(motors, points),
-                   "per_step": per_step},
+        plan,
+        detectors=detectors,
+        motors=motors,
+        num_points=len(points),
+        plan_args={
+            "detectors": detectors,
+            "trajectory": _trajectory_arg(motors, points),
+            "per_step": per_step,
+        },
         md=md,
     )
     return step_plan(detectors, motors, points, per_step, meta)

@@ -253,15 +253,27 @@ async def close_run(exit_status: str | None = None, reason: str | None = None) -
 # -- verbs that start an operation ----------------------------------------------------
 
 
-def abs_set(obj: Any, value: Any, *args: Any, group: Hashable | None = None,
-            wait: bool = False, **kwargs: Any) -> Plan:
+def abs_set(
+    obj: Any,
+    value: Any,
+    *args: Any,
+    group: Hashable | None = None,
+    wait: bool = False,
+    **kwargs: Any,
+) -> Plan:
     """Start moving `obj` to `value`; with ``wait=True`` wait for it. Returns the status."""
     check_movable("abs_set", obj)
     return named(_abs_set(obj, value, args, group, wait, kwargs), "abs_set")
 
 
-async def _abs_set(obj: Any, value: Any, args: tuple[Any, ...], group: Hashable | None,
-                   wait: bool, kwargs: dict[str, Any]) -> Plan:
+async def _abs_set(
+    obj: Any,
+    value: Any,
+    args: tuple[Any, ...],
+    group: Hashable | None,
+    wait: bool,
+    kwargs: dict[str, Any],
+) -> Plan:
     if wait and group is None:
         group = new_group("set")
     status = yield Msg("set", obj, value, *args, group=group, **kwargs)
@@ -270,22 +282,35 @@ async def _abs_set(obj: Any, value: Any, args: tuple[Any, ...], group: Hashable 
     yield plan_return(status)
 
 
-def rel_set(obj: Any, value: Any, *args: Any, group: Hashable | None = None,
-            wait: bool = False, **kwargs: Any) -> Plan:
+def rel_set(
+    obj: Any,
+    value: Any,
+    *args: Any,
+    group: Hashable | None = None,
+    wait: bool = False,
+    **kwargs: Any,
+) -> Plan:
     """Start moving `obj` by `value` from where it is now. Returns the status."""
     check_movable("rel_set", obj)
     return named(_rel_set(obj, value, args, group, wait, kwargs), "rel_set")
 
 
-async def _rel_set(obj: Any, value: Any, args: tuple[Any, ...], group: Hashable | None,
-                   wait: bool, kwargs: dict[str, Any]) -> Plan:
+async def _rel_set(
+    obj: Any,
+    value: Any,
+    args: tuple[Any, ...],
+    group: Hashable | None,
+    wait: bool,
+    kwargs: dict[str, Any],
+) -> Plan:
     here = yield position_of(obj)
     status = yield _abs_set(obj, here + value, args, group, wait, kwargs)
     yield plan_return(status)
 
 
-def mv(*args: Any, group: Hashable | None = None, timeout: float | None = None,
-       **kwargs: Any) -> Plan:
+def mv(
+    *args: Any, group: Hashable | None = None, timeout: float | None = None, **kwargs: Any
+) -> Plan:
     """Move motors to positions, concurrently, and wait: ``mv(m1, 1, m2, 2)``.
 
     Returns the moves' statuses. Extra keywords go to each ``set``.
@@ -294,8 +319,12 @@ def mv(*args: Any, group: Hashable | None = None, timeout: float | None = None,
     return named(_mv(pairs, group, timeout, kwargs), "mv")
 
 
-async def _mv(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: float | None,
-              kwargs: dict[str, Any]) -> Plan:
+async def _mv(
+    pairs: list[tuple[Any, Any]],
+    group: Hashable | None,
+    timeout: float | None,
+    kwargs: dict[str, Any],
+) -> Plan:
     group = group if group is not None else new_group("mv")
     statuses = []
     for obj, value in pairs:
@@ -304,15 +333,20 @@ async def _mv(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: flo
     yield plan_return(tuple(statuses))
 
 
-def mvr(*args: Any, group: Hashable | None = None, timeout: float | None = None,
-        **kwargs: Any) -> Plan:
+def mvr(
+    *args: Any, group: Hashable | None = None, timeout: float | None = None, **kwargs: Any
+) -> Plan:
     """Move motors by offsets from where they are, concurrently, and wait: ``mvr(m1, 0.1)``."""
     pairs = _pairs("mvr", args)
     return named(_mvr(pairs, group, timeout, kwargs), "mvr")
 
 
-async def _mvr(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: float | None,
-               kwargs: dict[str, Any]) -> Plan:
+async def _mvr(
+    pairs: list[tuple[Any, Any]],
+    group: Hashable | None,
+    timeout: float | None,
+    kwargs: dict[str, Any],
+) -> Plan:
     targets = []
     for obj, delta in pairs:
         here = yield position_of(obj)
@@ -321,8 +355,7 @@ async def _mvr(pairs: list[tuple[Any, Any]], group: Hashable | None, timeout: fl
     yield plan_return(statuses)
 
 
-async def trigger(obj: Triggerable, *, group: Hashable | None = None,
-                  wait: bool = False) -> Plan:
+async def trigger(obj: Triggerable, *, group: Hashable | None = None, wait: bool = False) -> Plan:
     """Trigger `obj` (start an acquisition); with ``wait=True`` wait for it."""
     if wait and group is None:
         group = new_group("trigger")
@@ -332,8 +365,14 @@ async def trigger(obj: Triggerable, *, group: Hashable | None = None,
     yield plan_return(status)
 
 
-async def _start(command: str, obj: Any, args: tuple[Any, ...], group: Hashable | None,
-                 wait: bool, kwargs: dict[str, Any]) -> Plan:
+async def _start(
+    command: str,
+    obj: Any,
+    args: tuple[Any, ...],
+    group: Hashable | None,
+    wait: bool,
+    kwargs: dict[str, Any],
+) -> Plan:
     if wait and group is None:
         group = new_group(command)
     status = yield Msg(command, obj, *args, group=group, **kwargs)
@@ -342,39 +381,39 @@ async def _start(command: str, obj: Any, args: tuple[Any, ...], group: Hashable 
     yield plan_return(status)
 
 
-def prepare(obj: Any, *args: Any, group: Hashable | None = None, wait: bool = False,
-            **kwargs: Any) -> Plan:
+def prepare(
+    obj: Any, *args: Any, group: Hashable | None = None, wait: bool = False, **kwargs: Any
+) -> Plan:
     """Prepare `obj` for a fly scan (``obj.prepare(value)``)."""
     return named(_start("prepare", obj, args, group, wait, kwargs), "prepare")
 
 
-def kickoff(obj: Any, *, group: Hashable | None = None, wait: bool = False,
-            **kwargs: Any) -> Plan:
+def kickoff(obj: Any, *, group: Hashable | None = None, wait: bool = False, **kwargs: Any) -> Plan:
     """Start a flyer's acquisition."""
     return named(_start("kickoff", obj, (), group, wait, kwargs), "kickoff")
 
 
-def complete(obj: Any, *, group: Hashable | None = None, wait: bool = False,
-             **kwargs: Any) -> Plan:
+def complete(obj: Any, *, group: Hashable | None = None, wait: bool = False, **kwargs: Any) -> Plan:
     """Tell a flyer to finish; with ``wait=True`` wait until it has."""
     return named(_start("complete", obj, (), group, wait, kwargs), "complete")
 
 
-async def collect(obj: Any, *, stream: bool = False, return_payload: bool = True,
-                  name: str | None = None) -> Plan:
+async def collect(
+    obj: Any, *, stream: bool = False, return_payload: bool = True, name: str | None = None
+) -> Plan:
     """Collect a flyer's data into documents (stream `name`)."""
     result = yield Msg("collect", obj, stream=stream, return_payload=return_payload, name=name)
     yield plan_return(result)
 
 
-async def stage(obj: Stageable, *, group: Hashable | None = None,
-                wait: bool | None = None) -> Plan:
+async def stage(obj: Stageable, *, group: Hashable | None = None, wait: bool | None = None) -> Plan:
     """Stage `obj` (arm it for acquisition); waits unless a `group` is given."""
     yield _start("stage", obj, (), group, wait if wait is not None else group is None, {})
 
 
-async def unstage(obj: Stageable, *, group: Hashable | None = None,
-                  wait: bool | None = None) -> Plan:
+async def unstage(
+    obj: Stageable, *, group: Hashable | None = None, wait: bool | None = None
+) -> Plan:
     """Unstage `obj` (undo `stage`)."""
     yield _start("unstage", obj, (), group, wait if wait is not None else group is None, {})
 
@@ -397,5 +436,3 @@ async def unstage_all(*objs: Any) -> Plan:
         for obj in todo:
             yield Msg("unstage", obj, group=group)
         yield Msg("wait", None, group=group)
-
-

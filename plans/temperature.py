@@ -36,10 +36,19 @@ __all__ = ["temperature_theta_2theta_scan"]
 
 
 def temperature_theta_2theta_scan(
-        detectors: Sequence[Any], temperature: Any, temperatures: Iterable[float],
-        theta: Any, two_theta: Any, start: float, stop: float, num: int, *,
-        settle_time: float = 0.0, one_run: bool = False,
-        md: Mapping[str, Any] | None = None) -> Plan:
+    detectors: Sequence[Any],
+    temperature: Any,
+    temperatures: Iterable[float],
+    theta: Any,
+    two_theta: Any,
+    start: float,
+    stop: float,
+    num: int,
+    *,
+    settle_time: float = 0.0,
+    one_run: bool = False,
+    md: Mapping[str, Any] | None = None,
+) -> Plan:
     """At each temperature, a theta/two-theta scan: theta `start`..`stop`, two-theta twice that.
 
     `temperature` is a movable controller (done when within its tolerance); after each
@@ -52,13 +61,13 @@ def temperature_theta_2theta_scan(
     """
     plan = "temperature_theta_2theta_scan"
     detectors = check_detectors(plan, detectors)
-    for what, motor in (("temperature", temperature), ("theta", theta),
-                        ("two_theta", two_theta)):
+    for what, motor in (("temperature", temperature), ("theta", theta), ("two_theta", two_theta)):
         check_movable(plan, motor, what)
     check_unique(plan, [temperature, theta, two_theta])
     if isinstance(temperatures, str | bytes) or not isinstance(temperatures, Iterable):
-        raise PlanArgumentError(f"{plan}: temperatures must be a list of numbers, "
-                                f"got {describe_value(temperatures)}")
+        raise PlanArgumentError(
+            f"{plan}: temperatures must be a list of numbers, got {describe_value(temperatures)}"
+        )
     temps = [check_number(plan, t, f"temperatures[{i}]") for i, t in enumerate(temperatures)]
     if not temps:
         raise PlanArgumentError(f"{plan}: temperatures is empty")
@@ -66,15 +75,29 @@ def temperature_theta_2theta_scan(
     settle = check_number(plan, settle_time, "settle_time")
     readers = unique([*detectors, temperature])
     if one_run:
-        return _one_run(plan, readers, temperature, temps, theta, two_theta, start, stop,
-                        num, settle, md)
-    scans = [scan(readers, theta, start, stop, two_theta, 2 * start, 2 * stop, num=num,
-                  md={**(md or {}), "temperature": t}) for t in temps]
+        return _one_run(
+            plan, readers, temperature, temps, theta, two_theta, start, stop, num, settle, md
+        )
+    scans = [
+        scan(
+            readers,
+            theta,
+            start,
+            stop,
+            two_theta,
+            2 * start,
+            2 * stop,
+            num=num,
+            md={**(md or {}), "temperature": t},
+        )
+        for t in temps
+    ]
     return named(_run_per_temperature(temperature, temps, scans, settle), plan)
 
 
-async def _run_per_temperature(temperature: Any, temps: list[float], scans: list[Plan],
-                               settle: float) -> Plan:
+async def _run_per_temperature(
+    temperature: Any, temps: list[float], scans: list[Plan], settle: float
+) -> Plan:
     uids = []
     for t, theta_scan in zip(temps, scans, strict=True):
         yield mv(temperature, t)
@@ -84,9 +107,19 @@ async def _run_per_temperature(temperature: Any, temps: list[float], scans: list
     yield plan_return(uids)
 
 
-def _one_run(plan: str, readers: list[Any], temperature: Any, temps: list[float], theta: Any,
-             two_theta: Any, start: Any, stop: Any, num: Any, settle: float,
-             md: Mapping[str, Any] | None) -> Plan:
+def _one_run(
+    plan: str,
+    readers: list[Any],
+    temperature: Any,
+    temps: list[float],
+    theta: Any,
+    two_theta: Any,
+    start: Any,
+    stop: Any,
+    num: Any,
+    settle: float,
+    md: Mapping[str, Any] | None,
+) -> Plan:
     start = check_number(plan, start, "start")
     stop = check_number(plan, stop, "stop")
     num = check_num(plan, num)
@@ -94,16 +127,28 @@ def _one_run(plan: str, readers: list[Any], temperature: Any, temps: list[float]
     check_trajectory_limits(plan, [theta, two_theta], points)
     streams = {f"temperature_{i}": t for i, t in enumerate(temps)}
     meta = start_metadata(
-        plan, detectors=readers, motors=[theta, two_theta], num_points=num * len(temps),
-        plan_args={"detectors": readers, "temperature": temperature, "temperatures": temps,
-                   "theta": theta, "two_theta": two_theta, "start": start, "stop": stop,
-                   "num": num, "settle_time": settle, "one_run": True},
-        md=md, temperature_streams=streams,
+        plan,
+        detectors=readers,
+        motors=[theta, two_theta],
+        num_points=num * len(temps),
+        plan_args={
+            "detectors": readers,
+            "temperature": temperature,
+            "temperatures": temps,
+            "theta": theta,
+            "two_theta": two_theta,
+            "start": start,
+            "stop": stop,
+            "num": num,
+            "settle_time": settle,
+            "one_run": True,
+        },
+        md=md,
+        temperature_streams=streams,
         dimensions=[[[f for f in _field_names(theta)], name] for name in streams],
     )
     body = _streams(readers, temperature, streams, theta, two_theta, points, settle)
-    return named(stage_wrapper(run_wrapper(body, md=meta), [*readers, theta, two_theta]),
-                 plan)
+    return named(stage_wrapper(run_wrapper(body, md=meta), [*readers, theta, two_theta]), plan)
 
 
 def _field_names(motor: Any) -> list[str]:
@@ -111,9 +156,15 @@ def _field_names(motor: Any) -> list[str]:
     return fields or [motor.name]
 
 
-async def _streams(readers: list[Any], temperature: Any, streams: dict[str, float],
-                   theta: Any, two_theta: Any, points: list[tuple[float, float]],
-                   settle: float) -> Plan:
+async def _streams(
+    readers: list[Any],
+    temperature: Any,
+    streams: dict[str, float],
+    theta: Any,
+    two_theta: Any,
+    points: list[tuple[float, float]],
+    settle: float,
+) -> Plan:
     for stream, t in streams.items():
         yield mv(temperature, t)
         if settle:

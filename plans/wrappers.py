@@ -77,8 +77,7 @@ def _plan_factory(wrapper: str, what: str, plan: Any) -> Callable[[], Any]:
     if callable(plan):
         return plan
     raise PlanArgumentError(
-        f"{wrapper}: {what} must be a plan or a function returning one, "
-        f"got {describe_value(plan)}"
+        f"{wrapper}: {what} must be a plan or a function returning one, got {describe_value(plan)}"
     )
 
 
@@ -153,8 +152,14 @@ async def _as_plan(plan: Any) -> Plan:
 finalize_decorator = _decorator(finalize_wrapper)
 
 
-def contingency_wrapper(plan: Plan, *, except_plan: Any = None, else_plan: Any = None,
-                        final_plan: Any = None, auto_raise: bool = True) -> Plan:
+def contingency_wrapper(
+    plan: Plan,
+    *,
+    except_plan: Any = None,
+    else_plan: Any = None,
+    final_plan: Any = None,
+    auto_raise: bool = True,
+) -> Plan:
     """try/except/else/finally for plans.
 
     ``except_plan(exc)`` runs if the plan raises an `Exception` (re-raised afterwards
@@ -169,13 +174,19 @@ def contingency_wrapper(plan: Plan, *, except_plan: Any = None, else_plan: Any =
         )
     else_factory = _plan_factory("contingency_wrapper", "else_plan", else_plan)
     final_factory = _plan_factory("contingency_wrapper", "final_plan", final_plan)
-    return named(_contingency(plan, except_plan, else_factory, final_factory, auto_raise),
-                 "contingency_wrapper")
+    return named(
+        _contingency(plan, except_plan, else_factory, final_factory, auto_raise),
+        "contingency_wrapper",
+    )
 
 
-async def _contingency(plan: Plan, except_plan: Callable[[BaseException], Any] | None,
-                       else_plan: Callable[[], Any], final_plan: Callable[[], Any],
-                       auto_raise: bool) -> Plan:
+async def _contingency(
+    plan: Plan,
+    except_plan: Callable[[BaseException], Any] | None,
+    else_plan: Callable[[], Any],
+    final_plan: Callable[[], Any],
+    auto_raise: bool,
+) -> Plan:
     result = None
     try:
         result = yield plan

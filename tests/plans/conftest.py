@@ -35,8 +35,11 @@ class Documents:
     def events(self, stream: str = "primary", run: int = -1) -> list[dict]:
         """The events of `stream` in run number `run` (by start order), event pages unpacked."""
         start = self.starts[run]
-        descriptors = {d["uid"] for d in self.of("descriptor")
-                       if d["run_start"] == start["uid"] and d["name"] == stream}
+        descriptors = {
+            d["uid"]
+            for d in self.of("descriptor")
+            if d["run_start"] == start["uid"] and d["name"] == stream
+        }
         events = [e for e in self.of("event") if e["descriptor"] in descriptors]
         for page in self.of("event_page"):
             if page["descriptor"] in descriptors:

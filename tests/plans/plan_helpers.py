@@ -53,10 +53,14 @@ def default_respond(msg: Msg) -> Any:
     return None
 
 
-async def drive(plan: Any, respond: Callable[[Msg], Any] = default_respond, *,
-                fail: Callable[[int, Msg], BaseException | None] | None = None,
-                close_at: Callable[[int, Msg], bool] | None = None,
-                limit: int = 100_000) -> Recording:
+async def drive(
+    plan: Any,
+    respond: Callable[[Msg], Any] = default_respond,
+    *,
+    fail: Callable[[int, Msg], BaseException | None] | None = None,
+    close_at: Callable[[int, Msg], bool] | None = None,
+    limit: int = 100_000,
+) -> Recording:
     """Run `plan`; ``fail(i, msg)`` returns an exception to throw in place of a reply."""
     rec = Recording()
     stack = PlanStack(plan)
@@ -81,13 +85,15 @@ async def drive(plan: Any, respond: Callable[[Msg], Any] = default_respond, *,
         rec.error = error
     return rec
 
+
 class FakeMotor:
     """Movable + Locatable + Readable, with optional soft limits."""
 
     parent = None
 
-    def __init__(self, name: str, limits: tuple[float, float] | None = None,
-                 position: float = 0.0) -> None:
+    def __init__(
+        self, name: str, limits: tuple[float, float] | None = None, position: float = 0.0
+    ) -> None:
         self.name = name
         self.limits = limits
         self.position = position

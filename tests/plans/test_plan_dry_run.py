@@ -61,8 +61,14 @@ async def test_limits_from_describe_control_limits():
         async def read(self): ...
 
         async def describe(self):
-            return {"th": {"source": "x", "dtype": "number", "shape": [],
-                           "limits": {"control": {"low": -10.0, "high": 190.0}}}}
+            return {
+                "th": {
+                    "source": "x",
+                    "dtype": "number",
+                    "shape": [],
+                    "limits": {"control": {"low": -10.0, "high": 190.0}},
+                }
+            }
 
     th = Described()
     report = await dry_run(plans.list_scan([], th, [0, 100]))
@@ -105,8 +111,9 @@ async def test_report_lists_messages_and_moves_readably():
 async def test_the_nested_temperature_scan_lists_one_run_per_temperature():
     m1, m2, det = sim()
     tc = SimMotor("tc", limits=(4, 400), initial=295)
-    report = await dry_run(plans.temperature_theta_2theta_scan(
-        [det], tc, [300, 320, 340], m1, m2, 1, 2, 3))
+    report = await dry_run(
+        plans.temperature_theta_2theta_scan([det], tc, [300, 320, 340], m1, m2, 1, 2, 3)
+    )
     assert [run["temperature"] for run in report.runs] == [300, 320, 340]
     assert report.positions("tc") == [300, 320, 340]
     assert report.positions("m2")[:3] == [2.0, 3.0, 4.0]  # two-theta is twice theta

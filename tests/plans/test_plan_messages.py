@@ -45,8 +45,12 @@ async def test_scan_start_document_metadata_is_complete_and_json():
     assert md["detectors"] == ["det"]
     assert md["motors"] == ["m1", "m2"]
     assert md["num_points"] == 5 and md["num_intervals"] == 4
-    assert md["plan_args"] == {"detectors": ["det"], "num": 5,
-                               "args": ["m1", -1.0, 1.0, "m2", 0.0, 4.0], "per_step": None}
+    assert md["plan_args"] == {
+        "detectors": ["det"],
+        "num": 5,
+        "args": ["m1", -1.0, 1.0, "m2", 0.0, 4.0],
+        "per_step": None,
+    }
     # motors moving together are one dimension
     assert md["hints"]["dimensions"] == [[["m1", "m2"], "primary"]]
     assert md["sample"] == "Si"
@@ -55,8 +59,9 @@ async def test_scan_start_document_metadata_is_complete_and_json():
 async def test_user_hints_merge_with_computed_dimensions():
     report = await dry_run(plans.scan([det], m1, 0, 1, 2, md={"hints": {"extra": 1}}))
     assert report.runs[0]["hints"] == {"dimensions": [[["m1"], "primary"]], "extra": 1}
-    report = await dry_run(plans.scan([det], m1, 0, 1, 2,
-                                      md={"hints": {"dimensions": [[["x"], "primary"]]}}))
+    report = await dry_run(
+        plans.scan([det], m1, 0, 1, 2, md={"hints": {"dimensions": [[["x"], "primary"]]}})
+    )
     assert report.runs[0]["hints"]["dimensions"] == [[["x"], "primary"]]
 
 
@@ -70,9 +75,14 @@ async def test_several_motors_move_concurrently_in_one_group_per_step():
 
 async def test_grid_scan_fills_the_grid_in_snake_order_and_records_its_shape():
     report = await dry_run(plans.grid_scan([det], m1, 0, 2, 3, m2, 10, 20, 2, snake_axes=True))
-    assert list(zip(event_positions(report, "m1"), event_positions(report, "m2"),
-                    strict=True)) == [
-        (0, 10), (0, 20), (1, 20), (1, 10), (2, 10), (2, 20)]
+    assert list(zip(event_positions(report, "m1"), event_positions(report, "m2"), strict=True)) == [
+        (0, 10),
+        (0, 20),
+        (1, 20),
+        (1, 10),
+        (2, 10),
+        (2, 20),
+    ]
     (md,) = report.runs
     assert md["shape"] == [3, 2]
     assert md["extents"] == [[0, 2], [10, 20]]
@@ -88,15 +98,17 @@ async def test_grid_scan_fills_the_grid_in_snake_order_and_records_its_shape():
 async def test_grid_scan_snake_axes_as_list_and_no_snake_by_default():
     plain = await dry_run(plans.grid_scan([det], m1, 0, 1, 2, m2, 0, 1, 2))
     assert event_positions(plain, "m2") == [0, 1, 0, 1]
-    chosen = await dry_run(plans.grid_scan([det], m1, 0, 1, 2, m2, 0, 1, 2, m3, 0, 1, 2,
-                                           snake_axes=[m3]))
+    chosen = await dry_run(
+        plans.grid_scan([det], m1, 0, 1, 2, m2, 0, 1, 2, m3, 0, 1, 2, snake_axes=[m3])
+    )
     assert chosen.runs[0]["snaking"] == [False, False, True]
     assert event_positions(chosen, "m3") == [0, 1, 1, 0, 0, 1, 1, 0]
 
 
 async def test_list_grid_scan_with_non_numeric_positions():
-    report = await dry_run(plans.list_grid_scan([det], m1, [1, 2], m2, ["Al", "Cu"],
-                                                snake_axes=True))
+    report = await dry_run(
+        plans.list_grid_scan([det], m1, [1, 2], m2, ["Al", "Cu"], snake_axes=True)
+    )
     assert event_positions(report, "m2") == ["Al", "Cu", "Cu", "Al"]
     assert report.runs[0]["extents"] == [[1, 2], [None, None]]
     json.dumps(report.runs[0])
@@ -167,8 +179,7 @@ async def test_per_step_hooks_nd_and_1d():
     assert seen == [{m1: 0.0}, {m1: 1.0}]
     assert report.runs[0]["plan_args"]["per_step"].endswith("nd")
     seen.clear()
-    report = await dry_run(plans.rel_scan([det], m1, 0, 1, 2, per_step=one_d),
-                           positions={"m1": 10})
+    report = await dry_run(plans.rel_scan([det], m1, 0, 1, 2, per_step=one_d), positions={"m1": 10})
     assert seen == [("m1", 10.0), ("m1", 11.0)]
     assert report.commands.count("save") == 2
 
@@ -205,21 +216,25 @@ async def test_relative_plans_check_limits_once_the_origin_is_known():
     plan = plans.rel_grid_scan([det], limited, -2, 2, 3, m2, 0, 1, 2)  # fine at call time
     with pytest.raises(plans.SoftLimitError, match=r"lim would move to 11\.0.*rel_grid_scan"):
         await dry_run(plan, positions={"lim": 9.0})
-    rec = await drive(plans.rel_scan([det], limited, -2, 2, 3),
-                      lambda msg: {"setpoint": 9.0, "readback": 9.0})
+    rec = await drive(
+        plans.rel_scan([det], limited, -2, 2, 3), lambda msg: {"setpoint": 9.0, "readback": 9.0}
+    )
     assert isinstance(rec.error, plans.SoftLimitError)
     assert "open_run" not in rec.commands  # refused before the run opened
 
 
-@pytest.mark.parametrize("make", [
-    lambda: plans.rel_list_scan([det], m1, [-1, 1]),
-    lambda: plans.rel_grid_scan([det], m1, -1, 1, 2, m2, -1, 1, 2),
-    lambda: plans.rel_list_grid_scan([det], m1, [-1, 1], m2, [0, 1]),
-    lambda: plans.rel_log_scan([det], m1, 1, 2, 2),
-    lambda: plans.rel_spiral([det], m1, m2, 1, 1, 0.3, 3),
-    lambda: plans.rel_spiral_fermat([det], m1, m2, 1, 1, 0.3, 2),
-    lambda: plans.rel_adaptive_scan([det], "det", m1, -1, 1, 0.1, 0.5, 1, False),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plans.rel_list_scan([det], m1, [-1, 1]),
+        lambda: plans.rel_grid_scan([det], m1, -1, 1, 2, m2, -1, 1, 2),
+        lambda: plans.rel_list_grid_scan([det], m1, [-1, 1], m2, [0, 1]),
+        lambda: plans.rel_log_scan([det], m1, 1, 2, 2),
+        lambda: plans.rel_spiral([det], m1, m2, 1, 1, 0.3, 3),
+        lambda: plans.rel_spiral_fermat([det], m1, m2, 1, 1, 0.3, 2),
+        lambda: plans.rel_adaptive_scan([det], "det", m1, -1, 1, 0.1, 0.5, 1, False),
+    ],
+)
 async def test_every_relative_plan_returns_motors_to_the_origin(make):
     report = await dry_run(make(), positions={"m1": 3.0, "m2": -2.0})
     assert report.moves[-1].target in (3.0, -2.0)
@@ -234,12 +249,14 @@ def gaussian(center, width=0.3, peak=1000.0, background=0.0):
     def value(device, positions):
         x = positions.get("m1", 0.0)
         return peak * math.exp(-((x - center) ** 2) / (2 * width**2)) + background
+
     return value
 
 
 async def test_tune_centroid_converges_and_leaves_the_motor_at_the_peak():
-    report = await dry_run(plans.tune_centroid([det], "det", m1, -2, 2, 0.01, num=11),
-                           readings=gaussian(0.37))
+    report = await dry_run(
+        plans.tune_centroid([det], "det", m1, -2, 2, 0.01, num=11), readings=gaussian(0.37)
+    )
     assert report.moves[-1].target == pytest.approx(0.37, abs=0.01)
     last_set = max(i for i, c in enumerate(report.commands) if c == "set")
     assert last_set < report.commands.index("close_run")  # it moves there inside the run
@@ -255,8 +272,10 @@ async def test_tune_centroid_with_no_signal_ends_without_moving_to_a_centroid():
 
 
 async def test_tune_centroid_snake_alternates_direction():
-    report = await dry_run(plans.tune_centroid([det], "det", m1, -2, 2, 0.05, num=5,
-                                               snake=True), readings=gaussian(0.2, width=0.6))
+    report = await dry_run(
+        plans.tune_centroid([det], "det", m1, -2, 2, 0.05, num=5, snake=True),
+        readings=gaussian(0.2, width=0.6),
+    )
     targets = report.positions("m1")
     first, second = targets[:5], targets[5:10]
     assert first == sorted(first) and second == sorted(second, reverse=True)
@@ -265,7 +284,8 @@ async def test_tune_centroid_snake_alternates_direction():
 async def test_adaptive_scan_takes_small_steps_where_the_signal_changes_fast():
     report = await dry_run(
         plans.adaptive_scan([det], "det", m1, -3, 3, 0.02, 0.5, 20, backstep=True),
-        readings=gaussian(0.0, width=0.3))
+        readings=gaussian(0.0, width=0.3),
+    )
     xs = event_positions(report, "m1")
     assert xs[0] == -3 and xs[-1] < 3
     steps = [(b - a, (a + b) / 2) for a, b in itertools.pairwise(xs) if b > a]
@@ -277,14 +297,16 @@ async def test_adaptive_scan_takes_small_steps_where_the_signal_changes_fast():
 
 async def test_adaptive_scan_names_a_missing_target_field():
     plan = plans.adaptive_scan([det], "nope", m1, 0, 1, 0.1, 0.5, 1, False)
-    with pytest.raises(plans.PlanError, match="no field 'nope' among the readings; fields read:"
-                                              " det, m1"):
+    with pytest.raises(
+        plans.PlanError, match="no field 'nope' among the readings; fields read: det, m1"
+    ):
         await dry_run(plan)
 
 
 async def test_adaptive_scan_runs_backwards_when_stop_is_below_start():
-    report = await dry_run(plans.adaptive_scan([det], "det", m1, 2, -2, 0.05, 0.5, 50, False),
-                           readings=gaussian(0.0))
+    report = await dry_run(
+        plans.adaptive_scan([det], "det", m1, 2, -2, 0.05, 0.5, 50, False), readings=gaussian(0.0)
+    )
     xs = event_positions(report, "m1")
     assert xs[0] == 2
     assert all(b < a for a, b in itertools.pairwise(xs))
@@ -304,8 +326,18 @@ async def test_fly_kicks_off_completes_and_collects_in_one_run():
 
     a, b = Flyer("fa"), Flyer("fb")
     rec = await drive(plans.fly([a, b]))
-    assert rec.commands == ["open_run", "kickoff", "kickoff", "wait", "complete", "complete",
-                            "wait", "collect", "collect", "close_run"]
+    assert rec.commands == [
+        "open_run",
+        "kickoff",
+        "kickoff",
+        "wait",
+        "complete",
+        "complete",
+        "wait",
+        "collect",
+        "collect",
+        "close_run",
+    ]
     assert rec.result == "uid-1"
     assert rec.msgs[0].kwargs["plan_args"] == {"flyers": ["fa", "fb"]}
 
@@ -326,9 +358,10 @@ def test_plans_carry_their_names_for_the_engine_plan_stack():
 
 async def test_a_failed_read_in_a_scan_drops_the_event_and_closes_the_run_as_failed():
     boom = OSError("m1: no response")
-    rec = await drive(plans.scan([det], m1, 0, 1, 3),
-                      fail=lambda i, msg: boom if msg.command == "read" and msg.obj is m1
-                      else None)
+    rec = await drive(
+        plans.scan([det], m1, 0, 1, 3),
+        fail=lambda i, msg: boom if msg.command == "read" and msg.obj is m1 else None,
+    )
     assert rec.commands[-3:] == ["read", "drop", "close_run"]
     assert rec.msgs[-1].kwargs == {"exit_status": "fail", "reason": "OSError: m1: no response"}
     assert rec.error is boom

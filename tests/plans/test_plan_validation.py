@@ -26,8 +26,9 @@ def test_a_string_as_motor_is_refused_at_call_time_naming_it():
 
 
 def test_a_non_readable_detector_is_refused_with_its_index():
-    raises(r"detectors\[1\] is 'm' \(object|detectors\[1\] is <object", plans.count,
-           [det, object()])
+    raises(
+        r"detectors\[1\] is 'm' \(object|detectors\[1\] is <object", plans.count, [det, object()]
+    )
     raises("not readable", plans.scan, [det, 42], m1, 0, 1, 3)
 
 
@@ -72,17 +73,20 @@ def test_positions_outside_soft_limits_name_motor_target_and_limits():
     assert "lim would move to -2.0, outside its soft limits [-1.0, 1.0]" in str(info.value)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: plans.list_scan([det], limited, [0, 2]),
-    lambda: plans.grid_scan([det], m1, 0, 1, 2, limited, 0, 3, 2),
-    lambda: plans.list_grid_scan([det], limited, [0, 5], m1, [0, 1]),
-    lambda: plans.log_scan([det], limited, 0.1, 10, 3),
-    lambda: plans.spiral([det], limited, m1, 0, 0, 5, 5, 0.5, 3),
-    lambda: plans.spiral_fermat([det], m1, limited, 0, 0, 5, 5, 0.5, 1),
-    lambda: plans.scan_nd([det], [{limited: 0}, {limited: 7}]),
-    lambda: plans.adaptive_scan([det], "det", limited, 0, 3, 0.1, 1, 1, False),
-    lambda: plans.tune_centroid([det], "det", limited, -3, 0, 0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plans.list_scan([det], limited, [0, 2]),
+        lambda: plans.grid_scan([det], m1, 0, 1, 2, limited, 0, 3, 2),
+        lambda: plans.list_grid_scan([det], limited, [0, 5], m1, [0, 1]),
+        lambda: plans.log_scan([det], limited, 0.1, 10, 3),
+        lambda: plans.spiral([det], limited, m1, 0, 0, 5, 5, 0.5, 3),
+        lambda: plans.spiral_fermat([det], m1, limited, 0, 0, 5, 5, 0.5, 1),
+        lambda: plans.scan_nd([det], [{limited: 0}, {limited: 7}]),
+        lambda: plans.adaptive_scan([det], "det", limited, 0, 3, 0.1, 1, 1, False),
+        lambda: plans.tune_centroid([det], "det", limited, -3, 0, 0.1),
+    ],
+)
 def test_every_absolute_plan_checks_soft_limits(make):
     with pytest.raises(SoftLimitError, match="lim would move to"):
         make()
@@ -98,12 +102,24 @@ def test_the_same_motor_twice_is_refused():
 
 
 def test_snake_axes_must_not_include_the_slow_motor_or_strangers():
-    raises("first \\(slowest\\) motor", plans.grid_scan, [det], m1, 0, 1, 2, m2, 0, 1, 2,
-           snake_axes=[m1])
-    raises("does not move", plans.grid_scan, [det], m1, 0, 1, 2, m2, 0, 1, 2,
-           snake_axes=[limited])
-    raises("True, False or a list", plans.grid_scan, [det], m1, 0, 1, 2, m2, 0, 1, 2,
-           snake_axes="m2")
+    raises(
+        "first \\(slowest\\) motor",
+        plans.grid_scan,
+        [det],
+        m1,
+        0,
+        1,
+        2,
+        m2,
+        0,
+        1,
+        2,
+        snake_axes=[m1],
+    )
+    raises("does not move", plans.grid_scan, [det], m1, 0, 1, 2, m2, 0, 1, 2, snake_axes=[limited])
+    raises(
+        "True, False or a list", plans.grid_scan, [det], m1, 0, 1, 2, m2, 0, 1, 2, snake_axes="m2"
+    )
 
 
 def test_per_step_signature_is_checked():
@@ -130,12 +146,31 @@ def test_spiral_arguments():
 
 
 def test_adaptive_and_tune_arguments():
-    raises("0 < min_step < max_step", plans.adaptive_scan, [det], "det", m1, 0, 1, 1, 0.5, 1,
-           False)
-    raises("target_delta must be positive", plans.adaptive_scan, [det], "det", m1, 0, 1, 0.1,
-           0.5, 0, False)
-    raises("step_factor must be greater than 1", plans.tune_centroid, [det], "det", m1, 0, 1,
-           0.1, step_factor=1)
+    raises("0 < min_step < max_step", plans.adaptive_scan, [det], "det", m1, 0, 1, 1, 0.5, 1, False)
+    raises(
+        "target_delta must be positive",
+        plans.adaptive_scan,
+        [det],
+        "det",
+        m1,
+        0,
+        1,
+        0.1,
+        0.5,
+        0,
+        False,
+    )
+    raises(
+        "step_factor must be greater than 1",
+        plans.tune_centroid,
+        [det],
+        "det",
+        m1,
+        0,
+        1,
+        0.1,
+        step_factor=1,
+    )
     raises("num must be at least 2", plans.tune_centroid, [det], "det", m1, 0, 1, 0.1, num=1)
     raises("signal must be a data key", plans.tune_centroid, [det], det, m1, 0, 1, 0.1)
 
@@ -160,8 +195,9 @@ def test_fly_needs_flyers():
 
 def test_temperature_scan_arguments():
     tc = FakeMotor("tc", limits=(4, 400))
-    raises("temperatures is empty", plans.temperature_theta_2theta_scan, [det], tc, [], m1, m2,
-           0, 1, 3)
+    raises(
+        "temperatures is empty", plans.temperature_theta_2theta_scan, [det], tc, [], m1, m2, 0, 1, 3
+    )
     with pytest.raises(SoftLimitError, match="tc would move to 500"):
         plans.temperature_theta_2theta_scan([det], tc, [300, 500], m1, m2, 0, 1, 3)
 

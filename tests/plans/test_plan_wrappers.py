@@ -42,6 +42,7 @@ def locate_at(positions):
         if msg.command == "read":
             return {msg.obj.name: {"value": 1.0, "timestamp": 0.0}}
         return Done()
+
     return respond
 
 
@@ -69,8 +70,9 @@ async def test_finalize_runs_cleanup_when_the_engine_aborts_or_stops(interrupt):
 
 async def test_finalize_cannot_yield_when_closed_by_halt_but_closes_the_plan():
     log = []
-    rec = await drive(bpp.finalize_wrapper(body(log), cleanup),
-                      close_at=lambda i, msg: msg.command == "read")
+    rec = await drive(
+        bpp.finalize_wrapper(body(log), cleanup), close_at=lambda i, msg: msg.command == "read"
+    )
     assert rec.closed and "null" not in rec.commands
     assert log == ["body finally"]
 
@@ -103,16 +105,24 @@ async def test_contingency_wrapper_except_else_final():
         return bps.null()
 
     boom = RuntimeError("x")
-    rec = await drive(bpp.contingency_wrapper(body(), except_plan=on_error, else_plan=cleanup,
-                                              final_plan=bps.checkpoint),
-                      fail=fail_on("read", boom))
+    rec = await drive(
+        bpp.contingency_wrapper(
+            body(), except_plan=on_error, else_plan=cleanup, final_plan=bps.checkpoint
+        ),
+        fail=fail_on("read", boom),
+    )
     assert seen == [boom] and rec.error is boom
     assert rec.commands[-2:] == ["null", "checkpoint"]
-    rec = await drive(bpp.contingency_wrapper(body(), except_plan=on_error, else_plan=cleanup,
-                                              final_plan=bps.checkpoint))
+    rec = await drive(
+        bpp.contingency_wrapper(
+            body(), except_plan=on_error, else_plan=cleanup, final_plan=bps.checkpoint
+        )
+    )
     assert rec.commands[-2:] == ["null", "checkpoint"] and rec.result == "body result"
-    rec = await drive(bpp.contingency_wrapper(body(), except_plan=on_error, auto_raise=False),
-                      fail=fail_on("read", boom))
+    rec = await drive(
+        bpp.contingency_wrapper(body(), except_plan=on_error, auto_raise=False),
+        fail=fail_on("read", boom),
+    )
     assert rec.error is None
 
 
@@ -142,12 +152,15 @@ async def test_stage_wrapper_unstages_in_reverse_order_also_after_failure():
     a, b = Stageable("a"), Stageable("b")
     rec = await drive(bpp.stage_wrapper(body(), [a, b, m1]), fail=fail_on("read", KeyError()))
     assert [(m.command, m.obj) for m in rec.msgs if m.command in ("stage", "unstage")] == [
-        ("stage", a), ("stage", b), ("unstage", b), ("unstage", a)]
+        ("stage", a),
+        ("stage", b),
+        ("unstage", b),
+        ("unstage", a),
+    ]
 
 
 async def test_relative_set_rewrites_sets_inside_sub_plans():
-    rec = await drive(bpp.relative_set_wrapper(body(), [m1, m2]),
-                      locate_at({"m1": 10, "m2": 20}))
+    rec = await drive(bpp.relative_set_wrapper(body(), [m1, m2]), locate_at({"m1": 10, "m2": 20}))
     sets = [(m.obj.name, m.args[0]) for m in rec.of("set")]
     assert sets == [("m1", 11), ("m2", 22)]
     assert rec.commands.count("locate") == 2
@@ -161,18 +174,21 @@ async def test_relative_set_only_touches_the_listed_devices_and_locates_once():
 
     rec = await drive(bpp.relative_set_wrapper(twice(), [m1]), locate_at({"m1": 10}))
     assert [(m.obj.name, m.args[0]) for m in rec.of("set")] == [
-        ("m1", 11), ("m2", 1), ("m1", 12), ("m2", 2)]
+        ("m1", 11),
+        ("m2", 1),
+        ("m1", 12),
+        ("m2", 2),
+    ]
     assert rec.commands.count("locate") == 1
 
 
-@pytest.mark.parametrize("fail", [None, fail_on("read", RuntimeError("x")),
-                                  fail_on("read", RequestAbort("beam lost"))])
+@pytest.mark.parametrize(
+    "fail", [None, fail_on("read", RuntimeError("x")), fail_on("read", RequestAbort("beam lost"))]
+)
 async def test_reset_positions_moves_back_together_whatever_happens(fail):
-    rec = await drive(bpp.reset_positions_wrapper(body()), locate_at({"m1": 5, "m2": 6}),
-                      fail=fail)
+    rec = await drive(bpp.reset_positions_wrapper(body()), locate_at({"m1": 5, "m2": 6}), fail=fail)
     back = rec.msgs[-3:]
-    assert [(m.command, m.obj, m.args) for m in back[:2]] == [("set", m1, (5,)),
-                                                              ("set", m2, (6,))]
+    assert [(m.command, m.obj, m.args) for m in back[:2]] == [("set", m1, (5,)), ("set", m2, (6,))]
     assert back[2].command == "wait"
     assert back[0].kwargs["group"] == back[1].kwargs["group"] == back[2].kwargs["group"]
 
@@ -249,14 +265,18 @@ async def test_msg_mutator_drops_and_replaces_and_handles_plain_generators():
         result = yield plain()
         yield plan_return(result)
 
-    rec = await drive(bpp.msg_mutator(outer(), lambda m: None if m.command == "checkpoint"
-                                      else m))
+    rec = await drive(bpp.msg_mutator(outer(), lambda m: None if m.command == "checkpoint" else m))
     assert rec.commands == ["read"]
     assert rec.result == {"det": {"value": 1.0, "timestamp": 0.0}}
 
 
 def test_wrappers_refuse_plan_functions():
-    for wrapper in (bpp.baseline_wrapper, bpp.monitor_during_wrapper, bpp.stage_wrapper,
-                    bpp.suspend_wrapper, bpp.inject_md_wrapper):
+    for wrapper in (
+        bpp.baseline_wrapper,
+        bpp.monitor_during_wrapper,
+        bpp.stage_wrapper,
+        bpp.suspend_wrapper,
+        bpp.inject_md_wrapper,
+    ):
         with pytest.raises(PlanArgumentError, match=r"not scan|expected a plan"):
             wrapper(body, [])

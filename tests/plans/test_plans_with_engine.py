@@ -34,8 +34,7 @@ def det(m1):
     return SimDetector("det", m1, center=0.3, width=0.5, peak=1000.0)
 
 
-async def test_scan_records_one_event_per_point_and_returns_the_run_uid(RE, documents, m1,
-                                                                       det):
+async def test_scan_records_one_event_per_point_and_returns_the_run_uid(RE, documents, m1, det):
     result = await RE(plans.scan([det], m1, -1, 1, 5), sample="Si")
     assert result.exit_status == "success"
     assert result.plan_result == result.run_uids[0] == documents.starts[0]["uid"]
@@ -49,8 +48,7 @@ async def test_scan_records_one_event_per_point_and_returns_the_run_uid(RE, docu
     assert documents.stops[0]["num_events"] == {"primary": 5}
 
 
-async def test_rel_scan_returns_the_motor_after_success_failure_and_abort(RE, documents, m1,
-                                                                         det):
+async def test_rel_scan_returns_the_motor_after_success_failure_and_abort(RE, documents, m1, det):
     await m1.set(2.0)
     await RE(plans.rel_scan([det], m1, -1, 1, 3))
     assert documents.column("m1") == pytest.approx([1, 2, 3])
@@ -104,26 +102,30 @@ async def test_grid_scan_events_fill_the_grid_in_snake_order(RE, documents, m1, 
     assert start["extents"] == [[0, 2], [-1, 1]]
 
 
-@pytest.mark.parametrize("make", [
-    lambda d, a, b: plans.count([d], 3),
-    lambda d, a, b: plans.list_scan([d], a, [0, 1, 3], b, [1, 1, 2]),
-    lambda d, a, b: plans.rel_list_scan([d], a, [0, 1]),
-    lambda d, a, b: plans.list_grid_scan([d], a, [0, 1], b, [2, 3], snake_axes=True),
-    lambda d, a, b: plans.rel_list_grid_scan([d], a, [0, 1], b, [2, 3]),
-    lambda d, a, b: plans.rel_grid_scan([d], a, 0, 1, 2, b, 0, 1, 2),
-    lambda d, a, b: plans.log_scan([d], a, 0.1, 5, 4),
-    lambda d, a, b: plans.rel_log_scan([d], a, 0.1, 5, 4),
-    lambda d, a, b: plans.scan_nd([d], [{a: 0, b: 1}, {a: 1, b: 0}]),
-    lambda d, a, b: plans.spiral([d], a, b, 0, 0, 1, 1, 0.3, 4),
-    lambda d, a, b: plans.rel_spiral([d], a, b, 1, 1, 0.3, 4),
-    lambda d, a, b: plans.spiral_fermat([d], a, b, 0, 0, 1, 1, 0.3, 2),
-    lambda d, a, b: plans.rel_spiral_fermat([d], a, b, 1, 1, 0.3, 2),
-    lambda d, a, b: plans.adaptive_scan([d], "det", a, -1, 1, 0.05, 0.5, 100, True),
-    lambda d, a, b: plans.rel_adaptive_scan([d], "det", a, -1, 1, 0.05, 0.5, 100, False),
-    lambda d, a, b: plans.tune_centroid([d], "det", a, -1, 1, 0.05, num=6),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d, a, b: plans.count([d], 3),
+        lambda d, a, b: plans.list_scan([d], a, [0, 1, 3], b, [1, 1, 2]),
+        lambda d, a, b: plans.rel_list_scan([d], a, [0, 1]),
+        lambda d, a, b: plans.list_grid_scan([d], a, [0, 1], b, [2, 3], snake_axes=True),
+        lambda d, a, b: plans.rel_list_grid_scan([d], a, [0, 1], b, [2, 3]),
+        lambda d, a, b: plans.rel_grid_scan([d], a, 0, 1, 2, b, 0, 1, 2),
+        lambda d, a, b: plans.log_scan([d], a, 0.1, 5, 4),
+        lambda d, a, b: plans.rel_log_scan([d], a, 0.1, 5, 4),
+        lambda d, a, b: plans.scan_nd([d], [{a: 0, b: 1}, {a: 1, b: 0}]),
+        lambda d, a, b: plans.spiral([d], a, b, 0, 0, 1, 1, 0.3, 4),
+        lambda d, a, b: plans.rel_spiral([d], a, b, 1, 1, 0.3, 4),
+        lambda d, a, b: plans.spiral_fermat([d], a, b, 0, 0, 1, 1, 0.3, 2),
+        lambda d, a, b: plans.rel_spiral_fermat([d], a, b, 1, 1, 0.3, 2),
+        lambda d, a, b: plans.adaptive_scan([d], "det", a, -1, 1, 0.05, 0.5, 100, True),
+        lambda d, a, b: plans.rel_adaptive_scan([d], "det", a, -1, 1, 0.05, 0.5, 100, False),
+        lambda d, a, b: plans.tune_centroid([d], "det", a, -1, 1, 0.05, num=6),
+    ],
+)
 async def test_every_plan_runs_to_success_with_one_run_and_num_points_events(
-        RE, documents, m1, m2, det, make):
+    RE, documents, m1, m2, det, make
+):
     plan = make(det, m1, m2)
     name = plan.__name__
     result = await RE(plan)
@@ -185,8 +187,11 @@ async def test_fly_collects_pages_from_a_flyer(RE, documents):
             return {"flyer_x": {"source": "sim", "dtype": "number", "shape": []}}
 
         async def collect_pages(self):
-            yield {"data": {"flyer_x": [1.0, 2.0, 3.0]},
-                   "timestamps": {"flyer_x": [1.0, 2.0, 3.0]}, "time": [1.0, 2.0, 3.0]}
+            yield {
+                "data": {"flyer_x": [1.0, 2.0, 3.0]},
+                "timestamps": {"flyer_x": [1.0, 2.0, 3.0]},
+                "time": [1.0, 2.0, 3.0],
+            }
 
     result = await RE(plans.fly([Flyer()]))
     assert result.plan_result == result.run_uids[0]
@@ -260,8 +265,9 @@ async def test_finalize_cleanup_runs_on_abort_through_the_engine(RE, documents, 
 
     m1_slow = SimMotor("m1s", velocity=50.0)
     task = asyncio.create_task(abort_at_second_event())
-    result = await RE(bpp.finalize_wrapper(plans.scan([SimDetector("d", m1_slow)], m1_slow, 0,
-                                                      5, 51), cleanup))
+    result = await RE(
+        bpp.finalize_wrapper(plans.scan([SimDetector("d", m1_slow)], m1_slow, 0, 5, 51), cleanup)
+    )
     await task
     assert result.exit_status == "abort"
     assert cleaned == [True] and m1.position == -5
@@ -270,8 +276,7 @@ async def test_finalize_cleanup_runs_on_abort_through_the_engine(RE, documents, 
 async def test_the_nested_temperature_scan_one_run_per_temperature(RE, documents, det):
     tc = SimMotor("tc", limits=(4, 500), initial=295)
     th, tth = SimMotor("th"), SimMotor("tth")
-    result = await RE(plans.temperature_theta_2theta_scan([det], tc, [300, 320], th, tth,
-                                                          1, 2, 3))
+    result = await RE(plans.temperature_theta_2theta_scan([det], tc, [300, 320], th, tth, 1, 2, 3))
     assert result.plan_result == list(result.run_uids) and len(result.run_uids) == 2
     assert [s["temperature"] for s in documents.starts] == [300, 320]
     for run in (0, 1):
@@ -282,11 +287,14 @@ async def test_the_nested_temperature_scan_one_run_per_temperature(RE, documents
 async def test_the_nested_temperature_scan_as_one_run_with_a_stream_each(RE, documents, det):
     tc = SimMotor("tc", initial=295)
     th, tth = SimMotor("th"), SimMotor("tth")
-    result = await RE(plans.temperature_theta_2theta_scan([det], tc, [300, 320], th, tth,
-                                                          1, 2, 3, one_run=True))
+    result = await RE(
+        plans.temperature_theta_2theta_scan([det], tc, [300, 320], th, tth, 1, 2, 3, one_run=True)
+    )
     assert len(result.run_uids) == 1
-    assert documents.starts[0]["temperature_streams"] == {"temperature_0": 300,
-                                                          "temperature_1": 320}
+    assert documents.starts[0]["temperature_streams"] == {
+        "temperature_0": 300,
+        "temperature_1": 320,
+    }
     assert documents.column("tc", "temperature_1") == [320, 320, 320]
     assert sorted(documents.streams()) == ["temperature_0", "temperature_1"]
 

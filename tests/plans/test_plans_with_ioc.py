@@ -27,8 +27,14 @@ pytestmark = pytest.mark.slow
 @asynccontextmanager
 async def changed(ioc: Any, **values: float) -> AsyncIterator[None]:
     """Put PVs (``model_det_center=0.4`` for ``model:det_center``); restore them after."""
-    pvs = {ioc.pv(name.replace("_", ":", 1) if name.startswith(("model_", "tc1_")) else
-                  name.replace("_", ".", 1)): value for name, value in values.items()}
+    pvs = {
+        ioc.pv(
+            name.replace("_", ":", 1)
+            if name.startswith(("model_", "tc1_"))
+            else name.replace("_", ".", 1)
+        ): value
+        for name, value in values.items()
+    }
     before = {pv: await caget(pv, timeout=5) for pv in pvs}
     for pv, value in pvs.items():
         await caput(pv, value, wait=True, timeout=10)
@@ -81,13 +87,27 @@ async def test_grid_scan_fills_the_grid_in_snake_order(RE, documents, sim_ioc, b
     m1, m2, scaler = beamline["m1"], beamline["m2"], beamline["scaler"]
     async with fast(sim_ioc, "m1", "m2", count_time=0.02):
         await RE(plans.grid_scan([scaler], m1, -0.5, 0.5, 3, m2, 1, 2, 3, snake_axes=True))
-    got = [(round(a, 3), round(b, 3))
-           for a, b in zip(documents.column("m1"), documents.column("m2"), strict=True)]
-    assert got == [(-0.5, 1), (-0.5, 1.5), (-0.5, 2), (0, 2), (0, 1.5), (0, 1),
-                   (0.5, 1), (0.5, 1.5), (0.5, 2)]
+    got = [
+        (round(a, 3), round(b, 3))
+        for a, b in zip(documents.column("m1"), documents.column("m2"), strict=True)
+    ]
+    assert got == [
+        (-0.5, 1),
+        (-0.5, 1.5),
+        (-0.5, 2),
+        (0, 2),
+        (0, 1.5),
+        (0, 1),
+        (0.5, 1),
+        (0.5, 1.5),
+        (0.5, 2),
+    ]
     start = documents.starts[0]
     assert (start["shape"], start["extents"], start["snaking"]) == (
-        [3, 3], [[-0.5, 0.5], [1, 2]], [False, True])
+        [3, 3],
+        [[-0.5, 0.5], [1, 2]],
+        [False, True],
+    )
 
 
 async def test_tune_centroid_finds_the_ioc_gaussian_centre(RE, documents, sim_ioc, beamline):
@@ -102,8 +122,7 @@ async def test_tune_centroid_finds_the_ioc_gaussian_centre(RE, documents, sim_io
 async def test_adaptive_scan_steps_densely_on_the_flanks(RE, documents, sim_ioc, beamline):
     m1, scaler = beamline["m1"], beamline["scaler"]
     async with fast(sim_ioc, "m1"):
-        await RE(plans.adaptive_scan([scaler], "det", m1, -2.5, 2.5, 0.04, 0.5, 400,
-                                     backstep=True))
+        await RE(plans.adaptive_scan([scaler], "det", m1, -2.5, 2.5, 0.04, 0.5, 400, backstep=True))
     xs = documents.column("m1")
     steps = [(b - a, (a + b) / 2) for a, b in pairwise(xs) if b > a]
     flanks = [s for s, x in steps if 0.2 < abs(x) < 0.8]
@@ -112,19 +131,25 @@ async def test_adaptive_scan_steps_densely_on_the_flanks(RE, documents, sim_ioc,
     assert np.mean(flanks) < np.mean(tails) / 2
 
 
-async def test_the_nested_temperature_scan_sees_the_bragg_peak_move(RE, documents, sim_ioc,
-                                                                    beamline):
+async def test_the_nested_temperature_scan_sees_the_bragg_peak_move(
+    RE, documents, sim_ioc, beamline
+):
     th, tth, tc, scaler = (beamline[k] for k in ("th", "tth", "tc", "scaler"))
-    d0, alpha, t0, wavelength = [await caget(sim_ioc.pv(f"model:{p}"), timeout=5)
-                                 for p in ("d0", "alpha", "T0", "wavelength")]
+    d0, alpha, t0, wavelength = [
+        await caget(sim_ioc.pv(f"model:{p}"), timeout=5)
+        for p in ("d0", "alpha", "T0", "wavelength")
+    ]
 
     def bragg_theta(t: float) -> float:
         return math.degrees(math.asin(wavelength / (2 * d0 * (1 + alpha * (t - t0)))))
 
     cold, warm = 295.0, 395.0
     async with fast(sim_ioc, "th", "tth"), changed(sim_ioc, tc1_RATE=500.0):
-        result = await RE(plans.temperature_theta_2theta_scan(
-            [scaler], tc, [cold, warm], th, tth, 8.8, 9.3, 26, md={"sample": "Si"}))
+        result = await RE(
+            plans.temperature_theta_2theta_scan(
+                [scaler], tc, [cold, warm], th, tth, 8.8, 9.3, 26, md={"sample": "Si"}
+            )
+        )
         await RE(plans.stubs.mv(tc, cold))
     assert len(result.run_uids) == 2 and result.plan_result == list(result.run_uids)
     peaks = {}
@@ -136,20 +161,24 @@ async def test_the_nested_temperature_scan_sees_the_bragg_peak_move(RE, document
         counts = np.array(documents.column("diff", run=run))
         top = int(np.argmax(counts))
         window = slice(max(top - 2, 0), top + 3)
-        peaks[temperature] = float(np.sum(theta[window] * counts[window])
-                                   / np.sum(counts[window]))
+        peaks[temperature] = float(np.sum(theta[window] * counts[window]) / np.sum(counts[window]))
         assert np.mean(documents.column("tc", run=run)) == pytest.approx(temperature, abs=0.5)
     assert peaks[cold] == pytest.approx(bragg_theta(cold), abs=0.015)
     assert peaks[warm] == pytest.approx(bragg_theta(warm), abs=0.015)
-    assert peaks[warm] - peaks[cold] == pytest.approx(bragg_theta(warm) - bragg_theta(cold),
-                                                      rel=0.15)
+    assert peaks[warm] - peaks[cold] == pytest.approx(
+        bragg_theta(warm) - bragg_theta(cold), rel=0.15
+    )
 
 
-async def test_a_range_beyond_the_motor_records_limits_fails_before_any_run(RE, documents,
-                                                                          beamline):
+async def test_a_range_beyond_the_motor_records_limits_fails_before_any_run(
+    RE, documents, beamline
+):
     m1, scaler = beamline["m1"], beamline["scaler"]
-    with pytest.raises(plans.SoftLimitError, match=r"m1 would move to -150\.0, outside its "
-                                                   r"soft limits \[-100\.0, 100\.0\]"):
+    with pytest.raises(
+        plans.SoftLimitError,
+        match=r"m1 would move to -150\.0, outside its "
+        r"soft limits \[-100\.0, 100\.0\]",
+    ):
         plans.scan([scaler], m1, -150, 0, 4)
     report = await plans.dry_run(plans.rel_scan([scaler], m1, -1, 1, 3), positions={m1: 99.0})
     assert report.positions("m1") == [98.0, 99.0, 100.0, 99.0]  # up to the limit: fine
