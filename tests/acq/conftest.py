@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from doccheck import DocumentChecker
+from acq_doccheck import DocumentChecker
+from acq_helpers import Docs
 
 from acq import RunEngine
 from acq.dispatch import Dispatcher
@@ -38,24 +39,6 @@ def checked_documents(monkeypatch: pytest.MonkeyPatch) -> Iterator[DocumentCheck
     yield checker
     assert not checker.errors, "documents broke event-model's rules:\n" + "\n".join(
         checker.errors[:20])
-
-
-class Docs(list):
-    """Documents as a subscriber received them: ``docs.of("event")``."""
-
-    def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        self.append((name, doc))
-
-    def of(self, name: str) -> list[dict[str, Any]]:
-        return [d for n, d in self if n == name]
-
-    @property
-    def names(self) -> list[str]:
-        return [n for n, _ in self]
-
-    def stream(self, stream: str) -> list[dict[str, Any]]:
-        uids = {d["uid"] for d in self.of("descriptor") if d["name"] == stream}
-        return [d for d in self.of("event") if d["descriptor"] in uids]
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Docs
-from flyers import FileWriter, PageFlyer
+from acq_flyers import FileWriter, PageFlyer
+from acq_helpers import Docs
 
 from acq import Msg, RunEngine, plan_return
 

@@ -6,8 +6,8 @@ import traceback
 from pathlib import Path
 
 import pytest
-from conftest import Docs
-from engine_plans import count, trigger_and_read
+from acq_helpers import Docs
+from acq_plans import count, trigger_and_read
 
 import acq
 from acq import Msg, RunEngine

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from conftest import Docs
-from engine_plans import trigger_and_read
+from acq_helpers import Docs
+from acq_plans import trigger_and_read
 
 from acq import Msg, RunEngine, RunEnginePaused
 from acq.suspenders import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import Docs
+from acq_helpers import Docs
 
 from acq import RunEngine
 from acq.suspenders import SuspendFloor

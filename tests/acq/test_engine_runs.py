@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import Docs
-from doccheck import DocumentChecker
-from engine_plans import count, trigger_and_read
+from acq_doccheck import DocumentChecker
+from acq_helpers import Docs
+from acq_plans import count, trigger_and_read
 
 from acq import MetadataError, Msg, RunEngine
 from devices import soft_signal_rw

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from conftest import Docs
+from acq_helpers import Docs
 
 from acq import RunEngine, RunEnginePaused
 from acq.suspenders import SuspendFloor

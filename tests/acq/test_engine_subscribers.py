@@ -8,8 +8,8 @@ import time
 
 import anyio
 import pytest
-from conftest import Docs
-from engine_plans import count
+from acq_helpers import Docs
+from acq_plans import count
 
 from acq import RunEngine
 from devices.sim import SimDetector, SimMotor

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from conftest import Docs
-from engine_plans import count, scan, trigger_and_read
+from acq_helpers import Docs
+from acq_plans import count, scan, trigger_and_read
 
 from acq import IllegalMessageSequence, Msg, RunEngine, UnknownCommand, WaitTimeout, plan_return
 from devices import soft_signal_rw
