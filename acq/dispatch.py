@@ -64,13 +64,14 @@ class _Subscription:
         "callback",
         "consuming",
         "failures",
+        "handled",
         "in_hand",
         "label",
         "last_progress",
         "names",
-        "pending",
         "receive",
         "send",
+        "sent",
         "threaded",
         "token",
     )
@@ -84,7 +85,8 @@ class _Subscription:
         self.send: MemoryObjectSendStream[Item]
         self.receive: MemoryObjectReceiveStream[Item]
         self.send, self.receive = anyio.create_memory_object_stream(math.inf)
-        self.pending = 0  # emitted but not yet handled
+        self.sent = 0  # documents put in the stream
+        self.handled = 0  # documents the callback has finished with
         self.in_hand: Item | None = None  # taken from the stream, not yet handled
         self.failures = 0
         self.last_progress = time.monotonic()
@@ -147,7 +149,7 @@ class Dispatcher:
 
     def emit(self, name: str, doc: dict[str, Any]) -> None:
         for sub in self._routes[name]:
-            sub.pending += 1
+            sub.sent += 1
             sub.send.send_nowait((name, doc))
 
     @asynccontextmanager
@@ -168,16 +170,18 @@ class Dispatcher:
 
     def behind(self) -> list[str]:
         """Labels of subscribers that have not handled every document yet."""
-        return [s.label for s in self._everyone() if s.pending]
+        return [s.label for s in self._everyone() if s.sent > s.handled]
 
     async def drain(self, stall_timeout: float | None = None) -> list[str]:
         """Wait until every subscriber has handled every document emitted so far.
 
-        Gives up on subscribers that made no progress for `stall_timeout` seconds and
-        returns their labels (empty when everyone caught up). Must run while `serving`.
+        Documents emitted while this waits are not waited for. Gives up on subscribers
+        that made no progress for `stall_timeout` seconds and returns their labels
+        (empty when everyone caught up). Must run while `serving`.
         """
+        targets = {s: s.sent for s in self._everyone()}
         while True:
-            behind = [s for s in self._everyone() if s.pending]
+            behind = [s for s, target in targets.items() if s.handled < target]
             if not behind:
                 return []
             if stall_timeout is not None:
@@ -188,7 +192,9 @@ class Dispatcher:
                 wait = min(stall_timeout - (now - s.last_progress) for s in behind)
             else:
                 wait = math.inf
-            changed = self._changed = anyio.Event()
+            changed = self._changed
+            if changed is None:  # shared by every drain waiting now
+                changed = self._changed = anyio.Event()
             with anyio.move_on_after(max(wait, 0.001)):
                 await changed.wait()
 
@@ -199,20 +205,22 @@ class Dispatcher:
 
     def _draining(self) -> list[_Subscription]:
         """Unsubscribed, but still holding documents sent before they left."""
-        return [s for s in self._closing if s.pending]
+        return [s for s in self._closing if s.sent > s.handled]
 
     def _discard_if_done(self, sub: _Subscription) -> None:
-        if sub.pending:
+        if sub.sent > sub.handled:
             self._closing.add(sub)
         else:
             self._closing.discard(sub)
             sub.receive.close()
 
     def _progress(self, sub: _Subscription, n: int) -> None:
-        sub.pending -= n
+        sub.handled += n
         sub.last_progress = time.monotonic()
-        if self._changed is not None and not sub.pending:
-            self._changed.set()
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
 
     async def _consume(self, sub: _Subscription) -> None:
         sub.consuming = True

@@ -148,3 +148,37 @@ async def test_flush_with_a_timeout_names_the_laggard():
     RE._dispatcher.emit("start", {"uid": "x", "time": 0.0})
     with pytest.raises(TimeoutError, match="laggard"):
         await RE.flush(timeout=0.05)
+
+
+async def test_flush_during_a_run_waits_for_what_was_emitted_so_far(det):
+    from acq_plans import trigger_and_read
+
+    from acq import Msg
+
+    RE = RunEngine(waiting_hook=None)
+    got = []
+
+    async def slowish(name, doc):
+        await anyio.sleep(0.005)
+        got.append(name)
+
+    RE.subscribe(slowish)
+    three_saved, release = anyio.Event(), anyio.Event()
+
+    async def plan():
+        yield Msg("open_run")
+        for _ in range(3):
+            yield trigger_and_read([det])
+        three_saved.set()
+        await release.wait()  # the run goes on, but emits nothing for now
+        yield trigger_and_read([det])
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await three_saved.wait()
+        await RE.flush()
+        assert got == ["start", "descriptor", "event", "event", "event"]
+        assert RE.state == "running"
+        release.set()
+    assert got[-2:] == ["event", "stop"]
