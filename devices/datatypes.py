@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from event_model.documents.event_descriptor import Dtype
 
 from acq.protocols import DataKey
 
@@ -22,7 +23,8 @@ from .errors import SignalValueError
 
 __all__ = ["check_value", "datakey_for", "enum_labels", "is_enum_type", "type_label"]
 
-_JSON_DTYPE = {float: "number", int: "integer", str: "string", bool: "boolean"}
+_JSON_DTYPE: dict[Any, Dtype] = {float: "number", int: "integer", str: "string",
+                                  bool: "boolean"}
 _NUMPY_DTYPE = {float: "<f8", int: "<i8", str: "|S40", bool: "|b1"}
 
 
@@ -56,7 +58,7 @@ def check_value(datatype: Any, value: Any, choices: Sequence[str] | None = None)
         if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
             return int(value)
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
     elif datatype is bool:
         if isinstance(value, bool | np.bool_) or value in (0, 1):
             return bool(value)

@@ -22,7 +22,7 @@ from typing import Any
 
 from acq.protocols import DataKey, Reading
 
-from .backend import BatchReader
+from .backend import BatchReader, SignalBackend
 from .device import Device
 from .signal import SignalR
 from .status import Status
@@ -49,7 +49,7 @@ class _ReadPlan:
     __slots__ = ("devices", "groups")
 
     def __init__(self, signals: list[SignalR[Any]], devices: list[Any]) -> None:
-        by_kind: dict[type, list[SignalR[Any]]] = {}
+        by_kind: dict[type[SignalBackend[Any]], list[SignalR[Any]]] = {}
         for signal in signals:
             by_kind.setdefault(type(signal.backend), []).append(signal)
         self.groups: list[tuple[BatchReader, list[SignalR[Any]]]] = [

@@ -108,12 +108,12 @@ class SignalR(Signal[T]):
         self._latest = reading
         if self._readings_cbs:
             readings = {self._name: reading}
-            for callback in list(self._readings_cbs):
+            for readings_cb in list(self._readings_cbs):
                 try:
-                    callback(readings)
+                    readings_cb(readings)
                 except Exception:
                     log.exception("%s: subscriber %r failed", self._name or self.source,
-                                  callback)
+                                  readings_cb)
         if self._value_cbs:
             value = reading["value"]
             for callback in list(self._value_cbs):

@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from acq.protocols import Progress
 
@@ -115,7 +115,7 @@ class Status:
             name = getattr(self, "name", "")
             return Status(method(self, *args, **kwargs), name=f"{name}.{method.__name__}")
 
-        return start
+        return cast(Callable[Concatenate[D, P], Status], start)
 
     # -- state ---------------------------------------------------------------------------
 

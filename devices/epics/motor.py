@@ -23,6 +23,7 @@ from ..datatypes import check_value
 from ..device import DEFAULT_TIMEOUT
 from ..errors import MotorLimitError, MotorStoppedError, NotConnectedError, SignalValueError
 from ..readable import Format, StandardReadable
+from ..signal import SignalR
 from ..status import Status
 from .ca import CaBackend
 from .signal import EpicsSignalRO, EpicsSignalRW, EpicsSignalX
@@ -72,9 +73,9 @@ class EpicsMotor(StandardReadable):
         await super().connect(timeout)
         if self._all_watched is not None:
             return
-        watched = {"rbv": self.user_readback, "hlm": self.high_limit_travel,
-                   "llm": self.low_limit_travel, "velo": self.velocity,
-                   "lvio": self.limit_violation}
+        watched: dict[str, SignalR[Any]] = {
+            "rbv": self.user_readback, "hlm": self.high_limit_travel,
+            "llm": self.low_limit_travel, "velo": self.velocity, "lvio": self.limit_violation}
         self._all_watched = asyncio.Event()
         for key, signal in watched.items():
             signal.subscribe_value(self._watcher(key, len(watched)))

@@ -59,7 +59,8 @@ class Scaler(StandardReadable):
         names = {n: label for n, label in names.items() if label}
         if names != self._channel_names:
             self._channel_names = names
-            self._readables = [(d, f) for d, f in self._readables if not _is_counts(d)]
+            readables: list[tuple[Device, Format]] = self.__dict__["_readables"]
+            readables[:] = [(d, f) for d, f in readables if not _is_counts(d)]
             self.add_readables([self.channels[n].s for n in names], Format.HINTED)
             self._name_channels()
 

@@ -95,3 +95,17 @@ async def test_manual_status_is_finished_by_its_producer() -> None:
     status = Status(name="callback-driven")
     asyncio.get_running_loop().call_soon(status.set_finished, 7)
     assert await asyncio.wait_for(status.wait(), timeout=5) == 7
+
+
+async def test_wrap_turns_an_async_method_into_one_returning_a_status() -> None:
+    class Shutter:
+        name = "shutter"
+
+        @Status.wrap
+        async def open(self, delay: float) -> str:
+            await asyncio.sleep(delay)
+            return "Open"
+
+    status = Shutter().open(0)
+    assert isinstance(status, Status) and status.name == "shutter.open"
+    assert await status.wait(timeout=5) == "Open"
