@@ -123,7 +123,11 @@ class RunEngine(InterruptionHandling):
         self._deferred_pause: str | None = None  # reason, when a pause waits for a checkpoint
         self._engine_task: asyncio.Task[Any] | None = None
         self._idle: anyio.Event | None = None
-        self._ctrl_c = CtrlC(lambda defer, why: self.request_pause(defer, reason=why))
+        self._ctrl_c = CtrlC(
+            lambda defer, why: self.request_pause(defer, reason=why),
+            halt=lambda: self._request_interrupt(Interrupt("halt", "halted by Ctrl-C")),
+            in_plan_code=lambda: self._in_plan,
+        )
 
     # -- state -----------------------------------------------------------------------
 

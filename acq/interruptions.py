@@ -8,7 +8,8 @@ then the request waits for the plan's next ``yield``). The engine's loop then ca
 
 - stop / abort: `RequestStop` / `RequestAbort` is thrown into the plan at its ``yield``
   so its ``finally`` blocks run (and may still yield cleanup messages);
-- halt: the plan is closed without its cleanup;
+- halt: the plan is closed without its cleanup (halt also cancels whatever the plan's own
+  code is awaiting);
 - pause: what moves is stopped, the messages since the last checkpoint are queued to be
   re-done, monitors are muted, and the call returns (``RunEnginePaused``);
 - suspend: the same, then wait (interruptibly) until every suspender is clear, sleep the
@@ -69,8 +70,11 @@ class InterruptionHandling(RunLifecycle):
             return  # a stronger request is already pending
         self._interrupt = interrupt
         scope = self._scope
-        if scope is not None and not self._in_plan and asyncio.current_task() is not \
-                self._engine_task:
+        if scope is None or asyncio.current_task() is self._engine_task:
+            return  # the loop checks the flag after every step
+        # The plan's own code (between yields) is left alone, except by halt: a plan
+        # awaiting something that never comes must still be stoppable.
+        if not self._in_plan or interrupt.kind == "halt":
             scope.cancel()
 
     def _take_interrupt(self) -> Interrupt | None:

@@ -1,5 +1,8 @@
 """Ctrl-C while a plan runs: once pauses at the next checkpoint, twice pauses now.
 
+A third press halts: it can only come when the second did not take effect yet, i.e. the
+plan's own code is awaiting something between two steps (a pause waits for its next step).
+
 Installed with ``loop.add_signal_handler`` for the duration of each engine call (so the
 handler runs in the loop, between steps, never in the middle of one) and removed after,
 restoring whatever handled SIGINT before. Presses closer than 0.1 s count once (key
@@ -20,8 +23,11 @@ __all__ = ["CtrlC"]
 
 
 class CtrlC:
-    def __init__(self, request_pause: Callable[[bool, str], None], window: float = 10.0) -> None:
+    def __init__(self, request_pause: Callable[[bool, str], None], halt: Callable[[], None],
+                 in_plan_code: Callable[[], bool], window: float = 10.0) -> None:
         self._request_pause = request_pause
+        self._halt = halt
+        self._in_plan_code = in_plan_code
         self.window = window
         self._count = 0
         self._last = 0.0
@@ -62,6 +68,12 @@ class CtrlC:
                 flush=True,
             )
             self._request_pause(True, "Ctrl-C")
-        else:
-            print("\nCtrl-C: pausing now.", file=sys.stderr, flush=True)
+        elif self._count == 2:
+            waiting = (" The plan's own code is busy; it pauses at its next step. Press "
+                       "Ctrl-C again to halt it now (no cleanup by the plan).")
+            print(f"\nCtrl-C: pausing now.{waiting if self._in_plan_code() else ''}",
+                  file=sys.stderr, flush=True)
             self._request_pause(False, "Ctrl-C twice")
+        else:
+            print("\nCtrl-C: halting.", file=sys.stderr, flush=True)
+            self._halt()

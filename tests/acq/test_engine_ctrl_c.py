@@ -17,10 +17,10 @@ SCRIPT = Path(__file__).parent / "scripts" / "ctrl_c_scan.py"
 
 
 class Scan:
-    def __init__(self, velocity: float, tmp_path: Path) -> None:
+    def __init__(self, velocity: float, tmp_path: Path, *extra: str) -> None:
         env = {**os.environ, "ACQ_STATE_DIR": str(tmp_path)}
         self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(velocity)], stdin=subprocess.PIPE,
+            [sys.executable, str(SCRIPT), str(velocity), *extra], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
             start_new_session=True,
         )
@@ -64,8 +64,8 @@ class Scan:
 def scan_process(tmp_path):
     started: list[Scan] = []
 
-    def start(velocity: float) -> Scan:
-        started.append(Scan(velocity, tmp_path))
+    def start(velocity: float, *extra: str) -> Scan:
+        started.append(Scan(velocity, tmp_path, *extra))
         return started[-1]
 
     yield start
@@ -106,3 +106,15 @@ def test_ctrl_c_twice_pauses_now_mid_move(scan_process):
     assert 1.0 < position < 2.0
     scan.send("abort")
     assert scan.expect("RESULT") == "RESULT abort seq_nums=[1]"
+
+
+def test_ctrl_c_three_times_halts_a_plan_stuck_in_its_own_code(scan_process):
+    scan = scan_process(10.0, "hang")
+    scan.expect("READY")
+    scan.expect("HANGING")
+    for _ in range(3):
+        scan.ctrl_c()
+        time.sleep(0.3)
+    assert scan.expect("RESULT", timeout=5.0) == "RESULT abort seq_nums=[1]"
+    scan.process.kill()
+    assert "Press Ctrl-C again to halt" in scan.process.stderr.read()

@@ -383,3 +383,49 @@ async def test_a_plan_run_twice_after_completion(RE, docs):
     await RE(count([det], 1))
     await RE(count([det], 1))
     assert len(docs.of("stop")) == 2
+
+
+async def test_halt_reaches_a_plan_awaiting_something_that_never_comes(RE, docs):
+    never = anyio.Event()
+    awaiting = anyio.Event()
+
+    async def plan():
+        yield Msg("open_run")
+        awaiting.set()
+        await never.wait()  # e.g. an analysis service that hangs
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await awaiting.wait()
+        with anyio.fail_after(5):
+            result = await RE.halt()
+    assert result.exit_status == "abort" and "halt" in result.reason
+    assert docs.of("stop")[0]["exit_status"] == "abort"
+
+
+async def test_pause_waits_for_the_plans_own_code_to_reach_its_next_step(RE, docs):
+    det = SimDetector("det", SimMotor("m1"))
+    busy, release = anyio.Event(), anyio.Event()
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        busy.set()
+        await release.wait()  # the plan's own await is not cancelled by a pause
+        yield trigger_and_read([det])
+        yield Msg("close_run")
+
+    async def pause_then_release():
+        await busy.wait()
+        RE.request_pause()
+        await anyio.sleep(0.02)
+        release.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_then_release)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    assert docs.stream("primary") == []
+    await RE.resume()
+    assert len(docs.stream("primary")) == 1

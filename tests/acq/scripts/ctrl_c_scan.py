@@ -14,9 +14,12 @@ from acq import Msg, RunEngine, RunEnginePaused
 from devices.sim import SimDetector, SimMotor
 
 
-async def stepped_scan(motor, det, n):
+async def stepped_scan(motor, det, n, hang=False):
     yield Msg("open_run")
     for i in range(1, n + 1):
+        if hang and i == 2:
+            print("HANGING", flush=True)
+            await asyncio.Event().wait()  # the plan's own code waits for ever
         yield Msg("checkpoint")
         yield Msg("set", motor, float(i), group="move")
         yield Msg("wait", None, group="move")
@@ -29,7 +32,7 @@ async def stepped_scan(motor, det, n):
     yield Msg("close_run")
 
 
-async def main(velocity: float) -> None:
+async def main(velocity: float, hang: bool) -> None:
     RE = RunEngine(waiting_hook=None)
     primary: set[str] = set()
     seq_nums: list[int] = []
@@ -46,7 +49,7 @@ async def main(velocity: float) -> None:
     det = SimDetector("det", m1)
     print("READY", flush=True)
     try:
-        result = await RE(stepped_scan(m1, det, 5))
+        result = await RE(stepped_scan(m1, det, 5, hang))
     except RunEnginePaused as paused:
         print(f"PAUSED events={len(seq_nums)} position={m1.position:.4f} | {paused}",
               flush=True)
@@ -58,4 +61,4 @@ async def main(velocity: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(float(sys.argv[1])))
+    asyncio.run(main(float(sys.argv[1]), "hang" in sys.argv[2:]))
