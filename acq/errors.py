@@ -10,7 +10,6 @@ __all__ = [
     "NotResumable",
     "PlanInterrupt",
     "RequestAbort",
-    "RequestHalt",
     "RequestStop",
     "RunEngineBusy",
     "RunEnginePaused",
@@ -78,7 +77,3 @@ class RequestStop(PlanInterrupt):
 
 class RequestAbort(PlanInterrupt):
     """``RE.abort(reason)``: end the plan, running its cleanup; the run is marked aborted."""
-
-
-class RequestHalt(PlanInterrupt):
-    """``RE.halt()``: end the plan now, without its cleanup."""
