@@ -57,6 +57,7 @@ class CaBackend(SignalBackend[T]):
         self._property_sub: aioca.Subscription | None = None
         self._value_sub: aioca.Subscription | None = None
         self._first_property: asyncio.Future[None] | None = None
+        self._connecting: asyncio.Lock | None = None
 
     def source(self, name: str) -> str:
         return f"ca://{self.read_pv}"
@@ -64,17 +65,24 @@ class CaBackend(SignalBackend[T]):
     # -- connecting --------------------------------------------------------------------
 
     async def connect(self, timeout: float) -> None:
-        if self.converter is not None and self._property_sub is not None:
-            return
-        loop = asyncio.get_running_loop()
-        self._first_property = loop.create_future()
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:  # a signal in two trees connects once
+            if self.converter is None or self._property_sub is None:
+                await self._connect(timeout)
+
+    async def _connect(self, timeout: float) -> None:
+        self._first_property = asyncio.get_running_loop().create_future()
         self._property_sub = camonitor(self.read_pv, self._on_property, events=DBE_PROPERTY,
                                        format=FORMAT_CTRL)
         try:
             async with asyncio.timeout(timeout):
                 await self._first_property
-                if self.write_pv != self.read_pv:
-                    await aioca.connect(self.write_pv, timeout=None)
+                if self.write_pv == self.read_pv:
+                    read_info = write_info = await aioca.cainfo(self.read_pv, timeout=None)
+                else:
+                    read_info, write_info = await aioca.cainfo(
+                        [self.read_pv, self.write_pv], timeout=None)
         except TimeoutError:
             missing = self.read_pv if not self._first_property.done() else self.write_pv
             self.close()
@@ -83,11 +91,6 @@ class CaBackend(SignalBackend[T]):
         except BaseException:
             self.close()
             raise
-        if self.write_pv == self.read_pv:
-            read_info = write_info = await aioca.cainfo(self.read_pv, timeout=None)
-        else:
-            read_info, write_info = await aioca.cainfo([self.read_pv, self.write_pv],
-                                                       timeout=None)
         self._native = (read_info.datatype, read_info.count)
         self.write_access = bool(write_info.write)
         try:

@@ -225,3 +225,12 @@ async def test_device_read_batches_its_ca_signals(base_ioc) -> None:
     assert description["three_c"]["dtype"] == "integer"
     results = await asyncio.gather(*(three.read() for _ in range(5)))
     assert all(set(r) == set(reading) for r in results)
+
+
+async def test_a_signal_in_two_trees_connects_once(base_ioc) -> None:
+    ai = EpicsSignalRO(base_ioc.pv("ai"), name="ai")
+    await asyncio.gather(connect(ai, timeout=5), connect(ai, timeout=5))
+    subscription = ai.backend._property_sub
+    await connect(ai, timeout=5)
+    assert ai.backend._property_sub is subscription
+    assert (await ai.read())["ai"]["value"] == 1.5
