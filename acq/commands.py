@@ -16,11 +16,11 @@ import anyio
 
 from .describe import describe, describe_all, maybe_await, name_of
 from .documents import compose_start
-from .errors import IllegalMessageSequence, MetadataError
+from .errors import IllegalMessageSequence, MetadataError, WaitTimeout
 from .execution import Execution
 from .metadata import check_metadata, merge_metadata
 from .msg import Msg
-from .status import Pending, as_status, is_done, wait_all
+from .status import Pending, as_status, await_one, is_done, wait_all
 
 if TYPE_CHECKING:
     from .bundler import RunBundler
@@ -264,22 +264,26 @@ class Commands:
         pending = self.ex.groups.pop(group, None)
         if not pending:
             return
+        timeout = kwargs.get("timeout")
         hook = self.engine.waiting_hook
+        if len(pending) == 1 and timeout is None and hook is None:
+            await await_one(pending[0])  # the per-point path
+            return
         watching = hook is not None and not all(is_done(p.status) for p in pending)
         if watching:
-            _call_hook(hook, [p.status for p in pending])
+            _call_hook(hook, [p.status for p in pending])  # type: ignore[arg-type]
         try:
-            await wait_all(pending, kwargs.get("timeout"))
-        except Exception:
-            if not kwargs.get("error_on_timeout", True):
-                return
+            await wait_all(pending, timeout)
+        except Exception as error:
             busy = [p for p in pending if not is_done(p.status)]
             if busy:  # still running: a later wait on this group can pick them up
                 self.ex.groups.setdefault(group, []).extend(busy)
+            if isinstance(error, WaitTimeout) and not kwargs.get("error_on_timeout", True):
+                return
             raise
         finally:
             if watching:
-                _call_hook(hook, None)
+                _call_hook(hook, None)  # type: ignore[arg-type]
 
     async def sleep(self, msg: Msg) -> None:
         duration = msg.args[0] if msg.args else msg.kwargs.get("duration", msg.obj)

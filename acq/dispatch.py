@@ -74,6 +74,7 @@ class _Subscription:
         "sent",
         "threaded",
         "token",
+        "wakeup",
     )
 
     def __init__(self, token: int, callback: Callback, names: frozenset[str], threaded: bool):
@@ -91,12 +92,17 @@ class _Subscription:
         self.failures = 0
         self.last_progress = time.monotonic()
         self.consuming = False
+        self.wakeup: anyio.Event | None = None  # set by emit when the consumer waits
 
 
 class Dispatcher:
     """Routes ``(name, doc)`` to subscribers; see the module docstring for the rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.002) -> None:
+        #: Waiting consumers are woken at most this long after a document is emitted, all
+        #: at once: in a step scan one wake-up serves several points instead of each.
+        self.latency = latency
+        self._kick: anyio.Event | None = None  # set by emit when a wake-up is due
         self._subs: dict[int, _Subscription] = {}
         self._routes: dict[str, tuple[_Subscription, ...]] = {n: () for n in DOCUMENT_NAMES}
         self._tokens = itertools.count(1)
@@ -132,6 +138,7 @@ class Dispatcher:
             raise KeyError(f"no subscription with token {token!r}")
         self._reroute()
         sub.send.close()
+        self._wake(sub)
         if not sub.consuming:
             self._discard_if_done(sub)
 
@@ -148,9 +155,32 @@ class Dispatcher:
     # -- the engine's side ---------------------------------------------------------
 
     def emit(self, name: str, doc: dict[str, Any]) -> None:
-        for sub in self._routes[name]:
+        subs = self._routes[name]
+        for sub in subs:
             sub.sent += 1
             sub.send.send_nowait((name, doc))
+        kick = self._kick
+        if subs and kick is not None:
+            self._kick = None
+            kick.set()
+
+    @staticmethod
+    def _wake(sub: _Subscription) -> None:
+        if sub.wakeup is not None:
+            sub.wakeup.set()
+            sub.wakeup = None
+
+    def _wake_all(self) -> None:
+        for sub in self._everyone():
+            self._wake(sub)
+
+    async def _waker(self) -> None:
+        """Wake waiting consumers `latency` after the first document of a batch."""
+        while True:
+            kick = self._kick = anyio.Event()
+            await kick.wait()
+            await anyio.sleep(self.latency)
+            self._wake_all()
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:
@@ -160,12 +190,14 @@ class Dispatcher:
             return
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            tg.start_soon(self._waker, name="acq subscriber wake-ups")
             for sub in [*self._subs.values(), *self._draining()]:
                 tg.start_soon(self._consume, sub, name=f"acq subscriber {sub.label}")
             try:
                 yield
             finally:
                 self._tg = None
+                self._kick = None
                 tg.cancel_scope.cancel()
 
     def behind(self) -> list[str]:
@@ -180,6 +212,7 @@ class Dispatcher:
         (empty when everyone caught up). Must run while `serving`.
         """
         targets = {s: s.sent for s in self._everyone()}
+        self._wake_all()  # no batching now: someone is waiting for them
         while True:
             behind = [s for s, target in targets.items() if s.handled < target]
             if not behind:
@@ -233,16 +266,20 @@ class Dispatcher:
             sub.consuming = False
 
     async def _next(self, sub: _Subscription) -> Item | None:
-        try:
-            return sub.receive.receive_nowait()
-        except anyio.WouldBlock:
-            pass
-        except anyio.EndOfStream:
-            return None
-        try:
-            return await sub.receive.receive()
-        except anyio.EndOfStream:
-            return None
+        """The next document, waiting for `emit` to wake us if there is none.
+
+        Not ``receive()``: it passes through the event loop once more on every call. And
+        the wake-up comes from `_waker`, for a batch of documents.
+        """
+        while True:
+            try:
+                return sub.receive.receive_nowait()
+            except anyio.WouldBlock:
+                pass
+            except anyio.EndOfStream:
+                return None
+            wakeup = sub.wakeup = anyio.Event()
+            await wakeup.wait()
 
     async def _consume_inline(self, sub: _Subscription) -> None:
         slice_start = time.perf_counter()

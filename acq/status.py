@@ -13,7 +13,7 @@ from .describe import name_of
 from .errors import WaitTimeout
 from .protocols import Progress
 
-__all__ = ["Pending", "TaskStatus", "as_status", "is_done", "wait_all"]
+__all__ = ["Pending", "TaskStatus", "as_status", "await_one", "is_done", "wait_all"]
 
 
 class TaskStatus:
@@ -107,7 +107,7 @@ class Pending:
         return f"{name_of(self.obj)} ({self.action})"
 
 
-async def _await_one(p: Pending) -> None:
+async def await_one(p: Pending) -> None:
     try:
         await p.status
     except Exception as error:
@@ -137,7 +137,7 @@ async def wait_all(pending: list[Pending], timeout: float | None = None) -> None
 async def _wait(pending: list[Pending]) -> None:
     if len(pending) == 1 or all(is_done(p.status) for p in pending):
         for p in pending:
-            await _await_one(p)
+            await await_one(p)
     else:
         await _race(pending)
 
@@ -148,7 +148,7 @@ async def _race(pending: Iterable[Pending]) -> None:
 
         async def one(p: Pending) -> None:
             try:
-                await _await_one(p)
+                await await_one(p)
             except Exception as error:
                 failure.append(error)
                 tg.cancel_scope.cancel()
