@@ -330,3 +330,17 @@ async def test_a_signal_with_a_soft_backend_can_be_read_and_set(RE, docs):
 
     await RE(plan())
     assert docs.of("event")[0]["data"] == {"x": 2.5}
+
+
+async def test_wait_can_move_on_after_a_timeout(RE):
+    slow = SimMotor("slow", velocity=2.0)
+
+    async def plan():
+        yield Msg("set", slow, 1.0, group="A")
+        yield Msg("wait", None, group="A", timeout=0.05, error_on_timeout=False)
+        early = slow.position
+        yield Msg("wait", None, group="A")  # the move is still in its group
+        yield plan_return((early, slow.position))
+
+    early, final = (await RE(plan())).plan_result
+    assert 0.0 <= early < 1.0 and final == 1.0

@@ -182,3 +182,41 @@ async def test_flush_during_a_run_waits_for_what_was_emitted_so_far(det):
         assert RE.state == "running"
         release.set()
     assert got[-2:] == ["event", "stop"]
+
+
+async def test_documents_reach_subscribers_while_the_engine_waits(det):
+    from acq import Msg
+    from devices import soft_signal_rw
+
+    RE = RunEngine(waiting_hook=None)
+    temperature = soft_signal_rw(float, 1.0, "temperature")
+    slow = SimMotor("slow", velocity=2.0)
+    seen = anyio.Event()
+    values = []
+
+    def on_event(name, doc):
+        if "temperature" in doc["data"]:
+            values.append(doc["data"]["temperature"])
+            if doc["data"]["temperature"] == 2.0:
+                seen.set()
+
+    RE.subscribe(on_event, "event")
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("monitor", temperature)
+        yield Msg("set", slow, 1.0, group="move")  # half a second
+        yield Msg("wait", None, group="move")
+        yield Msg("close_run")
+
+    async def change_during_the_move():
+        await anyio.sleep(0.1)
+        await temperature.set(2.0)
+        with anyio.fail_after(0.2):  # delivered during the move, not after it
+            await seen.wait()
+        assert slow.position < 1.0
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(change_during_the_move)
+        await RE(plan())
+    assert values == [1.0, 2.0]
