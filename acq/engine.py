@@ -122,6 +122,7 @@ class RunEngine(InterruptionHandling):
         self._interrupt: Interrupt | None = None
         self._deferred_pause: str | None = None  # reason, when a pause waits for a checkpoint
         self._engine_task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # of the call under way
         self._idle: anyio.Event | None = None
         self._ctrl_c = CtrlC(
             lambda defer, why: self.request_pause(defer, reason=why),
@@ -187,7 +188,7 @@ class RunEngine(InterruptionHandling):
         return await self._end("halt", "halted by the user")
 
     def request_pause(self, defer: bool = False, *, reason: str = "") -> None:
-        """Pause now (``defer=False``) or at the next checkpoint; from any task."""
+        """Pause now (``defer=False``) or at the next checkpoint; from any task or thread."""
         if self._state == "paused":
             return
         if self._state != "running":
@@ -254,6 +255,7 @@ class RunEngine(InterruptionHandling):
     async def _call(self, ex: Execution, how: Literal["start", "resume", "stop", "abort", "halt"],
                     interrupt: Interrupt | None = None) -> RunResult:
         self._state = "running"
+        self._loop = asyncio.get_running_loop()
         self._engine_task = asyncio.current_task()
         self._idle = anyio.Event()
         self._interrupt = None
@@ -279,6 +281,7 @@ class RunEngine(InterruptionHandling):
                         )
         finally:
             self._engine_task = None
+            self._loop = None
             self._scope = None
             if outcome is not None and outcome.exit_status == "paused":
                 self._state = "paused"

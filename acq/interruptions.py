@@ -1,10 +1,10 @@
 """Interruptions: pause, suspend, stop, abort, halt, and what the engine does about them.
 
-A request (from another task, a suspender's callback, the Ctrl-C handler, or a ``pause``
-message) only sets `_interrupt`; if the engine is inside a command it also cancels that
-command's scope (never the plan's own code, which may be awaiting something of its own:
-then the request waits for the plan's next ``yield``). The engine's loop then calls
-`_handle` between two messages:
+A request (from another task or thread, a suspender's callback, the Ctrl-C handler, or a
+``pause`` message) only sets `_interrupt` (in the engine's loop); if the engine is inside a
+command it also cancels that command's scope (never the plan's own code, which may be
+awaiting something of its own: then the request waits for the plan's next ``yield``).
+The engine's loop then calls `_handle` between two messages:
 
 - stop / abort: `RequestStop` / `RequestAbort` is thrown into the plan at its ``yield``
   so its ``finally`` blocks run (and may still yield cleanup messages);
@@ -52,6 +52,13 @@ class Interrupt:
 _STRENGTH = ("pause", "suspend", "stop", "abort", "halt")
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class InterruptionHandling(RunLifecycle):
     """Part of `RunEngine`: the interruption state and its handling."""
 
@@ -62,8 +69,13 @@ class InterruptionHandling(RunLifecycle):
     _engine_task: asyncio.Task[Any] | None
     _deferred_pause: str | None
     _suspenders: list[Suspender]
+    _loop: asyncio.AbstractEventLoop | None
 
     def _request_interrupt(self, interrupt: Interrupt) -> None:
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:  # from another thread
+            loop.call_soon_threadsafe(self._request_interrupt, interrupt)
+            return
         current = self._interrupt
         if current is not None and _STRENGTH.index(current.kind) >= _STRENGTH.index(
                 interrupt.kind):

@@ -429,3 +429,23 @@ async def test_pause_waits_for_the_plans_own_code_to_reach_its_next_step(RE, doc
     assert docs.stream("primary") == []
     await RE.resume()
     assert len(docs.stream("primary")) == 1
+
+
+async def test_a_pause_can_be_requested_from_another_thread(RE, docs):
+    gate = Gate(RE)
+
+    async def plan():
+        yield Msg("checkpoint")
+        yield Msg("gate")
+        yield Msg("null")
+
+    async def from_a_thread():
+        await gate.reached.wait()
+        await anyio.to_thread.run_sync(RE.request_pause)
+        gate.release.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(from_a_thread)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    assert (await RE.resume()).exit_status == "success"
