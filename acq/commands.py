@@ -20,7 +20,7 @@ from .errors import IllegalMessageSequence, MetadataError, WaitTimeout
 from .execution import Execution
 from .metadata import check_metadata, merge_metadata
 from .msg import Msg
-from .status import Pending, as_status, await_one, is_done, wait_all
+from .status import Pending, as_status, is_done, wait_all
 
 if TYPE_CHECKING:
     from .bundler import RunBundler
@@ -266,8 +266,13 @@ class Commands:
             return
         timeout = kwargs.get("timeout")
         hook = self.engine.waiting_hook
-        if len(pending) == 1 and timeout is None and hook is None:
-            await await_one(pending[0])  # the per-point path
+        if len(pending) == 1 and timeout is None and hook is None:  # the per-point path
+            p = pending[0]
+            try:
+                await p.status
+            except Exception as error:
+                error.add_note(f"while waiting for {name_of(p.obj)} to finish its {p.action}")
+                raise
             return
         watching = hook is not None and not all(is_done(p.status) for p in pending)
         if watching:

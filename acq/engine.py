@@ -50,7 +50,7 @@ __all__ = ["RunEngine", "RunResult"]
 
 log = logging.getLogger("acq.engine")
 
-_YIELD_EVERY = 0.005  # let other tasks (subscribers, interrupters) run at least this often
+_YIELD_EVERY = 0.005  # other tasks (subscribers, interrupters) run at least this often
 _MAX_REPLAY = 100_000  # messages kept for a rewind; beyond, the plan is not resumable
 _AUTO: Any = object()
 
@@ -119,6 +119,7 @@ class RunEngine(InterruptionHandling):
         self._tg: anyio.abc.TaskGroup | None = None
         self._scope: anyio.CancelScope | None = None
         self._in_plan = False
+        self._ticked = False  # the loop turned since the engine last looked
         self._interrupt: Interrupt | None = None
         self._deferred_pause: str | None = None  # reason, when a pause waits for a checkpoint
         self._engine_task: asyncio.Task[Any] | None = None
@@ -362,14 +363,20 @@ class RunEngine(InterruptionHandling):
         replay = ex.replay
         policy = CACHE_POLICY
         clock = time.perf_counter
-        last_yield = clock()
+        call_soon = asyncio.get_running_loop().call_soon
+        last_look = clock()
         while True:
             if self._interrupt is not None:
                 return
             now = clock()
-            if now - last_yield > _YIELD_EVERY:
-                await anyio.lowlevel.checkpoint()
-                last_yield = now
+            if now - last_look > _YIELD_EVERY:
+                # Others get a turn at least this often. If this task has waited for
+                # something since the last look (the tick ran), they had one already.
+                last_look = now
+                if not self._ticked:
+                    await anyio.lowlevel.checkpoint()
+                self._ticked = False
+                call_soon(self._tick)  # runs the next time this task lets the loop turn
                 continue
             if replay:
                 msg = replay.popleft()
@@ -412,6 +419,9 @@ class RunEngine(InterruptionHandling):
                         self._give_up_rewinding(ex)
                 elif what == "reset":
                     cache.clear()
+
+    def _tick(self) -> None:
+        self._ticked = True
 
     @staticmethod
     def _give_up_rewinding(ex: Execution) -> None:

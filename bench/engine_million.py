@@ -1,6 +1,6 @@
 """A 1,000,000-event ``count`` of a soft detector: flat time per point, flat memory.
 
-    python -m bench.engine_million [--n 1000000] [--every 100000] [--tracemalloc-n 200000]
+    python -m bench.engine_million [--n 1000000] [--every 100000] [--tracemalloc-n 100000]
 
 One run, no subscriber. The plan itself notes the time and the process RSS every
 `--every` points (no measuring subscriber in the way). Then a shorter run under
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--every", type=int, default=100_000)
-    parser.add_argument("--tracemalloc-n", type=int, default=200_000)
+    parser.add_argument("--tracemalloc-n", type=int, default=100_000)
     args = parser.parse_args(argv)
     os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
 
