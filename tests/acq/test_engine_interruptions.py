@@ -449,3 +449,20 @@ async def test_a_pause_can_be_requested_from_another_thread(RE, docs):
         with pytest.raises(RunEnginePaused):
             await RE(plan())
     assert (await RE.resume()).exit_status == "success"
+
+
+async def test_a_scan_that_never_waits_still_lets_other_tasks_in(RE, docs):
+    det = SimDetector("det")  # every command completes without suspending
+
+    async def pause_after(delay: float) -> None:
+        await anyio.sleep(delay)
+        RE.request_pause()
+
+    started = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_after, 0.05)
+        with pytest.raises(RunEnginePaused):
+            await RE(count([det], 1_000_000))
+    assert anyio.current_time() - started < 1.0
+    assert 0 < len(docs.stream("primary")) < 1_000_000
+    await RE.abort("enough")
