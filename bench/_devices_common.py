@@ -35,14 +35,20 @@ def ca_session(n_servers: int = 1) -> Iterator[CAEnvironment]:
 
 
 @contextlib.contextmanager
-def base_ioc(env: CAEnvironment, records: str, macros: str = "", port_index: int = 0,
-             wait_for: list[str] | None = None) -> Iterator[ManagedProcess]:
+def base_ioc(
+    env: CAEnvironment,
+    records: str,
+    macros: str = "",
+    port_index: int = 0,
+    wait_for: list[str] | None = None,
+) -> Iterator[ManagedProcess]:
     """An EPICS base IOC serving `records` (database text)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         db.write_text(records)
-        process = start_base_ioc(env, env.server_ports[port_index], db, macros,
-                                 log=Path(tmp) / "ioc.log")
+        process = start_base_ioc(
+            env, env.server_ports[port_index], db, macros, log=Path(tmp) / "ioc.log"
+        )
         try:
             if wait_for:
                 wait_for_pvs(wait_for, timeout=30, process=process)
@@ -62,8 +68,9 @@ async def call_times(fn: Callable[[], Awaitable[object]], n: int) -> list[float]
     return times
 
 
-async def interleaved_medians(cases: dict[str, Callable[[], Awaitable[object]]], n: int,
-                              runs: int) -> dict[str, float]:
+async def interleaved_medians(
+    cases: dict[str, Callable[[], Awaitable[object]]], n: int, runs: int
+) -> dict[str, float]:
     """Median seconds per call of each case over ``n * runs`` calls.
 
     The cases take turns in `runs` blocks of `n` calls, so drift (other processes, CPU

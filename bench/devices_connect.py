@@ -23,7 +23,8 @@ TARGET_S = 2.0
 def records(n: int) -> str:
     return "".join(
         f'record(ai, "$(P)r{i}") {{ field(VAL, "{i}") field(EGU, "mm") field(PREC, "2") }}\n'
-        for i in range(n))
+        for i in range(n)
+    )
 
 
 async def measure(prefix: str, n: int) -> dict[str, float]:
@@ -34,8 +35,9 @@ async def measure(prefix: str, n: int) -> dict[str, float]:
 
     class Big(Device):
         def __init__(self, name: str = "") -> None:
-            self.signals = DeviceVector({i: EpicsSignalRO(f"{prefix}r{i}", datatype=float)
-                                         for i in range(n)})
+            self.signals = DeviceVector(
+                {i: EpicsSignalRO(f"{prefix}r{i}", datatype=float) for i in range(n)}
+            )
             super().__init__(name=name)
 
     figures: dict[str, float] = {}
@@ -73,8 +75,9 @@ async def measure(prefix: str, n: int) -> dict[str, float]:
 
     class OABig(OADevice):
         def __init__(self, name: str = "") -> None:
-            self.signals = OADeviceVector({i: epics_signal_r(float, f"{prefix}r{i}")
-                                           for i in range(n)})
+            self.signals = OADeviceVector(
+                {i: epics_signal_r(float, f"{prefix}r{i}") for i in range(n)}
+            )
             super().__init__(name=name)
 
     oa = OABig(name="oa")
@@ -90,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pvs", type=int, default=1000)
     args = parser.parse_args(argv)
     prefix = "bdc:"
-    with ca_session() as env, base_ioc(env, records(args.pvs), f"P={prefix}",
-                                       wait_for=[f"{prefix}r0"]):
+    with (
+        ca_session() as env,
+        base_ioc(env, records(args.pvs), f"P={prefix}", wait_for=[f"{prefix}r0"]),
+    ):
         figures = asyncio.run(measure(prefix, args.pvs))
     for name, seconds in figures.items():
         print(f"{name:>45}: {seconds:.3f} s")
@@ -99,9 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     verdict = "OK" if cold < TARGET_S else "OVER TARGET"
     ophyd = figures.get("ophyd-async connect (new channels)")
     beside = f"; ophyd-async {ophyd:.3f} s" if ophyd is not None else ""
-    print(f"SUMMARY devices_connect: {args.pvs} PVs connected with metadata in {cold:.3f} s "
-          f"(raw aioca.connect {figures['raw aioca.connect, channels only']:.3f} s{beside}; "
-          f"target < {TARGET_S:g} s, {verdict})")
+    print(
+        f"SUMMARY devices_connect: {args.pvs} PVs connected with metadata in {cold:.3f} s "
+        f"(raw aioca.connect {figures['raw aioca.connect, channels only']:.3f} s{beside}; "
+        f"target < {TARGET_S:g} s, {verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -85,19 +85,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     prefix = "bdr:"
-    with ca_session() as env, base_ioc(env, RECORDS, f"P={prefix}",
-                                       wait_for=[f"{prefix}c"]):
+    with ca_session() as env, base_ioc(env, RECORDS, f"P={prefix}", wait_for=[f"{prefix}c"]):
         medians = asyncio.run(measure(prefix, args.n, args.runs))
     for name, seconds in medians.items():
         print(f"{name:>24}: {seconds * 1e3:.3f} ms per read of 3 PVs")
     ratio = medians["device.read()"] / medians["raw caget FORMAT_TIME"]
     verdict = "OK" if ratio <= 1.1 else "OVER TARGET"
     ophyd = medians.get("ophyd-async read()")
-    beside = (f"; ophyd-async {ophyd * 1e3:.3f} ms = "
-              f"{ophyd / medians['raw caget FORMAT_TIME']:.3f}x" if ophyd else "")
-    print(f"SUMMARY devices_read: device.read() {medians['device.read()'] * 1e3:.3f} ms vs "
-          f"raw caget {medians['raw caget FORMAT_TIME'] * 1e3:.3f} ms = {ratio:.3f}x "
-          f"(target <= 1.1x, {verdict}){beside}")
+    beside = (
+        f"; ophyd-async {ophyd * 1e3:.3f} ms = {ophyd / medians['raw caget FORMAT_TIME']:.3f}x"
+        if ophyd
+        else ""
+    )
+    print(
+        f"SUMMARY devices_read: device.read() {medians['device.read()'] * 1e3:.3f} ms vs "
+        f"raw caget {medians['raw caget FORMAT_TIME'] * 1e3:.3f} ms = {ratio:.3f}x "
+        f"(target <= 1.1x, {verdict}){beside}"
+    )
 
 
 if __name__ == "__main__":

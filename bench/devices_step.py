@@ -182,8 +182,10 @@ def main(argv: list[str] | None = None) -> None:
     from iocs.processes import start_sim_ioc, wait_for_pvs
 
     prefix = "bds:"
-    with ca_session(n_servers=2) as env, base_ioc(env, RECORDS, f"P={prefix}",
-                                                    wait_for=[f"{prefix}det"]):
+    with (
+        ca_session(n_servers=2) as env,
+        base_ioc(env, RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             sim = start_sim_ioc(env, env.server_ports[1], "bsim:", log=Path(tmp) / "sim.log")
             try:
@@ -211,10 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     if "ophyd-async" in base:
         oa_ratio = base["ophyd-async"] / base["hand-written aioca"]
         print(f"ophyd-async / hand-written: {oa_ratio:.3f}x")
-    print(f"SUMMARY devices_step: device {base['device layer'] * 1e3:.3f} ms vs hand-written "
-          f"{base['hand-written aioca'] * 1e3:.3f} ms per point = {ratio:.3f}x (target <= 1.1x, "
-          f"{verdict}); sim motor record {motor_ratio:.3f}x; stale points "
-          f"{base_stale + motor_stale}")
+    print(
+        f"SUMMARY devices_step: device {base['device layer'] * 1e3:.3f} ms vs hand-written "
+        f"{base['hand-written aioca'] * 1e3:.3f} ms per point = {ratio:.3f}x (target <= 1.1x, "
+        f"{verdict}); sim motor record {motor_ratio:.3f}x; stale points "
+        f"{base_stale + motor_stale}"
+    )
     sys.stdout.flush()
 
 

@@ -23,8 +23,7 @@ from .errors import SignalValueError
 
 __all__ = ["check_value", "datakey_for", "enum_labels", "is_enum_type", "type_label"]
 
-_JSON_DTYPE: dict[Any, Dtype] = {float: "number", int: "integer", str: "string",
-                                  bool: "boolean"}
+_JSON_DTYPE: dict[Any, Dtype] = {float: "number", int: "integer", str: "string", bool: "boolean"}
 _NUMPY_DTYPE = {float: "<f8", int: "<i8", str: "|S40", bool: "|b1"}
 
 
@@ -74,25 +73,32 @@ def check_value(datatype: Any, value: Any, choices: Sequence[str] | None = None)
             if value in labels:
                 return datatype(value)
             raise SignalValueError(
-                f"{value!r} is not one of the choices: {', '.join(map(repr, labels))}")
+                f"{value!r} is not one of the choices: {', '.join(map(repr, labels))}"
+            )
     elif datatype is np.ndarray:
         if isinstance(value, np.ndarray | Sequence) and not isinstance(value, str):
             array = np.asarray(value)
             if array.dtype.kind in "biuf":
                 return array
-    raise SignalValueError(
-        f"expected {type_label(datatype)}, got {type(value).__name__} {value!r}")
+    raise SignalValueError(f"expected {type_label(datatype)}, got {type(value).__name__} {value!r}")
 
 
 def _check_choice(label: str, choices: Sequence[str] | None) -> None:
     if choices and label not in choices:
         raise SignalValueError(
-            f"{label!r} is not one of the choices: {', '.join(map(repr, choices))}")
+            f"{label!r} is not one of the choices: {', '.join(map(repr, choices))}"
+        )
 
 
-def datakey_for(datatype: Any, value: Any, source: str, *, units: str | None = None,
-                precision: int | None = None, choices: Sequence[str] | None = None
-                ) -> DataKey:
+def datakey_for(
+    datatype: Any,
+    value: Any,
+    source: str,
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+    choices: Sequence[str] | None = None,
+) -> DataKey:
     """An event-model DataKey for a signal of `datatype` currently holding `value`."""
     if datatype is None:
         datatype = _infer(value)
@@ -102,11 +108,19 @@ def datakey_for(datatype: Any, value: Any, source: str, *, units: str | None = N
     key: DataKey
     if datatype is np.ndarray:
         array = np.asarray(value if value is not None else [])
-        key = {"source": source, "dtype": "array", "dtype_numpy": array.dtype.str,
-               "shape": list(array.shape)}
+        key = {
+            "source": source,
+            "dtype": "array",
+            "dtype_numpy": array.dtype.str,
+            "shape": list(array.shape),
+        }
     else:
-        key = {"source": source, "dtype": _JSON_DTYPE.get(datatype, "number"),
-               "dtype_numpy": _NUMPY_DTYPE.get(datatype, "<f8"), "shape": []}
+        key = {
+            "source": source,
+            "dtype": _JSON_DTYPE.get(datatype, "number"),
+            "dtype_numpy": _NUMPY_DTYPE.get(datatype, "<f8"),
+            "shape": [],
+        }
     if units is not None:
         key["units"] = units
     if precision is not None:

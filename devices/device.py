@@ -59,9 +59,13 @@ class Device:
         if not children:
             return
         results = await asyncio.gather(
-            *(child.connect(timeout) for child in children.values()), return_exceptions=True)
-        errors = {attr: result for attr, result in zip(children, results, strict=True)
-                  if isinstance(result, BaseException)}
+            *(child.connect(timeout) for child in children.values()), return_exceptions=True
+        )
+        errors = {
+            attr: result
+            for attr, result in zip(children, results, strict=True)
+            if isinstance(result, BaseException)
+        }
         _raise_tree(errors)
 
     def __repr__(self) -> str:
@@ -99,11 +103,14 @@ async def connect(*devices: Device, timeout: float = DEFAULT_TIMEOUT) -> None:
 
     ``await connect(m1, det, timeout=5)``. Connecting a connected device is cheap.
     """
-    results = await asyncio.gather(*(device.connect(timeout) for device in devices),
-                                   return_exceptions=True)
-    errors = {(device.name or f"<unnamed {type(device).__name__} #{i}>"): result
-              for i, (device, result) in enumerate(zip(devices, results, strict=True))
-              if isinstance(result, BaseException)}
+    results = await asyncio.gather(
+        *(device.connect(timeout) for device in devices), return_exceptions=True
+    )
+    errors = {
+        (device.name or f"<unnamed {type(device).__name__} #{i}>"): result
+        for i, (device, result) in enumerate(zip(devices, results, strict=True))
+        if isinstance(result, BaseException)
+    }
     _raise_tree(errors)
 
 
@@ -113,7 +120,9 @@ def _raise_tree(errors: dict[str, BaseException]) -> None:
     for error in errors.values():
         if not isinstance(error, Exception):  # cancellation, KeyboardInterrupt: not ours
             raise error
-    raise NotConnectedError({
-        key: error.errors if isinstance(error, NotConnectedError) else error
-        for key, error in errors.items()
-    })
+    raise NotConnectedError(
+        {
+            key: error.errors if isinstance(error, NotConnectedError) else error
+            for key, error in errors.items()
+        }
+    )

@@ -53,8 +53,7 @@ class _ReadPlan:
         for signal in signals:
             by_kind.setdefault(type(signal.backend), []).append(signal)
         self.groups: list[tuple[BatchReader, list[SignalR[Any]]]] = [
-            (kind.batch_reader([s.backend for s in sigs]), sigs)
-            for kind, sigs in by_kind.items()
+            (kind.batch_reader([s.backend for s in sigs]), sigs) for kind, sigs in by_kind.items()
         ]
         self.devices = devices
 
@@ -87,8 +86,9 @@ class StandardReadable(Device):
 
     # -- flattening the tree ----------------------------------------------------------
 
-    def _signals(self, formats: tuple[Format, ...], config: bool
-                 ) -> tuple[list[SignalR[Any]], list[Any]]:
+    def _signals(
+        self, formats: tuple[Format, ...], config: bool
+    ) -> tuple[list[SignalR[Any]], list[Any]]:
         signals: list[SignalR[Any]] = []
         devices: list[Any] = []
         for device, fmt in self.__dict__.get("_readables", []):

@@ -112,16 +112,16 @@ class SignalR(Signal[T]):
                 try:
                     readings_cb(readings)
                 except Exception:
-                    log.exception("%s: subscriber %r failed", self._name or self.source,
-                                  readings_cb)
+                    log.exception(
+                        "%s: subscriber %r failed", self._name or self.source, readings_cb
+                    )
         if self._value_cbs:
             value = reading["value"]
             for callback in list(self._value_cbs):
                 try:
                     callback(value)
                 except Exception:
-                    log.exception("%s: subscriber %r failed", self._name or self.source,
-                                  callback)
+                    log.exception("%s: subscriber %r failed", self._name or self.source, callback)
 
     async def updates(self) -> AsyncIterator[T]:
         """Each new value (the current one first), for as long as the caller iterates.
@@ -152,8 +152,9 @@ class SignalW(Signal[T]):
         `SignalValueError` here, before anything is sent.
         """
         checked = self.check(value)
-        return Status(self._backend.put(checked, wait), name=f"{self._name}.set({value!r})",
-                      timeout=timeout)
+        return Status(
+            self._backend.put(checked, wait), name=f"{self._name}.set({value!r})", timeout=timeout
+        )
 
     def check(self, value: Any) -> Any:
         """`value` as it will be sent, or `SignalValueError` / `SignalAccessError`."""
@@ -162,8 +163,7 @@ class SignalW(Signal[T]):
         try:
             return self._backend.validate(value)
         except SignalValueError as error:
-            raise SignalValueError(f"{self._name or 'signal'} ({self.source}): {error}"
-                                   ) from None
+            raise SignalValueError(f"{self._name or 'signal'} ({self.source}): {error}") from None
 
 
 class SignalRW(SignalR[T], SignalW[T]):
@@ -178,5 +178,6 @@ class SignalX(Signal[None]):
     """An executable signal: ``trigger()`` writes its action value (1 for CA)."""
 
     def trigger(self, wait: bool = True, timeout: float | None = None) -> Status:
-        return Status(self._backend.put(None, wait), name=f"{self._name}.trigger()",
-                      timeout=timeout)
+        return Status(
+            self._backend.put(None, wait), name=f"{self._name}.trigger()", timeout=timeout
+        )

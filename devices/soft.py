@@ -34,14 +34,30 @@ _DEFAULTS: dict[Any, Any] = {float: 0.0, int: 0, str: "", bool: False}
 class SoftBackend(SignalBackend[T]):
     """A value in memory (or from `getter`); puts go to memory (and to `setter`)."""
 
-    __slots__ = ("_callback", "_getter", "_setter", "_severity", "_timestamp", "_value",
-                 "choices", "datatype", "precision", "units")
+    __slots__ = (
+        "_callback",
+        "_getter",
+        "_setter",
+        "_severity",
+        "_timestamp",
+        "_value",
+        "choices",
+        "datatype",
+        "precision",
+        "units",
+    )
 
-    def __init__(self, datatype: type[T] | None = None, initial: T | None = None, *,
-                 units: str | None = None, precision: int | None = None,
-                 choices: Sequence[str] | None = None,
-                 getter: Callable[[], T] | None = None,
-                 setter: Callable[[T], Awaitable[None] | None] | None = None) -> None:
+    def __init__(
+        self,
+        datatype: type[T] | None = None,
+        initial: T | None = None,
+        *,
+        units: str | None = None,
+        precision: int | None = None,
+        choices: Sequence[str] | None = None,
+        getter: Callable[[], T] | None = None,
+        setter: Callable[[T], Awaitable[None] | None] | None = None,
+    ) -> None:
         self.datatype = datatype
         self.units = units
         self.precision = precision
@@ -66,10 +82,16 @@ class SoftBackend(SignalBackend[T]):
     def reading(self) -> Reading:
         """The reading now, without awaiting anything."""
         if self._getter is not None:
-            return {"value": self._getter(), "timestamp": time.time(),
-                    "alarm_severity": self._severity}
-        return {"value": self._value, "timestamp": self._timestamp,
-                "alarm_severity": self._severity}
+            return {
+                "value": self._getter(),
+                "timestamp": time.time(),
+                "alarm_severity": self._severity,
+            }
+        return {
+            "value": self._value,
+            "timestamp": self._timestamp,
+            "alarm_severity": self._severity,
+        }
 
     @property
     def value(self) -> Any:
@@ -86,16 +108,21 @@ class SoftBackend(SignalBackend[T]):
         return [backend.reading() for backend in backends]  # type: ignore[attr-defined]
 
     def get_datakey(self, source: str) -> DataKey:
-        return datakey_for(self.datatype, self.value, source, units=self.units,
-                           precision=self.precision, choices=self.choices)
+        return datakey_for(
+            self.datatype,
+            self.value,
+            source,
+            units=self.units,
+            precision=self.precision,
+            choices=self.choices,
+        )
 
     # -- writing -------------------------------------------------------------------------
 
     def validate(self, value: Any) -> Any:
         return check_value(self.datatype, value, self.choices)
 
-    def set_value(self, value: Any, *, timestamp: float | None = None,
-                  severity: int = 0) -> None:
+    def set_value(self, value: Any, *, timestamp: float | None = None, severity: int = 0) -> None:
         """Store `value` (already valid) and tell the subscriber."""
         self._value = value
         self._timestamp = time.time() if timestamp is None else timestamp
@@ -129,31 +156,43 @@ def _initial(datatype: Any) -> Any:
     return None
 
 
-def soft_signal_rw(datatype: type[T] | None = float, initial: T | None = None,  # type: ignore[assignment]
-                   name: str = "", *, units: str | None = None,
-                   precision: int | None = None) -> SignalRW[T]:
+def soft_signal_rw(
+    datatype: type[T] | None = float,
+    initial: T | None = None,  # type: ignore[assignment]
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> SignalRW[T]:
     """A read-write signal held in memory: ``soft_signal_rw(float, 0.0, "x", units="mm")``."""
-    return SignalRW(SoftBackend(datatype, initial, units=units, precision=precision),
-                    name=name)
+    return SignalRW(SoftBackend(datatype, initial, units=units, precision=precision), name=name)
 
 
-def soft_signal_r_and_setter(datatype: type[T] | None = float,  # type: ignore[assignment]
-                             initial: T | None = None, name: str = "", *,
-                             units: str | None = None, precision: int | None = None
-                             ) -> tuple[SignalR[T], Callable[[T], None]]:
+def soft_signal_r_and_setter(
+    datatype: type[T] | None = float,  # type: ignore[assignment]
+    initial: T | None = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> tuple[SignalR[T], Callable[[T], None]]:
     """A read-only signal, and the function that sets its value (for simulations)."""
     backend = SoftBackend(datatype, initial, units=units, precision=precision)
     signal: SignalR[T] = SignalR(backend, name=name)
     return signal, backend.set_value
 
 
-def soft_signal_w(datatype: type[T] | None = float, initial: T | None = None,  # type: ignore[assignment]
-                  name: str = "") -> SignalW[T]:
+def soft_signal_w(
+    datatype: type[T] | None = float,
+    initial: T | None = None,  # type: ignore[assignment]
+    name: str = "",
+) -> SignalW[T]:
     return SignalW(SoftBackend(datatype, initial), name=name)
 
 
-def soft_signal_x(action: Callable[[], Awaitable[None] | None] | None = None,
-                  name: str = "") -> SignalX:
+def soft_signal_x(
+    action: Callable[[], Awaitable[None] | None] | None = None, name: str = ""
+) -> SignalX:
     """An executable signal that calls `action` when triggered."""
 
     def run(_value: Any) -> Awaitable[None] | None:

@@ -40,11 +40,26 @@ class StatusCancelledError(DeviceError):
 class Status:
     """An operation under way; see the module docstring."""
 
-    __slots__ = ("_callbacks", "_done", "_exception", "_progress", "_result", "_task",
-                 "_waiters", "_watchers", "name", "started")
+    __slots__ = (
+        "_callbacks",
+        "_done",
+        "_exception",
+        "_progress",
+        "_result",
+        "_task",
+        "_waiters",
+        "_watchers",
+        "name",
+        "started",
+    )
 
-    def __init__(self, operation: Awaitable[Any] | None = None, *, name: str = "",
-                 timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        operation: Awaitable[Any] | None = None,
+        *,
+        name: str = "",
+        timeout: float | None = None,
+    ) -> None:
         self.name = name
         self.started = time.monotonic()
         self._done = False
@@ -67,8 +82,9 @@ class Status:
     # -- constructors -------------------------------------------------------------------
 
     @classmethod
-    def finished(cls, result: Any = None, *, name: str = "",
-                 progress: Progress | None = None) -> Status:
+    def finished(
+        cls, result: Any = None, *, name: str = "", progress: Progress | None = None
+    ) -> Status:
         """A status that is already done: what an instant operation returns."""
         status = cls(name=name)
         status._done = True
@@ -85,8 +101,9 @@ class Status:
         return status
 
     @classmethod
-    def from_progress(cls, updates: AsyncIterator[Progress], *, name: str = "",
-                      timeout: float | None = None) -> Status:
+    def from_progress(
+        cls, updates: AsyncIterator[Progress], *, name: str = "", timeout: float | None = None
+    ) -> Status:
         """Run `updates` (an async iterator of `Progress`) to its end, publishing each."""
         status = cls(name=name)
 
@@ -98,16 +115,22 @@ class Status:
         return status
 
     @classmethod
-    def reporting(cls, operation: Callable[[Status], Awaitable[Any]], *, name: str = "",
-                  timeout: float | None = None) -> Status:
+    def reporting(
+        cls,
+        operation: Callable[[Status], Awaitable[Any]],
+        *,
+        name: str = "",
+        timeout: float | None = None,
+    ) -> Status:
         """Run ``operation(status)``, which may call ``status.set_progress(...)``."""
         status = cls(name=name)
         status._start(operation(status), timeout)
         return status
 
     @staticmethod
-    def wrap(method: Callable[Concatenate[D, P], Coroutine[Any, Any, Any]]
-             ) -> Callable[Concatenate[D, P], Status]:
+    def wrap(
+        method: Callable[Concatenate[D, P], Coroutine[Any, Any, Any]],
+    ) -> Callable[Concatenate[D, P], Status]:
         """Decorate an ``async def`` method so that calling it returns a `Status`."""
 
         @functools.wraps(method)
@@ -228,7 +251,8 @@ class Status:
     def _on_task_done(self, task: asyncio.Future[Any]) -> None:
         if task.cancelled():
             error: BaseException | None = StatusCancelledError(
-                f"{self.name or 'operation'} was cancelled")
+                f"{self.name or 'operation'} was cancelled"
+            )
             self._finish(None, error)
         else:
             error = task.exception()
@@ -256,7 +280,8 @@ async def _with_timeout(operation: Awaitable[Any], timeout: float, name: str) ->
             return await operation
     except TimeoutError:
         raise StatusTimeoutError(
-            f"{name or 'operation'} did not finish within {timeout:g} s") from None
+            f"{name or 'operation'} did not finish within {timeout:g} s"
+        ) from None
 
 
 def _call_safely(callback: Callable[[Any], None], arg: Any) -> None:

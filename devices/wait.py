@@ -21,8 +21,9 @@ def _matcher(expected: Any) -> Callable[[Any], bool]:
     return lambda value: bool(value == expected)
 
 
-async def wait_for_value(signal: SignalR[T], expected: T | Callable[[T], bool],
-                         timeout: float | None) -> T:
+async def wait_for_value(
+    signal: SignalR[T], expected: T | Callable[[T], bool], timeout: float | None
+) -> T:
     """Return the first value of `signal` (now or later) equal to `expected`.
 
     `expected` may be a predicate: ``wait_for_value(sig, lambda v: v > 3, timeout=5)``.
@@ -52,8 +53,13 @@ async def wait_for_value(signal: SignalR[T], expected: T | Callable[[T], bool],
 
 
 async def set_and_wait_for_other_value(
-    set_signal: SignalW[T], set_value: T, match_signal: SignalR[Any],
-    match_value: Any, timeout: float | None = 10.0, *, set_timeout: float | None = None,
+    set_signal: SignalW[T],
+    set_value: T,
+    match_signal: SignalR[Any],
+    match_value: Any,
+    timeout: float | None = 10.0,
+    *,
+    set_timeout: float | None = None,
     wait_for_set_completion: bool = True,
 ) -> Status:
     """Set one signal and wait until another reports `match_value`.
@@ -87,7 +93,8 @@ async def set_and_wait_for_other_value(
     return status
 
 
-async def set_and_wait_for_value(signal: Any, value: Any, timeout: float | None = 10.0,
-                                 **kwargs: Any) -> Status:
+async def set_and_wait_for_value(
+    signal: Any, value: Any, timeout: float | None = 10.0, **kwargs: Any
+) -> Status:
     """Set a read-write signal and wait until it reads back `value`."""
     return await set_and_wait_for_other_value(signal, value, signal, value, timeout, **kwargs)

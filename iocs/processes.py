@@ -91,8 +91,15 @@ class CAEnvironment:
 class ManagedProcess:
     """A child process we started, ended by pid (never by name) and reaped."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], *,
-                 keep_stdin_open: bool = False, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        *,
+        keep_stdin_open: bool = False,
+        log: Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self._log_path = log
@@ -146,30 +153,35 @@ _REPEATER_CODE = (
 
 def start_repeater(env: CAEnvironment, log: Path | None = None) -> ManagedProcess:
     """EPICS base's CA repeater (libca wants one that confirms its registration)."""
-    return ManagedProcess("ca-repeater", [sys.executable, "-c", _REPEATER_CODE],
-                          env.client_env(), log=log)
+    return ManagedProcess(
+        "ca-repeater", [sys.executable, "-c", _REPEATER_CODE], env.client_env(), log=log
+    )
 
 
-def start_sim_ioc(env: CAEnvironment, port: int, prefix: str, *extra: str,
-                  log: Path | None = None) -> ManagedProcess:
+def start_sim_ioc(
+    env: CAEnvironment, port: int, prefix: str, *extra: str, log: Path | None = None
+) -> ManagedProcess:
     """The simulated beamline (`python -m iocs`) serving `prefix` on `port`."""
     argv = [sys.executable, "-m", "iocs", "--prefix", prefix, "--port", str(port), *extra]
     return ManagedProcess(f"sim-ioc {prefix}", argv, env.server_env(port), log=log)
 
 
-def start_base_ioc(env: CAEnvironment, port: int, database: Path, macros: str = "",
-                   log: Path | None = None) -> ManagedProcess:
+def start_base_ioc(
+    env: CAEnvironment, port: int, database: Path, macros: str = "", log: Path | None = None
+) -> ManagedProcess:
     """A real EPICS base soft IOC from the epicscorelibs wheel.
 
     It runs an interactive shell on stdin, so the pipe stays open while it serves.
     """
     argv = [sys.executable, "-m", "epicscorelibs.ioc", "-m", macros, "-d", str(database)]
-    return ManagedProcess(f"base-ioc {database.name}", argv, env.server_env(port),
-                          keep_stdin_open=True, log=log)
+    return ManagedProcess(
+        f"base-ioc {database.name}", argv, env.server_env(port), keep_stdin_open=True, log=log
+    )
 
 
-def wait_for_pvs(pvs: Sequence[str], timeout: float = 20.0,
-                 process: ManagedProcess | None = None) -> None:
+def wait_for_pvs(
+    pvs: Sequence[str], timeout: float = 20.0, process: ManagedProcess | None = None
+) -> None:
     """Block until every PV connects, or raise naming the ones that did not.
 
     Runs its own short event loop, so call it from synchronous code (fixtures, CLIs).

@@ -15,8 +15,14 @@ from iocs.processes import CAEnvironment, free_port
 def acq(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     # A clean CA environment: the demo picks its own ports, like on a user's machine.
     env = {k: v for k, v in os.environ.items() if not k.startswith("EPICS_")}
-    return subprocess.run([sys.executable, "-m", "acq.cli", *args], env=env, text=True,
-                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "acq.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_help_lists_the_subcommands() -> None:

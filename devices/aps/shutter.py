@@ -1,7 +1,7 @@
 """PssShutter: a personnel-safety-system shutter, opened and closed by command PVs.
 
-    await shutter.set("open")    # done when the state PV says Open
-    await shutter.close()
+await shutter.set("open")    # done when the state PV says Open
+await shutter.close()
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ class PssShutter(StandardReadable):
         wanted = _STATES.get(str(value).lower())
         if wanted is None:
             raise SignalValueError(
-                f"{self.name}: {value!r} is not a shutter command; use 'open' or 'close'")
+                f"{self.name}: {value!r} is not a shutter command; use 'open' or 'close'"
+            )
         command = self.open_command if wanted == "Open" else self.close_command
-        return Status(self._command(command, wanted), name=f"{self.name} -> {value}",
-                      timeout=timeout)
+        return Status(
+            self._command(command, wanted), name=f"{self.name} -> {value}", timeout=timeout
+        )
 
     async def _command(self, command: EpicsSignalX, wanted: str) -> None:
         await command.trigger(wait=True)

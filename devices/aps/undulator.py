@@ -1,6 +1,6 @@
 """Undulator: an insertion device moved in energy (keV) through its gap.
 
-    await und.set(10.0)    # EnergySet, then Start with callback: done when the gap stops
+await und.set(10.0)    # EnergySet, then Start with callback: done when the gap stops
 """
 
 from __future__ import annotations
@@ -43,8 +43,7 @@ class Undulator(StandardReadable):
         except SignalValueError as error:
             raise SignalValueError(f"{self.name}: {error}") from None
         self.energy_setpoint.check(energy)
-        return Status(self._move(energy), name=f"{self.name} -> {energy:g} keV",
-                      timeout=timeout)
+        return Status(self._move(energy), name=f"{self.name} -> {energy:g} keV", timeout=timeout)
 
     async def _move(self, energy: float) -> None:
         await self.energy_setpoint.set(energy, wait=True)
@@ -54,5 +53,7 @@ class Undulator(StandardReadable):
         """The simulated undulator has no stop command; moves run to their end."""
 
     async def locate(self) -> Location:
-        return {"setpoint": await self.energy_setpoint.get_value(),
-                "readback": await self.energy.get_value()}
+        return {
+            "setpoint": await self.energy_setpoint.get_value(),
+            "readback": await self.energy.get_value(),
+        }

@@ -54,8 +54,9 @@ class ImagePlugin(Device):
 class AreaDetector(StandardReadable):
     """Camera + image plugin; reads the image inline as a 2-D array (hinted)."""
 
-    def __init__(self, prefix: str, name: str = "", *, cam: str = "cam1:",
-                 image: str = "image1:") -> None:
+    def __init__(
+        self, prefix: str, name: str = "", *, cam: str = "cam1:", image: str = "image1:"
+    ) -> None:
         self.cam = ADCam(f"{prefix}{cam}")
         self.image = ImagePlugin(f"{prefix}{image}")
         self.add_readables([self.cam.acquire_time, self.cam.num_images], Format.CONFIG)
@@ -74,17 +75,24 @@ class AreaDetector(StandardReadable):
         return self.cam.acquire.trigger(wait=True)
 
     def _inline(self) -> list[Any]:
-        return [self.image.array_data.backend, self.cam.array_size_x.backend,
-                self.cam.array_size_y.backend, self.image.array_counter.backend]
+        return [
+            self.image.array_data.backend,
+            self.cam.array_size_x.backend,
+            self.cam.array_size_y.backend,
+            self.image.array_counter.backend,
+        ]
 
     async def read(self) -> dict[str, Reading]:
         data, size_x, size_y, counter = await CaBackend.read_many(self._inline())
         width, height = size_x["value"], size_y["value"]
         flat = data["value"]
-        image = flat[:width * height].reshape(height, width)
+        image = flat[: width * height].reshape(height, width)
         return {
-            self.image_key: {"value": image, "timestamp": data["timestamp"],
-                             "alarm_severity": data["alarm_severity"]},
+            self.image_key: {
+                "value": image,
+                "timestamp": data["timestamp"],
+                "alarm_severity": data["alarm_severity"],
+            },
             f"{self.name}_array_counter": counter,
         }
 

@@ -41,9 +41,16 @@ DEFAULT_IO_TIMEOUT = 10.0
 class CaBackend(SignalBackend[T]):
     """A signal over one PV (or a readback PV and a setpoint PV)."""
 
-    def __init__(self, datatype: type[T] | None, read_pv: str, write_pv: str | None = None,
-                 *, writable: bool = True, put_value: Any = None,
-                 io_timeout: float = DEFAULT_IO_TIMEOUT) -> None:
+    def __init__(
+        self,
+        datatype: type[T] | None,
+        read_pv: str,
+        write_pv: str | None = None,
+        *,
+        writable: bool = True,
+        put_value: Any = None,
+        io_timeout: float = DEFAULT_IO_TIMEOUT,
+    ) -> None:
         self.datatype = datatype
         self.read_pv = read_pv
         self.write_pv = write_pv or read_pv
@@ -73,8 +80,9 @@ class CaBackend(SignalBackend[T]):
 
     async def _connect(self, timeout: float) -> None:
         self._first_property = asyncio.get_running_loop().create_future()
-        self._property_sub = camonitor(self.read_pv, self._on_property, events=DBE_PROPERTY,
-                                       format=FORMAT_CTRL)
+        self._property_sub = camonitor(
+            self.read_pv, self._on_property, events=DBE_PROPERTY, format=FORMAT_CTRL
+        )
         try:
             async with asyncio.timeout(timeout):
                 await self._first_property
@@ -82,20 +90,23 @@ class CaBackend(SignalBackend[T]):
                     read_info = write_info = await aioca.cainfo(self.read_pv, timeout=None)
                 else:
                     read_info, write_info = await aioca.cainfo(
-                        [self.read_pv, self.write_pv], timeout=None)
+                        [self.read_pv, self.write_pv], timeout=None
+                    )
         except TimeoutError:
             missing = self.read_pv if not self._first_property.done() else self.write_pv
             self.close()
             raise NotConnectedError(
-                f"ca://{missing} did not connect within {timeout:g} s") from None
+                f"ca://{missing} did not connect within {timeout:g} s"
+            ) from None
         except BaseException:
             self.close()
             raise
         self._native = (read_info.datatype, read_info.count)
         self.write_access = bool(write_info.write)
         try:
-            self.converter = make_converter(self.read_pv, self.datatype, *self._native,
-                                            self.metadata.choices)
+            self.converter = make_converter(
+                self.read_pv, self.datatype, *self._native, self.metadata.choices
+            )
         except Exception:
             self.close()
             raise
@@ -105,14 +116,19 @@ class CaBackend(SignalBackend[T]):
         if isinstance(value, CANothing):
             return
         metadata = metadata_from(value)
-        if self.converter is not None and self._native is not None \
-                and metadata.choices != self.metadata.choices:
+        if (
+            self.converter is not None
+            and self._native is not None
+            and metadata.choices != self.metadata.choices
+        ):
             try:  # new enum strings: labels read from now on follow them
-                self.converter = make_converter(self.read_pv, self.datatype, *self._native,
-                                                metadata.choices)
+                self.converter = make_converter(
+                    self.read_pv, self.datatype, *self._native, metadata.choices
+                )
             except Exception as error:
-                log.error("%s changed into something this signal cannot use: %s",
-                          self.read_pv, error)
+                log.error(
+                    "%s changed into something this signal cannot use: %s", self.read_pv, error
+                )
         self.metadata = metadata
         if self._first_property is not None and not self._first_property.done():
             self._first_property.set_result(None)
@@ -127,7 +143,8 @@ class CaBackend(SignalBackend[T]):
     def _converter(self) -> CaConverter:
         if self.converter is None:
             raise NotConnectedError(
-                f"ca://{self.read_pv} is not connected: await connect(device) first")
+                f"ca://{self.read_pv} is not connected: await connect(device) first"
+            )
         return self.converter
 
     # -- reading -----------------------------------------------------------------------
@@ -135,8 +152,12 @@ class CaBackend(SignalBackend[T]):
     async def get_reading(self) -> Reading:
         converter = self._converter()
         try:
-            value = await caget(self.read_pv, datatype=converter.request, format=FORMAT_TIME,
-                                timeout=self.io_timeout)
+            value = await caget(
+                self.read_pv,
+                datatype=converter.request,
+                format=FORMAT_TIME,
+                timeout=self.io_timeout,
+            )
         except CANothing as error:
             raise _read_error(self.read_pv, error, self.io_timeout) from None
         return converter.reading(value)
@@ -144,8 +165,7 @@ class CaBackend(SignalBackend[T]):
     async def get_value(self) -> T:
         converter = self._converter()
         try:
-            value = await caget(self.read_pv, datatype=converter.request,
-                                timeout=self.io_timeout)
+            value = await caget(self.read_pv, datatype=converter.request, timeout=self.io_timeout)
         except CANothing as error:
             raise _read_error(self.read_pv, error, self.io_timeout) from None
         return converter.to_value(value)
@@ -160,13 +180,15 @@ class CaBackend(SignalBackend[T]):
         timeout = cas[0].io_timeout
         try:
             if all(c.request == request for c in converters):
-                values = await caget(pvs, datatype=request, format=FORMAT_TIME,
-                                     timeout=timeout)
+                values = await caget(pvs, datatype=request, format=FORMAT_TIME, timeout=timeout)
             else:
                 async with asyncio.timeout(timeout):
-                    values = await asyncio.gather(*(
-                        caget(pv, datatype=c.request, format=FORMAT_TIME, timeout=None)
-                        for pv, c in zip(pvs, converters, strict=True)))
+                    values = await asyncio.gather(
+                        *(
+                            caget(pv, datatype=c.request, format=FORMAT_TIME, timeout=None)
+                            for pv, c in zip(pvs, converters, strict=True)
+                        )
+                    )
         except (CANothing, TimeoutError) as error:
             raise _read_error(", ".join(pvs), error, timeout) from None
         return [c.reading(v) for c, v in zip(converters, values, strict=True)]
@@ -179,16 +201,17 @@ class CaBackend(SignalBackend[T]):
         if len(requests) != 1:  # mixed request types (e.g. a char waveform as text)
             return lambda: cls.read_many(cas)
         pvs = [backend.read_pv for backend in cas]
-        kwargs = {"datatype": requests.pop(), "format": FORMAT_TIME,
-                  "timeout": cas[0].io_timeout}
+        kwargs = {"datatype": requests.pop(), "format": FORMAT_TIME, "timeout": cas[0].io_timeout}
 
         async def read() -> list[Reading]:
             try:
                 values = await caget(pvs, **kwargs)
             except CANothing as error:
                 raise _read_error(", ".join(pvs), error, kwargs["timeout"]) from None
-            return [backend._converter().reading(value)
-                    for backend, value in zip(cas, values, strict=True)]
+            return [
+                backend._converter().reading(value)
+                for backend, value in zip(cas, values, strict=True)
+            ]
 
         return read
 
@@ -207,7 +230,8 @@ class CaBackend(SignalBackend[T]):
         if not self.write_access:
             raise SignalAccessError(
                 f"{self.write_pv}: no write access from this host/user (access security "
-                f"on the IOC); ask the IOC's owner, or use a PV you may write")
+                f"on the IOC); ask the IOC's owner, or use a PV you may write"
+            )
         return converter.to_put(value)
 
     async def put(self, value: Any, wait: bool) -> None:
@@ -215,13 +239,13 @@ class CaBackend(SignalBackend[T]):
             value = self.put_value
         converter = self._converter()
         try:
-            await caput(self.write_pv, value, datatype=converter.request, wait=wait,
-                        timeout=None)
+            await caput(self.write_pv, value, datatype=converter.request, wait=wait, timeout=None)
         except CANothing as error:
             raise SignalAccessError(
                 f"{self.write_pv} refused the put of {value!r}: {error}. The record may "
                 f"be disabled (DISP), protected by access security, or the value rejected "
-                f"by its record support") from None
+                f"by its record support"
+            ) from None
 
     # -- monitoring --------------------------------------------------------------------
 
@@ -237,12 +261,12 @@ class CaBackend(SignalBackend[T]):
             current = self.converter or converter
             callback(current.reading(value))
 
-        self._value_sub = camonitor(self.read_pv, on_update, datatype=converter.request,
-                                    format=FORMAT_TIME)
+        self._value_sub = camonitor(
+            self.read_pv, on_update, datatype=converter.request, format=FORMAT_TIME
+        )
 
 
 def _read_error(pvs: str, error: BaseException, timeout: float) -> NotConnectedError:
     if isinstance(error, TimeoutError) or getattr(error, "errorcode", None) == cadef.ECA_TIMEOUT:
-        return NotConnectedError(
-            f"ca://{pvs}: no answer within {timeout:g} s; is the IOC running?")
+        return NotConnectedError(f"ca://{pvs}: no answer within {timeout:g} s; is the IOC running?")
     return NotConnectedError(f"ca://{pvs}: {error}")

@@ -23,15 +23,27 @@ from acq.protocols import DataKey, Reading
 from ..datatypes import check_value, enum_labels, is_enum_type, type_label
 from ..errors import SignalValueError
 
-__all__ = ["CaConverter", "CaMetadata", "IncompatibleTypeError", "make_converter",
-           "metadata_from"]
+__all__ = ["CaConverter", "CaMetadata", "IncompatibleTypeError", "make_converter", "metadata_from"]
 
 # native field types (ca_field_type)
 DBF_STRING, DBF_SHORT, DBF_FLOAT, DBF_ENUM, DBF_CHAR, DBF_LONG, DBF_DOUBLE = range(7)
-_NATIVE_NAME = {DBF_STRING: "string", DBF_SHORT: "short", DBF_FLOAT: "float",
-                DBF_ENUM: "enum", DBF_CHAR: "char", DBF_LONG: "long", DBF_DOUBLE: "double"}
-_NATIVE_NUMPY = {DBF_SHORT: "<i2", DBF_FLOAT: "<f4", DBF_ENUM: "<u2", DBF_CHAR: "|u1",
-                 DBF_LONG: "<i4", DBF_DOUBLE: "<f8"}
+_NATIVE_NAME = {
+    DBF_STRING: "string",
+    DBF_SHORT: "short",
+    DBF_FLOAT: "float",
+    DBF_ENUM: "enum",
+    DBF_CHAR: "char",
+    DBF_LONG: "long",
+    DBF_DOUBLE: "double",
+}
+_NATIVE_NUMPY = {
+    DBF_SHORT: "<i2",
+    DBF_FLOAT: "<f4",
+    DBF_ENUM: "<u2",
+    DBF_CHAR: "|u1",
+    DBF_LONG: "<i4",
+    DBF_DOUBLE: "<f8",
+}
 _INTEGERS = (DBF_SHORT, DBF_CHAR, DBF_LONG)
 _NUMBERS = (DBF_SHORT, DBF_FLOAT, DBF_CHAR, DBF_LONG, DBF_DOUBLE)
 MAX_STRING = 39  # DBR_STRING holds 40 bytes with the terminating null
@@ -64,8 +76,7 @@ def metadata_from(value: Any) -> CaMetadata:
         "alarm": _range(value.lower_alarm_limit, value.upper_alarm_limit),
         "warning": _range(value.lower_warning_limit, value.upper_warning_limit),
     }
-    return CaMetadata(units=value.units, precision=getattr(value, "precision", None),
-                      limits=limits)
+    return CaMetadata(units=value.units, precision=getattr(value, "precision", None), limits=limits)
 
 
 def _range(low: float, high: float) -> Any:
@@ -92,12 +103,19 @@ class CaConverter:
     choices: tuple[str, ...] | None
 
     def reading(self, value: Any) -> Reading:
-        return {"value": self.to_value(value), "timestamp": value.timestamp,
-                "alarm_severity": value.severity}
+        return {
+            "value": self.to_value(value),
+            "timestamp": value.timestamp,
+            "alarm_severity": value.severity,
+        }
 
     def datakey(self, source: str, metadata: CaMetadata) -> DataKey:
-        key: DataKey = {"source": source, "dtype": self.dtype,  # type: ignore[typeddict-item]
-                        "dtype_numpy": self.dtype_numpy, "shape": list(self.shape)}
+        key: DataKey = {
+            "source": source,
+            "dtype": self.dtype,  # type: ignore[typeddict-item]
+            "dtype_numpy": self.dtype_numpy,
+            "shape": list(self.shape),
+        }
         if metadata.units is not None:
             key["units"] = metadata.units
         if metadata.precision is not None and self.datatype in (float, np.ndarray):
@@ -109,8 +127,9 @@ class CaConverter:
         return key
 
 
-def make_converter(pv: str, datatype: Any, native: int, count: int,
-                   choices: Sequence[str] | None) -> CaConverter:
+def make_converter(
+    pv: str, datatype: Any, native: int, count: int, choices: Sequence[str] | None
+) -> CaConverter:
     """Decide how `pv` (native type, element count, enum choices) maps to `datatype`.
 
     ``datatype=None`` takes the PV's natural type: float, int, str (strings and enum
@@ -125,30 +144,49 @@ def make_converter(pv: str, datatype: Any, native: int, count: int,
         holds = f"{_NATIVE_NAME.get(native, native)}" + ("" if scalar else f"[{count}]")
         return IncompatibleTypeError(
             f"{pv} holds {holds}, which cannot be used as {type_label(datatype)}; "
-            f"try datatype={type_label(_natural(native, count))}")
+            f"try datatype={type_label(_natural(native, count))}"
+        )
 
-    def make(to_value: Callable[[Any], Any], to_put: Callable[[Any], Any], dtype: str,
-             dtype_numpy: str, request: int | None = None, shape: tuple[int, ...] = (),
-             with_choices: tuple[str, ...] | None = None) -> CaConverter:
-        return CaConverter(pv, datatype, request, to_value, to_put, dtype, dtype_numpy,
-                           shape, with_choices)
+    def make(
+        to_value: Callable[[Any], Any],
+        to_put: Callable[[Any], Any],
+        dtype: str,
+        dtype_numpy: str,
+        request: int | None = None,
+        shape: tuple[int, ...] = (),
+        with_choices: tuple[str, ...] | None = None,
+    ) -> CaConverter:
+        return CaConverter(
+            pv, datatype, request, to_value, to_put, dtype, dtype_numpy, shape, with_choices
+        )
 
     if datatype is np.ndarray:
         if native not in _NUMBERS:
             raise refuse()
         dtype_numpy = _NATIVE_NUMPY[native]
-        return make(_as_array, lambda v: _put_array(pv, v, count, dtype_numpy), "array",
-                    dtype_numpy, shape=(count,))
+        return make(
+            _as_array,
+            lambda v: _put_array(pv, v, count, dtype_numpy),
+            "array",
+            dtype_numpy,
+            shape=(count,),
+        )
     if datatype is str:
         if native == DBF_STRING and scalar:
             return make(str, lambda v: _put_string(pv, v), "string", "|S40")
         if native == DBF_ENUM:
             labels = choices or ()
-            return make(lambda v: _label(labels, v), lambda v: _put_label(pv, labels, v),
-                        "string", "|S40", with_choices=labels)
+            return make(
+                lambda v: _label(labels, v),
+                lambda v: _put_label(pv, labels, v),
+                "string",
+                "|S40",
+                with_choices=labels,
+            )
         if native == DBF_CHAR and not scalar:
-            return make(str, lambda v: _put_chars(pv, v, count), "string", "|S40",
-                        request=DBR_CHAR_STR)
+            return make(
+                str, lambda v: _put_chars(pv, v, count), "string", "|S40", request=DBR_CHAR_STR
+            )
         raise refuse()
     if is_enum_type(datatype):
         if native != DBF_ENUM:
@@ -158,11 +196,16 @@ def make_converter(pv: str, datatype: Any, native: int, count: int,
         if missing:
             raise IncompatibleTypeError(
                 f"{pv}: {datatype.__name__} has {', '.join(map(repr, missing))}, which the "
-                f"PV does not; the PV's choices are {', '.join(map(repr, labels))}")
+                f"PV does not; the PV's choices are {', '.join(map(repr, labels))}"
+            )
         kind = datatype
-        return make(lambda v: kind(_label(labels, v)),
-                    lambda v: _put_label(pv, labels, _enum_label(kind, v)),
-                    "string", "|S40", with_choices=labels)
+        return make(
+            lambda v: kind(_label(labels, v)),
+            lambda v: _put_label(pv, labels, _enum_label(kind, v)),
+            "string",
+            "|S40",
+            with_choices=labels,
+        )
     if not scalar:
         raise refuse()
     if datatype is float and native in _NUMBERS:
@@ -200,15 +243,17 @@ def _put_label(pv: str, labels: Sequence[str], value: Any) -> int:
     label = check_value(str, value)
     if label not in labels:
         raise SignalValueError(
-            f"{label!r} is not one of the choices of {pv}: {', '.join(map(repr, labels))}")
+            f"{label!r} is not one of the choices of {pv}: {', '.join(map(repr, labels))}"
+        )
     return labels.index(label)
 
 
 def _put_string(pv: str, value: Any) -> str:
     text = check_value(str, value)
     if len(text.encode()) > MAX_STRING:
-        raise SignalValueError(f"{pv} holds at most {MAX_STRING} characters; "
-                               f"got {len(text)}: {text[:20]!r}...")
+        raise SignalValueError(
+            f"{pv} holds at most {MAX_STRING} characters; got {len(text)}: {text[:20]!r}..."
+        )
     return text
 
 

@@ -61,8 +61,9 @@ class EpicsMotor(StandardReadable):
         self._resumed.set()
         self.add_readables([self.user_readback], Format.HINTED)
         self.add_readables([self.user_setpoint])
-        self.add_readables([self.velocity, self.acceleration, self.motor_egu,
-                            self.user_offset], Format.CONFIG)
+        self.add_readables(
+            [self.velocity, self.acceleration, self.motor_egu, self.user_offset], Format.CONFIG
+        )
         super().__init__(name=name)
 
     def set_name(self, name: str) -> None:
@@ -74,8 +75,12 @@ class EpicsMotor(StandardReadable):
         if self._all_watched is not None:
             return
         watched: dict[str, SignalR[Any]] = {
-            "rbv": self.user_readback, "hlm": self.high_limit_travel,
-            "llm": self.low_limit_travel, "velo": self.velocity, "lvio": self.limit_violation}
+            "rbv": self.user_readback,
+            "hlm": self.high_limit_travel,
+            "llm": self.low_limit_travel,
+            "velo": self.velocity,
+            "lvio": self.limit_violation,
+        }
         self._all_watched = asyncio.Event()
         for key, signal in watched.items():
             signal.subscribe_value(self._watcher(key, len(watched)))
@@ -85,8 +90,8 @@ class EpicsMotor(StandardReadable):
         except TimeoutError:
             missing = [watched[key].source for key in watched if key not in self._watched]
             raise NotConnectedError(
-                f"{self.name}: no first update within {timeout:g} s from "
-                f"{', '.join(missing)}") from None
+                f"{self.name}: no first update within {timeout:g} s from {', '.join(missing)}"
+            ) from None
 
     def _watcher(self, key: str, count: int) -> Any:
         def update(value: Any) -> None:
@@ -117,8 +122,11 @@ class EpicsMotor(StandardReadable):
             raise SignalValueError(f"{self.name}: {error}") from None
         self._check_limits(target)
         self.user_setpoint.check(target)
-        self._move = Status.reporting(lambda status: self._travel(status, target),
-                                      name=f"{self.name} -> {target:g}", timeout=timeout)
+        self._move = Status.reporting(
+            lambda status: self._travel(status, target),
+            name=f"{self.name} -> {target:g}",
+            timeout=timeout,
+        )
         return self._move
 
     def _check_limits(self, target: float) -> None:
@@ -135,8 +143,18 @@ class EpicsMotor(StandardReadable):
         def report(position: float) -> None:
             velocity = self._watched.get("velo") or 0.0
             remaining = abs(target - position) / velocity if velocity > 0 else None
-            status.set_progress(Progress(self.name, position, initial, target, units,
-                                         precision, time.monotonic() - start, remaining))
+            status.set_progress(
+                Progress(
+                    self.name,
+                    position,
+                    initial,
+                    target,
+                    units,
+                    precision,
+                    time.monotonic() - start,
+                    remaining,
+                )
+            )
 
         self._progress.append(report)
         try:
@@ -181,5 +199,6 @@ class EpicsMotor(StandardReadable):
     async def locate(self) -> Location:
         """Setpoint and readback, read fresh in one round trip."""
         setpoint, readback = await CaBackend.read_many(
-            [self.user_setpoint.backend, self.user_readback.backend])
+            [self.user_setpoint.backend, self.user_readback.backend]
+        )
         return {"setpoint": setpoint["value"], "readback": readback["value"]}

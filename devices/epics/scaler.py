@@ -38,8 +38,7 @@ class Scaler(StandardReadable):
         self.preset_time = EpicsSignalRW(f"{prefix}.TP", datatype=float)
         self.elapsed_time = EpicsSignalRO(f"{prefix}.T", datatype=float)
         self.freq = EpicsSignalRO(f"{prefix}.FREQ", datatype=float)
-        self.channels = DeviceVector({n: ScalerChannel(prefix, n)
-                                      for n in range(1, channels + 1)})
+        self.channels = DeviceVector({n: ScalerChannel(prefix, n) for n in range(1, channels + 1)})
         self.prefix = prefix
         self._channel_names: dict[int, str] = {}
         self.add_readables([self.elapsed_time])
@@ -53,8 +52,7 @@ class Scaler(StandardReadable):
 
     async def connect(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         await super().connect(timeout)
-        readings = await CaBackend.read_many([c.chname.backend for c in
-                                              self.channels.values()])
+        readings = await CaBackend.read_many([c.chname.backend for c in self.channels.values()])
         names = {n: r["value"].strip() for n, r in zip(self.channels, readings, strict=True)}
         names = {n: label for n, label in names.items() if label}
         if names != self._channel_names:

@@ -22,20 +22,32 @@ T = TypeVar("T")
 class EpicsSignalRO(SignalR[T]):
     """A read-only PV."""
 
-    def __init__(self, read_pv: str, name: str = "", *, datatype: type[T] | None = None,
-                 io_timeout: float = DEFAULT_IO_TIMEOUT) -> None:
-        super().__init__(CaBackend(datatype, read_pv, writable=False, io_timeout=io_timeout),
-                         name=name)
+    def __init__(
+        self,
+        read_pv: str,
+        name: str = "",
+        *,
+        datatype: type[T] | None = None,
+        io_timeout: float = DEFAULT_IO_TIMEOUT,
+    ) -> None:
+        super().__init__(
+            CaBackend(datatype, read_pv, writable=False, io_timeout=io_timeout), name=name
+        )
 
 
 class EpicsSignalRW(SignalRW[T]):
     """A PV that is read and written (or a readback PV and a separate ``write_pv``)."""
 
-    def __init__(self, read_pv: str, name: str = "", *, write_pv: str | None = None,
-                 datatype: type[T] | None = None,
-                 io_timeout: float = DEFAULT_IO_TIMEOUT) -> None:
-        super().__init__(CaBackend(datatype, read_pv, write_pv, io_timeout=io_timeout),
-                         name=name)
+    def __init__(
+        self,
+        read_pv: str,
+        name: str = "",
+        *,
+        write_pv: str | None = None,
+        datatype: type[T] | None = None,
+        io_timeout: float = DEFAULT_IO_TIMEOUT,
+    ) -> None:
+        super().__init__(CaBackend(datatype, read_pv, write_pv, io_timeout=io_timeout), name=name)
 
 
 #: the everyday name for a read-write PV
@@ -45,15 +57,28 @@ EpicsSignal = EpicsSignalRW
 class EpicsSignalWO(SignalW[T]):
     """A PV that is only written (a command or setpoint nobody reads back)."""
 
-    def __init__(self, write_pv: str, name: str = "", *, datatype: type[T] | None = None,
-                 io_timeout: float = DEFAULT_IO_TIMEOUT) -> None:
+    def __init__(
+        self,
+        write_pv: str,
+        name: str = "",
+        *,
+        datatype: type[T] | None = None,
+        io_timeout: float = DEFAULT_IO_TIMEOUT,
+    ) -> None:
         super().__init__(CaBackend(datatype, write_pv, io_timeout=io_timeout), name=name)
 
 
 class EpicsSignalX(SignalX):
     """A PV written to make something happen: ``trigger()`` puts `value` (1) and waits."""
 
-    def __init__(self, write_pv: str, name: str = "", *, value: Any = 1,
-                 io_timeout: float = DEFAULT_IO_TIMEOUT) -> None:
-        super().__init__(CaBackend(None, write_pv, put_value=value, io_timeout=io_timeout),
-                         name=name)
+    def __init__(
+        self,
+        write_pv: str,
+        name: str = "",
+        *,
+        value: Any = 1,
+        io_timeout: float = DEFAULT_IO_TIMEOUT,
+    ) -> None:
+        super().__init__(
+            CaBackend(None, write_pv, put_value=value, io_timeout=io_timeout), name=name
+        )

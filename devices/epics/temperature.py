@@ -1,7 +1,7 @@
 """TemperatureController: a setpoint whose put completes when the readback is in tolerance.
 
-    tc1 = TemperatureController("sim:tc1:", name="tc1")
-    await tc1.set(300.0)      # SP with callback: done within TOL of the setpoint
+tc1 = TemperatureController("sim:tc1:", name="tc1")
+await tc1.set(300.0)      # SP with callback: done within TOL of the setpoint
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ class TemperatureController(StandardReadable):
         except SignalValueError as error:
             raise SignalValueError(f"{self.name}: {error}") from None
         self.setpoint.check(target)
-        return Status.reporting(lambda status: self._ramp(status, target),
-                                name=f"{self.name} -> {target:g}", timeout=timeout)
+        return Status.reporting(
+            lambda status: self._ramp(status, target),
+            name=f"{self.name} -> {target:g}",
+            timeout=timeout,
+        )
 
     async def _ramp(self, status: Status, target: float) -> None:
         start = time.monotonic()
@@ -75,9 +78,18 @@ class TemperatureController(StandardReadable):
         def report(value: float) -> None:
             rate = self._latest.get("rate") or 0.0
             remaining = abs(target - value) / rate if rate > 0 else None
-            status.set_progress(Progress(self.name, value, initial, target, units,
-                                         backend.metadata.precision,
-                                         time.monotonic() - start, remaining))
+            status.set_progress(
+                Progress(
+                    self.name,
+                    value,
+                    initial,
+                    target,
+                    units,
+                    backend.metadata.precision,
+                    time.monotonic() - start,
+                    remaining,
+                )
+            )
 
         self._reports.append(report)
         try:
@@ -86,6 +98,7 @@ class TemperatureController(StandardReadable):
             self._reports.remove(report)
 
     async def locate(self) -> Location:
-        setpoint, readback = await asyncio.gather(self.setpoint.get_value(),
-                                                  self.readback.get_value())
+        setpoint, readback = await asyncio.gather(
+            self.setpoint.get_value(), self.readback.get_value()
+        )
         return {"setpoint": setpoint, "readback": readback}

@@ -28,10 +28,19 @@ class SimDetector(StandardReadable):
     - exposure: seconds a trigger takes (0: the trigger status is finished at once).
     """
 
-    def __init__(self, name: str = "", motor: SimMotor | None = None, *,
-                 center: float = 0.0, width: float = 1.0, peak: float = 1.0,
-                 background: float = 0.0, noise: float = 0.0, exposure: float = 0.0,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "",
+        motor: SimMotor | None = None,
+        *,
+        center: float = 0.0,
+        width: float = 1.0,
+        peak: float = 1.0,
+        background: float = 0.0,
+        noise: float = 0.0,
+        exposure: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self._motor = motor  # not a child: the motor belongs to no detector
         self._center = SoftBackend(float, float(center))
         self._width = SoftBackend(float, float(width))
@@ -67,8 +76,9 @@ class SimDetector(StandardReadable):
     def _model(self) -> float:
         x = self._motor.position if self._motor is not None else 0.0
         width = self._width.value or 1e-12
-        counts = self._peak.value * math.exp(-((x - self._center.value) ** 2)
-                                              / (2.0 * width * width))
+        counts = self._peak.value * math.exp(
+            -((x - self._center.value) ** 2) / (2.0 * width * width)
+        )
         counts += self._background
         if self._noise:
             counts += self._random.gauss(0.0, self._noise * max(abs(counts), 1e-12))

@@ -1,10 +1,10 @@
 """SimFlyer: a fly scan without hardware. A SimMotor sweeps while a SimDetector is sampled.
 
-    flyer = SimFlyer("fly", m1, det, period=0.01)
-    await flyer.prepare({"start": -1.0, "stop": 1.0, "velocity": 10.0})
-    await flyer.kickoff()      # the sweep has started
-    await flyer.complete()     # the sweep has ended
-    async for page in flyer.collect_pages(): ...   # {"data", "timestamps", "time"}
+flyer = SimFlyer("fly", m1, det, period=0.01)
+await flyer.prepare({"start": -1.0, "stop": 1.0, "velocity": 10.0})
+await flyer.kickoff()      # the sweep has started
+await flyer.complete()     # the sweep has ended
+async for page in flyer.collect_pages(): ...   # {"data", "timestamps", "time"}
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ __all__ = ["SimFlyer"]
 class SimFlyer(Device):
     """Flyable and EventPageCollectable; samples every `period` seconds while sweeping."""
 
-    def __init__(self, name: str, motor: SimMotor, detector: SimDetector, *,
-                 period: float = 0.01) -> None:
+    def __init__(
+        self, name: str, motor: SimMotor, detector: SimDetector, *, period: float = 0.01
+    ) -> None:
         self._motor, self._detector = motor, detector  # not children: they fly for us
         self.period = period
         self._plan: dict[str, float] | None = None
@@ -48,8 +49,9 @@ class SimFlyer(Device):
 
     def kickoff(self) -> Status:
         if self._plan is None:
-            raise DeviceError(f"{self.name}: call prepare() with start, stop and velocity "
-                              f"before kickoff()")
+            raise DeviceError(
+                f"{self.name}: call prepare() with start, stop and velocity before kickoff()"
+            )
         self._sweep = Status(self._fly(self._plan), name=f"{self.name}.fly")
         return Status.finished(name=f"{self.name}.kickoff")
 
@@ -87,8 +89,10 @@ class SimFlyer(Device):
         if samples:
             times = [t for _, _, t in samples]
             yield {
-                "data": {self._motor.name: [x for x, _, _ in samples],
-                         self._detector.name: [y for _, y, _ in samples]},
+                "data": {
+                    self._motor.name: [x for x, _, _ in samples],
+                    self._detector.name: [y for _, y, _ in samples],
+                },
                 "timestamps": {self._motor.name: times, self._detector.name: times},
                 "time": times,
             }

@@ -22,10 +22,18 @@ class SimImageDetector(StandardReadable):
     ``width`` pixels sigma and Poisson noise on ``peak`` counts.
     """
 
-    def __init__(self, name: str = "", x: SimMotor | None = None, y: SimMotor | None = None,
-                 *, shape: tuple[int, int] = (64, 64), width: float = 4.0,
-                 peak: float = 1000.0, exposure: float = 0.0, seed: int | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        name: str = "",
+        x: SimMotor | None = None,
+        y: SimMotor | None = None,
+        *,
+        shape: tuple[int, int] = (64, 64),
+        width: float = 4.0,
+        peak: float = 1000.0,
+        exposure: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self._x, self._y = x, y  # not children: the motors belong to no detector
         self.shape = shape
         self.spot_width = width
@@ -46,8 +54,9 @@ class SimImageDetector(StandardReadable):
     def _compute(self) -> None:
         x = self._x.position if self._x is not None else 0.0
         y = self._y.position if self._y is not None else 0.0
-        spot = self.peak * np.exp(-((self._cols - x) ** 2 + (self._rows - y) ** 2)
-                                  / (2.0 * self.spot_width ** 2))
+        spot = self.peak * np.exp(
+            -((self._cols - x) ** 2 + (self._rows - y) ** 2) / (2.0 * self.spot_width**2)
+        )
         image = self._rng.poisson(spot)
         self._image.set_value(image)
         self._total.set_value(float(image.sum()))

@@ -29,9 +29,16 @@ class SimMotor(StandardReadable):
     #: seconds between readback updates while moving
     update_period = 0.02
 
-    def __init__(self, name: str = "", *, velocity: float | None = None,
-                 units: str = "mm", precision: int = 3,
-                 limits: tuple[float, float] | None = None, initial: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str = "",
+        *,
+        velocity: float | None = None,
+        units: str = "mm",
+        precision: int = 3,
+        limits: tuple[float, float] | None = None,
+        initial: float = 0.0,
+    ) -> None:
         self._readback = SoftBackend(float, float(initial), units=units, precision=precision)
         self._setpoint = SoftBackend(float, float(initial), units=units, precision=precision)
         self._velocity = SoftBackend(float, float(velocity or 0.0), units=f"{units}/s")
@@ -81,11 +88,14 @@ class SimMotor(StandardReadable):
         self._stop_request = _StopRequest()
         self._move = Status.from_progress(
             self._travel(self._readback.value, target, abs(velocity), self._stop_request),
-            name=f"{self.name} -> {target:g}", timeout=timeout)
+            name=f"{self.name} -> {target:g}",
+            timeout=timeout,
+        )
         return self._move
 
-    async def _travel(self, initial: float, target: float, velocity: float,
-                      stop: _StopRequest) -> AsyncIterator[Progress]:
+    async def _travel(
+        self, initial: float, target: float, velocity: float, stop: _StopRequest
+    ) -> AsyncIterator[Progress]:
         units, precision = self._units.value, self._readback.precision
         start = last = time.monotonic()
         position = initial
@@ -94,23 +104,29 @@ class SimMotor(StandardReadable):
             if moving:
                 self._readback.set_value(position)
                 remaining = abs(target - position) / velocity
-                yield Progress(self.name, position, initial, target, units, precision,
-                               last - start, remaining)
+                yield Progress(
+                    self.name, position, initial, target, units, precision, last - start, remaining
+                )
             delay = self.update_period if not moving else min(self.update_period, remaining)
             if await stop.wait(delay):
                 if stop.success:
                     return  # stopped with success: the move ends where the motor is
                 raise MotorStoppedError(
-                    f"{self.name}: the move to {target:g} was stopped at {position:g}")
+                    f"{self.name}: the move to {target:g} was stopped at {position:g}"
+                )
             now = time.monotonic()
             if moving and not self._paused:
                 step = velocity * (now - last)
-                position = target if abs(target - position) <= step \
+                position = (
+                    target
+                    if abs(target - position) <= step
                     else position + math.copysign(step, target - position)
+                )
             last = now
         self._readback.set_value(target)
-        yield Progress(self.name, target, initial, target, units, precision,
-                       time.monotonic() - start, 0.0)
+        yield Progress(
+            self.name, target, initial, target, units, precision, time.monotonic() - start, 0.0
+        )
 
     def stop(self, success: bool = True) -> None:
         """Stop where it is; the pending move's status succeeds, or fails if not `success`."""

@@ -30,12 +30,18 @@ class BaseIOC:
 
 
 @pytest.fixture(scope="session")
-def base_ioc(ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
-             ) -> Iterator[BaseIOC]:
+def base_ioc(
+    ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
+) -> Iterator[BaseIOC]:
     """records.db served by a real EPICS base soft IOC."""
     prefix = unique_prefix("dev")
-    process = start_base_ioc(ca_env, ca_env.server_ports[BASE_PORT], RECORDS,
-                             f"P={prefix}", log=ioc_logs / "devices-base-ioc.log")
+    process = start_base_ioc(
+        ca_env,
+        ca_env.server_ports[BASE_PORT],
+        RECORDS,
+        f"P={prefix}",
+        log=ioc_logs / "devices-base-ioc.log",
+    )
     try:
         wait_for_pvs([f"{prefix}ai", f"{prefix}locked"], timeout=30, process=process)
         yield BaseIOC(prefix, process)
@@ -60,8 +66,12 @@ class RestartableIOC:
     def start(self, value: float, units: str) -> None:
         """Start the IOC (without waiting: the test's own signals see when it serves)."""
         self.process = start_base_ioc(
-            self.env, self.env.server_ports[SPARE_PORT_A], self.database,
-            f"P={self.prefix},VAL={value},EGU={units}", log=self.logs / "restartable-ioc.log")
+            self.env,
+            self.env.server_ports[SPARE_PORT_A],
+            self.database,
+            f"P={self.prefix},VAL={value},EGU={units}",
+            log=self.logs / "restartable-ioc.log",
+        )
 
     def stop(self) -> None:
         if self.process is not None:
@@ -70,8 +80,9 @@ class RestartableIOC:
 
 
 @pytest.fixture
-def restartable_ioc(ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
-                    ) -> Iterator[RestartableIOC]:
+def restartable_ioc(
+    ca_env: CAEnvironment, ca_repeater: ManagedProcess, ioc_logs: Path
+) -> Iterator[RestartableIOC]:
     ioc = RestartableIOC(ca_env, ioc_logs)
     try:
         yield ioc

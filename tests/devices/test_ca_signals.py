@@ -108,9 +108,11 @@ async def test_enum_class_must_match_the_choices_at_connect(base_ioc) -> None:
 async def test_enum_label_not_among_the_choices_lists_them(base_ioc) -> None:
     mbbo = EpicsSignalRW(base_ioc.pv("mbbo"), name="mode")
     await connect(mbbo, timeout=5)
-    with pytest.raises(SignalValueError,
-                       match=r"'Paused' is not one of the choices .*'Idle', 'Acquire', "
-                             r"'Readout', 'Error'"):
+    with pytest.raises(
+        SignalValueError,
+        match=r"'Paused' is not one of the choices .*'Idle', 'Acquire', "
+        r"'Readout', 'Error'",
+    ):
         mbbo.set("Paused")
 
 

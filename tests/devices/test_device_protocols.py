@@ -21,28 +21,42 @@ from devices.sim import SimDetector, SimFlyer, SimImageDetector, SimMotor
 READABLE = (p.Readable, p.Configurable, p.HasHints, p.Stageable)
 
 CASES = {
-    "SimMotor": (lambda: SimMotor("m"),
-                 (*READABLE, p.Movable, p.Locatable, p.Stoppable, p.Pausable)),
+    "SimMotor": (
+        lambda: SimMotor("m"),
+        (*READABLE, p.Movable, p.Locatable, p.Stoppable, p.Pausable),
+    ),
     "SimDetector": (lambda: SimDetector("d"), (*READABLE, p.Triggerable)),
     "SimImageDetector": (lambda: SimImageDetector("i"), (*READABLE, p.Triggerable)),
-    "SimFlyer": (lambda: SimFlyer("f", SimMotor("m"), SimDetector("d")),
-                 (p.Flyable, p.Preparable, p.EventPageCollectable, p.Stoppable)),
-    "soft signal": (lambda: soft_signal_rw(float, 0.0, "s"),
-                    (p.Readable, p.Movable, p.Locatable, p.Subscribable)),
+    "SimFlyer": (
+        lambda: SimFlyer("f", SimMotor("m"), SimDetector("d")),
+        (p.Flyable, p.Preparable, p.EventPageCollectable, p.Stoppable),
+    ),
+    "soft signal": (
+        lambda: soft_signal_rw(float, 0.0, "s"),
+        (p.Readable, p.Movable, p.Locatable, p.Subscribable),
+    ),
     "EpicsSignalRO": (lambda: EpicsSignalRO("x:ro", "ro"), (p.Readable, p.Subscribable)),
-    "EpicsSignalRW": (lambda: EpicsSignalRW("x:rw", "rw"),
-                      (p.Readable, p.Movable, p.Locatable, p.Subscribable)),
+    "EpicsSignalRW": (
+        lambda: EpicsSignalRW("x:rw", "rw"),
+        (p.Readable, p.Movable, p.Locatable, p.Subscribable),
+    ),
     "EpicsSignalX": (lambda: EpicsSignalX("x:x", "x"), (p.Triggerable,)),
-    "EpicsMotor": (lambda: EpicsMotor("x:m1", "m1"),
-                   (*READABLE, p.Movable, p.Locatable, p.Stoppable, p.Pausable)),
+    "EpicsMotor": (
+        lambda: EpicsMotor("x:m1", "m1"),
+        (*READABLE, p.Movable, p.Locatable, p.Stoppable, p.Pausable),
+    ),
     "Scaler": (lambda: Scaler("x:scaler1", "s"), (*READABLE, p.Triggerable)),
     "AreaDetector": (lambda: AreaDetector("x:ad1:", "ad"), (*READABLE, p.Triggerable)),
-    "TemperatureController": (lambda: TemperatureController("x:tc1:", "tc"),
-                              (*READABLE, p.Movable, p.Locatable)),
+    "TemperatureController": (
+        lambda: TemperatureController("x:tc1:", "tc"),
+        (*READABLE, p.Movable, p.Locatable),
+    ),
     "StorageRing": (lambda: StorageRing("x:ring:", "ring"), READABLE),
     "PssShutter": (lambda: PssShutter("x:shutter:", "shutter"), (*READABLE, p.Movable)),
-    "Undulator": (lambda: Undulator("x:und:", "und"),
-                  (*READABLE, p.Movable, p.Locatable, p.Stoppable)),
+    "Undulator": (
+        lambda: Undulator("x:und:", "und"),
+        (*READABLE, p.Movable, p.Locatable, p.Stoppable),
+    ),
 }
 
 

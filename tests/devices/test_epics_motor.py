@@ -62,8 +62,9 @@ async def test_readback_is_fresh_after_every_move(m3) -> None:
 
 async def test_move_beyond_limits_is_refused_and_does_not_move(m3) -> None:
     before = (await m3.locate())["readback"]
-    with pytest.raises(MotorLimitError,
-                       match=r"m3: target 150 is outside the limits \[-100, 100\]"):
+    with pytest.raises(
+        MotorLimitError, match=r"m3: target 150 is outside the limits \[-100, 100\]"
+    ):
         m3.set(150.0)
     assert (await m3.locate())["readback"] == before
     await m3.high_limit_travel.set(2.0)
@@ -80,8 +81,7 @@ async def test_move_beyond_limits_is_refused_and_does_not_move(m3) -> None:
 async def test_stop_halts_a_move_where_it_is(m3) -> None:
     await m3.velocity.set(2.0)
     status = m3.set(50.0)
-    await _until(lambda: (status.progress is not None and status.progress.current > 0.1),
-                 timeout=10)
+    await _until(lambda: status.progress is not None and status.progress.current > 0.1, timeout=10)
     await m3.stop(success=False)
     with pytest.raises(MotorStoppedError, match="m3: the move to 50 was stopped"):
         await status.wait(timeout=10)
@@ -103,8 +103,9 @@ async def test_pause_holds_the_move_and_resume_finishes_it(sim_ioc) -> None:
     await m4.velocity.set(2.0)
     try:
         status = m4.set(1.0)
-        await _until(lambda: status.progress is not None and status.progress.current > 0.1,
-                     timeout=10)
+        await _until(
+            lambda: status.progress is not None and status.progress.current > 0.1, timeout=10
+        )
         await m4.pause()
         with pytest.raises(StatusTimeoutError):  # unpaused, the rest takes < 0.5 s
             await status.wait(timeout=1.0)

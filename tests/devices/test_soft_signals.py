@@ -33,14 +33,27 @@ async def test_set_then_read_returns_the_new_value_with_a_timestamp() -> None:
     assert reading["value"] == 2.5 and reading["timestamp"] > 0
     assert await x.get_value() == 2.5
     assert (await x.describe())["x"] == {
-        "source": "soft://x", "dtype": "number", "dtype_numpy": "<f8", "shape": [],
-        "units": "mm", "precision": 3}
+        "source": "soft://x",
+        "dtype": "number",
+        "dtype_numpy": "<f8",
+        "shape": [],
+        "units": "mm",
+        "precision": 3,
+    }
     assert await x.locate() == {"setpoint": 2.5, "readback": 2.5}
 
 
-@pytest.mark.parametrize(("datatype", "bad"), [
-    (float, "1.0"), (int, 1.5), (bool, 2), (str, 3), (np.ndarray, "abc"), (Mode, "Medium"),
-])
+@pytest.mark.parametrize(
+    ("datatype", "bad"),
+    [
+        (float, "1.0"),
+        (int, 1.5),
+        (bool, 2),
+        (str, 3),
+        (np.ndarray, "abc"),
+        (Mode, "Medium"),
+    ],
+)
 async def test_wrong_value_type_is_refused_before_anything_is_stored(datatype, bad) -> None:
     sig = soft_signal_rw(datatype, None, "sig")
     before = await sig.get_value()
