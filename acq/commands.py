@@ -341,7 +341,7 @@ class Commands:
     async def checkpoint(self, msg: Msg) -> None:
         ex = self.ex
         for run in ex.runs.values():
-            if run.bundling:
+            if run.bundle_name is not None:
                 raise IllegalMessageSequence(
                     "'checkpoint' between 'create' and 'save'; a checkpoint goes before the "
                     "step it protects, outside the event"

@@ -2,7 +2,7 @@
 
 Each subscription owns an unbounded anyio memory object stream and one consumer task.
 `emit` only appends to the streams (no awaiting, no callback on the engine's path); the
-consumers call the callbacks. Waiting consumers are woken together, `latency` (2 ms)
+consumers call the callbacks. Waiting consumers are woken together, `latency` (10 ms)
 after the first document of a batch: in a step scan one wake-up then serves several
 points, and the engine's next put or get goes out before any callback runs. Consumers
 run while the engine serves them (during ``RE(...)``, ``RE.resume()``, ``RE.flush()``),
@@ -20,6 +20,7 @@ documents emitted in between wait in the streams, so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import logging
@@ -101,11 +102,12 @@ class _Subscription:
 class Dispatcher:
     """Routes ``(name, doc)`` to subscribers; see the module docstring for the rules."""
 
-    def __init__(self, latency: float = 0.002) -> None:
+    def __init__(self, latency: float = 0.01) -> None:
         #: Waiting consumers are woken at most this long after a document is emitted, all
         #: at once: in a step scan one wake-up serves several points instead of each.
         self.latency = latency
-        self._kick: anyio.Event | None = None  # set by emit when a wake-up is due
+        # While serving: the loop's call_later, for one wake-up per batch (None: one is due)
+        self._call_later: Callable[[float, Callable[[], None]], object] | None = None
         self._subs: dict[int, _Subscription] = {}
         self._routes: dict[str, tuple[_Subscription, ...]] = {n: () for n in DOCUMENT_NAMES}
         self._tokens = itertools.count(1)
@@ -162,10 +164,10 @@ class Dispatcher:
         for sub in subs:
             sub.sent += 1
             sub.send.send_nowait((name, doc))
-        kick = self._kick
-        if subs and kick is not None:
-            self._kick = None
-            kick.set()
+        schedule = self._call_later
+        if subs and schedule is not None:
+            self._call_later = None  # until this batch's wake-up has run
+            schedule(self.latency, self._wake_batch)
 
     @staticmethod
     def _wake(sub: _Subscription) -> None:
@@ -177,12 +179,9 @@ class Dispatcher:
         for sub in self._everyone():
             self._wake(sub)
 
-    async def _waker(self) -> None:
-        """Wake waiting consumers `latency` after the first document of a batch."""
-        while True:
-            kick = self._kick = anyio.Event()
-            await kick.wait()
-            await anyio.sleep(self.latency)
+    def _wake_batch(self) -> None:
+        if self._tg is not None:  # still serving
+            self._call_later = asyncio.get_running_loop().call_later
             self._wake_all()
 
     @asynccontextmanager
@@ -193,14 +192,15 @@ class Dispatcher:
             return
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            tg.start_soon(self._waker, name="acq subscriber wake-ups")
+            # A timer, not a task: a batch's wake-up costs no task step of its own.
+            self._call_later = asyncio.get_running_loop().call_later
             for sub in [*self._subs.values(), *self._draining()]:
                 tg.start_soon(self._consume, sub, name=f"acq subscriber {sub.label}")
             try:
                 yield
             finally:
                 self._tg = None
-                self._kick = None
+                self._call_later = None
                 tg.cancel_scope.cancel()
 
     def behind(self) -> list[str]:
@@ -272,7 +272,7 @@ class Dispatcher:
         """The next document, waiting for `emit` to wake us if there is none.
 
         Not ``receive()``: it passes through the event loop once more on every call. And
-        the wake-up comes from `_waker`, for a batch of documents.
+        the wake-up comes from `_wake_batch`, for a batch of documents.
         """
         while True:
             try:

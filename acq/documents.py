@@ -30,36 +30,38 @@ def new_uid() -> str:
 
 
 class _FastUids:
-    """Random (version 4) UUID strings from a buffer of `os.urandom`, for per-event uids.
+    """UUID-formatted (version 4, RFC 4122 variant) uids for per-event documents, fast.
 
-    ``str(uuid.uuid4())`` costs a system call per event (2.5 us here); this reads 4 KiB
-    at a time, formats 256 uids at once and hands them out (0.2 us).
+    ``str(uuid.uuid4())`` costs a system call and a UUID object per event (2.5 us here).
+    This draws 74 random bits for a prefix and counts the last 48 bits on from a random
+    start: 0.2 us, unique across processes (the prefix) and within one (the counter).
     """
 
-    __slots__ = ("_pool",)
+    __slots__ = ("_left", "_next", "_prefix")
 
     def __init__(self) -> None:
-        self._pool: list[str] = []
-
-    def __call__(self) -> str:
-        try:
-            return self._pool.pop()
-        except IndexError:
-            self._pool = self._refill()
-            return self._pool.pop()
+        self.reset()
 
     def reset(self) -> None:
-        self._pool = []
+        self._left = 0
+        self._next = 0
+        self._prefix = ""
 
-    @staticmethod
-    def _refill() -> list[str]:
-        block = bytearray(os.urandom(4096))
-        for i in range(0, 4096, 16):
-            block[i + 6] = (block[i + 6] & 0x0F) | 0x40  # version 4
-            block[i + 8] = (block[i + 8] & 0x3F) | 0x80  # RFC 4122 variant
-        hexed = block.hex()
-        return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-                for h in (hexed[i : i + 32] for i in range(0, 8192, 32))]
+    def __call__(self) -> str:
+        if not self._left:
+            self._refill()
+        self._left -= 1
+        n = self._next = self._next + 1
+        return f"{self._prefix}{n & 0xFFFFFFFFFFFF:012x}"
+
+    def _refill(self) -> None:
+        h = bytearray(os.urandom(16))
+        h[6] = (h[6] & 0x0F) | 0x40  # version 4
+        h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+        x = h.hex()
+        self._prefix = f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-"
+        self._next = int.from_bytes(h[10:], "big")
+        self._left = 1 << 16  # then a new prefix
 
 
 fast_uid = _FastUids()

@@ -114,6 +114,15 @@ class PlanStack:
         return [frame.name for frame in self.frames]
 
     async def send(self, value: Any) -> Msg:
+        frame = self.frames[-1]
+        if frame.is_async:  # the common case, without the general loop below
+            try:
+                item = await frame.gen.asend(value)  # type: ignore[union-attr]
+            except BaseException as error:
+                return await self._after_error(frame, error)
+            if type(item) is Msg and item[0] != RETURN:
+                return item  # type: ignore[return-value]
+            return await self._advance_from(frame, item)
         return await self._advance(value, None)
 
     async def throw(self, exc: BaseException) -> Msg:
@@ -159,6 +168,31 @@ class PlanStack:
                     f"plan {frame.name!r} yielded {item!r}; a plan yields Msg(...) objects "
                     f"or sub-plans (generators), e.g. `yield Msg('read', det)`"
                 )
+
+    async def _after_error(self, frame: Frame, error: BaseException) -> Msg:
+        """`frame` raised `error` (or finished): carry on as `_advance` would."""
+        if isinstance(error, StopAsyncIteration):
+            return await self._advance(self._pop(frame.result), None)
+        self.frames.pop()
+        if isinstance(error, Exception | PlanInterrupt) and self.frames:
+            return await self._advance(None, error)
+        raise error
+
+    async def _advance_from(self, frame: Frame, item: object) -> Msg:
+        """`frame` yielded `item`, which is not a plain Msg: a return, a sub-plan, ..."""
+        msg = _as_msg(item)
+        if msg is not None:
+            if msg.command != RETURN:
+                return msg
+            frame.result = msg.obj
+            return await self._advance(None, None)
+        if is_plan(item):
+            self.frames.append(Frame(item))  # type: ignore[arg-type]
+            return await self._advance(None, None)
+        return await self._advance(None, TypeError(
+            f"plan {frame.name!r} yielded {item!r}; a plan yields Msg(...) objects "
+            f"or sub-plans (generators), e.g. `yield Msg('read', det)`"
+        ))
 
     def _pop(self, result: Any) -> Any:
         self.frames.pop()
