@@ -37,15 +37,17 @@ class Stream:
 
     __slots__ = ("composer", "descriptor", "external", "name", "objs", "stale")
 
-    def __init__(self, name: str, objs: tuple[Any, ...], descriptor: dict[str, Any],
-                 composer: EventComposer) -> None:
+    def __init__(
+        self, name: str, objs: tuple[Any, ...], descriptor: dict[str, Any], composer: EventComposer
+    ) -> None:
         self.name = name
         self.objs = objs
         self.descriptor = descriptor
         self.composer = composer
         self.stale = False  # a device in it was reconfigured: describe again at next save
-        self.external = {k for k, dk in descriptor["data_keys"].items()
-                         if dk.get("external") == "STREAM:"}
+        self.external = {
+            k for k, dk in descriptor["data_keys"].items() if dk.get("external") == "STREAM:"
+        }
 
 
 def _same_objs(a: tuple[Any, ...], b: list[Any]) -> bool:
@@ -59,8 +61,9 @@ def _same_objs(a: tuple[Any, ...], b: list[Any]) -> bool:
 class RunBundler:
     """Documents of one run. ``emit(name, doc)`` receives each document once."""
 
-    def __init__(self, start: dict[str, Any], emit: Emit, *,
-                 record_interruptions: bool = True) -> None:
+    def __init__(
+        self, start: dict[str, Any], emit: Emit, *, record_interruptions: bool = True
+    ) -> None:
         self.start = start
         self.uid: str = start["uid"]
         self._emit = emit
@@ -143,8 +146,14 @@ class RunBundler:
 
     # -- streams ---------------------------------------------------------------------
 
-    def add_stream(self, name: str, objs: Iterable[Any], described: list[Described], *,
-                   first_readings: list[Mapping[str, Any]] | None = None) -> Stream:
+    def add_stream(
+        self,
+        name: str,
+        objs: Iterable[Any],
+        described: list[Described],
+        *,
+        first_readings: list[Mapping[str, Any]] | None = None,
+    ) -> Stream:
         """Emit a descriptor for `name` (again, if a device was reconfigured)."""
         check_keys_unique(described)
         if first_readings is not None:
@@ -225,9 +234,12 @@ class RunBundler:
                 INTERRUPTIONS, (), [Described("RunEngine", dict(_INTERRUPTION_KEYS))]
             )
         now = time.time()
-        self._emit("event", stream.composer.event(
-            {"interruption": kind, "reason": reason}, {"interruption": now, "reason": now}
-        ))
+        self._emit(
+            "event",
+            stream.composer.event(
+                {"interruption": kind, "reason": reason}, {"interruption": now, "reason": now}
+            ),
+        )
 
     # -- checkpoints -----------------------------------------------------------------
 
@@ -245,8 +257,11 @@ class RunBundler:
 
     def emit_page(self, stream: Stream, page: Mapping[str, Any]) -> dict[str, Any]:
         """Turn a partial EventPage (data, timestamps, time) into an EventPage."""
-        doc = stream.composer.page(dict(page["data"]), dict(page["timestamps"]),
-                                   list(page["time"]) if "time" in page else None)
+        doc = stream.composer.page(
+            dict(page["data"]),
+            dict(page["timestamps"]),
+            list(page["time"]) if "time" in page else None,
+        )
         self._emit("event_page", doc)
         return doc
 
@@ -279,8 +294,11 @@ class RunBundler:
                         f"every detector in one collect must report the same frames"
                     )
                 width = n
-                doc = {**doc, "descriptor": stream.descriptor["uid"],
-                       "seq_nums": {"start": first, "stop": first + n}}
+                doc = {
+                    **doc,
+                    "descriptor": stream.descriptor["uid"],
+                    "seq_nums": {"start": first, "stop": first + n},
+                }
             else:
                 raise DocumentError(
                     f"collect_asset_docs() gave a {name!r} document; expected "

@@ -60,11 +60,36 @@ class Commands:
     """Handlers for one `Execution`; `table()` maps command names to them."""
 
     NAMES = (
-        "open_run", "close_run", "declare_stream", "create", "read", "save", "drop",
-        "set", "trigger", "wait", "sleep", "checkpoint", "clear_checkpoint", "pause",
-        "stage", "unstage", "stop", "locate", "configure", "monitor", "unmonitor",
-        "prepare", "kickoff", "complete", "collect", "subscribe", "unsubscribe",
-        "install_suspender", "remove_suspender", "null",
+        "open_run",
+        "close_run",
+        "declare_stream",
+        "create",
+        "read",
+        "save",
+        "drop",
+        "set",
+        "trigger",
+        "wait",
+        "sleep",
+        "checkpoint",
+        "clear_checkpoint",
+        "pause",
+        "stage",
+        "unstage",
+        "stop",
+        "locate",
+        "configure",
+        "monitor",
+        "unmonitor",
+        "prepare",
+        "kickoff",
+        "complete",
+        "collect",
+        "subscribe",
+        "unsubscribe",
+        "install_suspender",
+        "remove_suspender",
+        "null",
     )
 
     def __init__(self, engine: RunEngine, ex: Execution) -> None:
@@ -102,8 +127,9 @@ class Commands:
         md = merge_metadata(engine._checked_md("RE.md", engine.md), plan_md, ex.call_md)
         explicit_scan_id = md.pop("scan_id", None)
         scan_id = explicit_scan_id if explicit_scan_id is not None else engine.scan_ids.last() + 1
-        start = compose_start(scan_id=scan_id, plan_name=ex.plan_name, md=md,
-                              versions=engine.versions)
+        start = compose_start(
+            scan_id=scan_id, plan_name=ex.plan_name, md=md, versions=engine.versions
+        )
         if engine.md_validator is not None:
             try:
                 engine.md_validator(start)
@@ -161,8 +187,12 @@ class Commands:
         stream = run.stream_to_save()
         if stream is None:
             objs = run.bundle_objs
-            stream = run.add_stream(run.bundle_name, objs, await describe_all(objs),  # type: ignore[arg-type]
-                                    first_readings=run.bundle_readings)
+            stream = run.add_stream(
+                run.bundle_name,
+                objs,
+                await describe_all(objs),  # type: ignore[arg-type]
+                first_readings=run.bundle_readings,
+            )
         run.save(stream)
 
     async def drop(self, msg: Msg) -> None:
@@ -252,8 +282,9 @@ class Commands:
 
     async def complete(self, msg: Msg) -> Any:
         kwargs = {k: v for k, v in msg.kwargs.items() if k != "wait"}
-        status = await self._verb_with_group(Msg("complete", msg.obj, *msg.args, **kwargs),
-                                             "complete")
+        status = await self._verb_with_group(
+            Msg("complete", msg.obj, *msg.args, **kwargs), "complete"
+        )
         if msg.kwargs.get("wait") and status is not None:
             await self.wait(Msg("wait", group=msg.kwargs.get("group")))
         return status
@@ -357,8 +388,9 @@ class Commands:
             run.checkpoint()
 
     async def pause(self, msg: Msg) -> None:
-        self.engine.request_pause(defer=msg.kwargs.get("defer", False),
-                                  reason="the plan asked to pause")
+        self.engine.request_pause(
+            defer=msg.kwargs.get("defer", False), reason="the plan asked to pause"
+        )
 
     async def null(self, msg: Msg) -> None:
         return None

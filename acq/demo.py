@@ -65,8 +65,9 @@ class RunPrinter:
 
     def stop(self, doc: dict) -> None:
         for field, (value, data) in self.peak.items():
-            where = ", ".join(f"{k}={v:.3f}" for k, v in data.items()
-                              if k in ("m1", "sx", "sy", "th", "tth"))
+            where = ", ".join(
+                f"{k}={v:.3f}" for k, v in data.items() if k in ("m1", "sx", "sy", "th", "tth")
+            )
             _print(f"    peak {field} = {value:.0f} counts at {where}")
         _print(f"--- run ended: {doc['exit_status']}, {doc.get('num_events', {})}")
 
@@ -84,8 +85,9 @@ async def session(prefix: str) -> None:
         RE = RunEngine(md={"beamline_id": "sim", "operator": "demo"})
         RE.subscribe(RunPrinter())
 
-        m1, sx, sy, th, tth = (EpicsMotor(f"{prefix}{n}", name=n)
-                               for n in ("m1", "sx", "sy", "th", "tth"))
+        m1, sx, sy, th, tth = (
+            EpicsMotor(f"{prefix}{n}", name=n) for n in ("m1", "sx", "sy", "th", "tth")
+        )
         scaler = Scaler(f"{prefix}scaler1", name="scaler")
         temperature = TemperatureController(f"{prefix}tc1:", name="temperature")
         await connect(m1, sx, sy, th, tth, scaler, temperature)
@@ -103,8 +105,11 @@ async def session(prefix: str) -> None:
         await RE(grid_scan([scaler], th, 9.05, 9.30, 6, tth, 18.15, 18.55, 9, snake_axes=True))
 
         _print("\nA theta/two-theta scan at each temperature (the Bragg peak moves):")
-        await RE(temperature_theta_2theta_scan(
-            [scaler], temperature, [295, 395], th, tth, 8.80, 9.32, 27))
+        await RE(
+            temperature_theta_2theta_scan(
+                [scaler], temperature, [295, 395], th, tth, 8.80, 9.32, 27
+            )
+        )
         await RE.flush()
     finally:
         aioca.purge_channel_caches()
@@ -120,8 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="acq-demo-"))
     port = env.server_ports[0]
     _print(f"starting the simulated beamline on 127.0.0.1:{port} (logs in {logs}) ...")
-    with running(start_repeater(env, log=logs / "repeater.log"),
-                 start_sim_ioc(env, port, args.prefix, log=logs / "ioc.log")) as (_, ioc):
+    with running(
+        start_repeater(env, log=logs / "repeater.log"),
+        start_sim_ioc(env, port, args.prefix, log=logs / "ioc.log"),
+    ) as (_, ioc):
         wait_for_pvs([f"{args.prefix}m1.RBV", f"{args.prefix}scaler1.CNT"], process=ioc)
         try:
             asyncio.run(session(args.prefix))

@@ -154,8 +154,9 @@ class EventComposer:
         self.count = count
         externals = [k for k, dk in descriptor["data_keys"].items() if dk.get("external")]
         # Keys stored outside the event (files, stream resources) are not filled in.
-        self.filled = {k: False for k in externals if descriptor["data_keys"][k]["external"]
-                       != "STREAM:"}
+        self.filled = {
+            k: False for k in externals if descriptor["data_keys"][k]["external"] != "STREAM:"
+        }
 
     def event(self, data: dict[str, Any], timestamps: dict[str, float]) -> dict[str, Any]:
         self.count = seq_num = self.count + 1

@@ -253,8 +253,12 @@ class RunEngine(InterruptionHandling):
 
     # -- internals: one call ---------------------------------------------------------
 
-    async def _call(self, ex: Execution, how: Literal["start", "resume", "stop", "abort", "halt"],
-                    interrupt: Interrupt | None = None) -> RunResult:
+    async def _call(
+        self,
+        ex: Execution,
+        how: Literal["start", "resume", "stop", "abort", "halt"],
+        interrupt: Interrupt | None = None,
+    ) -> RunResult:
         self._state = "running"
         self._loop = asyncio.get_running_loop()
         self._engine_task = asyncio.current_task()
@@ -277,7 +281,8 @@ class RunEngine(InterruptionHandling):
                         log.warning(
                             "subscribers %s made no progress for %.0f s; returning anyway. "
                             "Their documents stay queued and are delivered at the next "
-                            "RE call or `await RE.flush()`.", behind,
+                            "RE call or `await RE.flush()`.",
+                            behind,
                             self.subscriber_stall_timeout,
                         )
         finally:
@@ -427,7 +432,10 @@ class RunEngine(InterruptionHandling):
     def _give_up_rewinding(ex: Execution) -> None:
         log.warning(
             "plan %s has gone %d messages without a checkpoint; it can no longer be "
-            "paused and resumed until its next checkpoint", ex.plan_name, _MAX_REPLAY)
+            "paused and resumed until its next checkpoint",
+            ex.plan_name,
+            _MAX_REPLAY,
+        )
         ex.cache = None
 
     @staticmethod
@@ -460,8 +468,11 @@ class RunEngine(InterruptionHandling):
         if self._state != "paused" or self._ex is None:
             raise RunEngineStateError(
                 f"nothing to {verb}: the RunEngine is {self._state}"
-                + ("; use RE.stop()/RE.abort() from another task to end the running plan"
-                   if self._state == "running" else "")
+                + (
+                    "; use RE.stop()/RE.abort() from another task to end the running plan"
+                    if self._state == "running"
+                    else ""
+                )
             )
         return self._ex
 

@@ -31,6 +31,7 @@ class Outcome:
     plan_result: Any = None
     exception: BaseException | None = None
 
+
 # How a completed message affects the replay cache (messages since the last checkpoint).
 # Default: appended, re-done on resume. "reset": acts as a checkpoint (re-doing it would
 # be wrong or pointless). "skip": never re-done.

@@ -77,8 +77,7 @@ class InterruptionHandling(RunLifecycle):
             loop.call_soon_threadsafe(self._request_interrupt, interrupt)
             return
         current = self._interrupt
-        if current is not None and _STRENGTH.index(current.kind) >= _STRENGTH.index(
-                interrupt.kind):
+        if current is not None and _STRENGTH.index(current.kind) >= _STRENGTH.index(interrupt.kind):
             return  # a stronger request is already pending
         self._interrupt = interrupt
         scope = self._scope
@@ -113,11 +112,13 @@ class InterruptionHandling(RunLifecycle):
         ex.interrupted = True
         ex.replay.clear()
         ex.current = None
-        ex.pending_exc = RequestStop() if interrupt.kind == "stop" else RequestAbort(
-            interrupt.reason)
+        ex.pending_exc = (
+            RequestStop() if interrupt.kind == "stop" else RequestAbort(interrupt.reason)
+        )
 
-    async def _handle(self, ex: Execution, commands: dict[str, Handler],
-                      interrupt: Interrupt) -> Outcome | None:
+    async def _handle(
+        self, ex: Execution, commands: dict[str, Handler], interrupt: Interrupt
+    ) -> Outcome | None:
         """Deal with an interruption between messages; None means keep driving."""
         kind = interrupt.kind
         if kind in ("stop", "abort"):
@@ -137,7 +138,8 @@ class InterruptionHandling(RunLifecycle):
                 )
             else:
                 ex.pending_exc = RequestAbort(
-                    f"{interrupt.reason}, where the plan cannot be resumed (no checkpoint)")
+                    f"{interrupt.reason}, where the plan cannot be resumed (no checkpoint)"
+                )
             return None
         ex.interrupted = True
         await self._pause_devices(ex)
@@ -148,8 +150,9 @@ class InterruptionHandling(RunLifecycle):
             return Outcome("paused", interrupt.reason)
         return await self._suspend(ex, commands, interrupt)
 
-    async def _suspend(self, ex: Execution, commands: dict[str, Handler],
-                       interrupt: Interrupt | None) -> Outcome | None:
+    async def _suspend(
+        self, ex: Execution, commands: dict[str, Handler], interrupt: Interrupt | None
+    ) -> Outcome | None:
         """Wait (interruptibly) until no suspender is tripped; None means carry on."""
         tripped = [interrupt.suspender] if interrupt and interrupt.suspender else self._tripped()
         reason = "; ".join(s.justification for s in tripped if s is not None)

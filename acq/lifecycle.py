@@ -38,12 +38,14 @@ class RunLifecycle:
     record_interruptions: bool
 
     if TYPE_CHECKING:  # provided by RunEngine
+
         def unsubscribe(self, token: int) -> None: ...
         def remove_suspender(self, suspender: Suspender) -> None: ...
 
     def _open_run(self, ex: Execution, key: str | None, start: dict[str, Any]) -> None:
-        ex.runs[key] = RunBundler(start, self._dispatcher.emit,
-                                  record_interruptions=self.record_interruptions)
+        ex.runs[key] = RunBundler(
+            start, self._dispatcher.emit, record_interruptions=self.record_interruptions
+        )
         ex.run_uids.append(start["uid"])
 
     def _close_run(self, ex: Execution, key: str | None, exit_status: str, reason: str) -> None:
@@ -52,14 +54,25 @@ class RunLifecycle:
             log.error("could not unsubscribe the monitor of %s: %s", name, error)
         run.close(exit_status, reason)
 
-    async def _finish(self, ex: Execution, exit_status: ExitStatus, reason: str, *,
-                      plan_result: Any = None, exception: BaseException | None = None,
-                      halt: bool = False) -> Outcome:
+    async def _finish(
+        self,
+        ex: Execution,
+        exit_status: ExitStatus,
+        reason: str,
+        *,
+        plan_result: Any = None,
+        exception: BaseException | None = None,
+        halt: bool = False,
+    ) -> Outcome:
         """Whatever happened: stop, unstage, close runs, drop plan-made subscriptions."""
         with anyio.CancelScope(shield=True):
             for error in await ex.stack.close():
-                log.warning("plan %s could not clean up (%s): %s",
-                            ex.plan_name, "halted" if halt else "closed", error)
+                log.warning(
+                    "plan %s could not clean up (%s): %s",
+                    ex.plan_name,
+                    "halted" if halt else "closed",
+                    error,
+                )
             await stop_movers(ex, success=exit_status == "success")
             for obj in reversed(ex.staged):
                 await guarded(f"unstage {name_of(obj)}", obj.unstage)
@@ -78,8 +91,11 @@ class RunLifecycle:
 
 async def stop_movers(ex: Execution, success: bool) -> None:
     """Stop every device the plan moved whose move has not finished (concurrently)."""
-    movers = [obj for obj, status in ex.movers.values()
-              if is_done(status) is not True and hasattr(obj, "stop")]
+    movers = [
+        obj
+        for obj, status in ex.movers.values()
+        if is_done(status) is not True and hasattr(obj, "stop")
+    ]
     ex.movers.clear()
     if not movers:
         return

@@ -23,8 +23,9 @@ class Msg(_MsgFields):
 
     __slots__ = ()
 
-    def __new__(cls, command: str, obj: Any = None, *args: Any, run: str | None = None,
-                **kwargs: Any) -> Msg:
+    def __new__(
+        cls, command: str, obj: Any = None, *args: Any, run: str | None = None, **kwargs: Any
+    ) -> Msg:
         return super().__new__(cls, command, obj, args, kwargs, run)
 
     def __repr__(self) -> str:

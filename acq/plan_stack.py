@@ -189,10 +189,13 @@ class PlanStack:
         if is_plan(item):
             self.frames.append(Frame(item))  # type: ignore[arg-type]
             return await self._advance(None, None)
-        return await self._advance(None, TypeError(
-            f"plan {frame.name!r} yielded {item!r}; a plan yields Msg(...) objects "
-            f"or sub-plans (generators), e.g. `yield Msg('read', det)`"
-        ))
+        return await self._advance(
+            None,
+            TypeError(
+                f"plan {frame.name!r} yielded {item!r}; a plan yields Msg(...) objects "
+                f"or sub-plans (generators), e.g. `yield Msg('read', det)`"
+            ),
+        )
 
     def _pop(self, result: Any) -> Any:
         self.frames.pop()

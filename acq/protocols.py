@@ -195,8 +195,7 @@ class EventPageCollectable(Collectable, Protocol):
 class WritesStreamAssets(Collectable, Protocol):
     """A detector that writes its own files and reports them as StreamResource/StreamDatum."""
 
-    def collect_asset_docs(self, index: int | None = None) -> AsyncIterator[tuple[str, dict]]:
-        ...
+    def collect_asset_docs(self, index: int | None = None) -> AsyncIterator[tuple[str, dict]]: ...
 
     async def get_index(self) -> int: ...
 

@@ -23,8 +23,13 @@ __all__ = ["CtrlC"]
 
 
 class CtrlC:
-    def __init__(self, request_pause: Callable[[bool, str], None], halt: Callable[[], None],
-                 in_plan_code: Callable[[], bool], window: float = 10.0) -> None:
+    def __init__(
+        self,
+        request_pause: Callable[[bool, str], None],
+        halt: Callable[[], None],
+        in_plan_code: Callable[[], bool],
+        window: float = 10.0,
+    ) -> None:
         self._request_pause = request_pause
         self._halt = halt
         self._in_plan_code = in_plan_code
@@ -69,10 +74,15 @@ class CtrlC:
             )
             self._request_pause(True, "Ctrl-C")
         elif self._count == 2:
-            waiting = (" The plan's own code is busy; it pauses at its next step. Press "
-                       "Ctrl-C again to halt it now (no cleanup by the plan).")
-            print(f"\nCtrl-C: pausing now.{waiting if self._in_plan_code() else ''}",
-                  file=sys.stderr, flush=True)
+            waiting = (
+                " The plan's own code is busy; it pauses at its next step. Press "
+                "Ctrl-C again to halt it now (no cleanup by the plan)."
+            )
+            print(
+                f"\nCtrl-C: pausing now.{waiting if self._in_plan_code() else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
             self._request_pause(False, "Ctrl-C twice")
         else:
             print("\nCtrl-C: halting.", file=sys.stderr, flush=True)

@@ -44,8 +44,15 @@ class Suspender:
     #: False: a trip pauses the plan for the user instead of resuming by itself.
     auto_resume = True
 
-    def __init__(self, signal: Any, *, sleep: float = 0, pre_plan: PlanFactory | None = None,
-                 post_plan: PlanFactory | None = None, tripped_message: str = "") -> None:
+    def __init__(
+        self,
+        signal: Any,
+        *,
+        sleep: float = 0,
+        pre_plan: PlanFactory | None = None,
+        post_plan: PlanFactory | None = None,
+        tripped_message: str = "",
+    ) -> None:
         for label, factory in (("pre_plan", pre_plan), ("post_plan", post_plan)):
             if factory is not None and (is_plan(factory) or not callable(factory)):
                 raise TypeError(
@@ -155,8 +162,14 @@ class _Threshold(Suspender):
     _op: Callable[[Any, Any], bool]
     _symbol: str
 
-    def __init__(self, signal: Any, suspend_thresh: float, *,
-                 resume_thresh: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        signal: Any,
+        suspend_thresh: float,
+        *,
+        resume_thresh: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(signal, **kwargs)
         self.suspend_thresh = suspend_thresh
         self.resume_thresh = suspend_thresh if resume_thresh is None else resume_thresh
@@ -217,8 +230,9 @@ class SuspendWhenChanged(Suspender):
     the user, who checks and then ``await RE.resume()``.
     """
 
-    def __init__(self, signal: Any, *, expected_value: Any = None, allow_resume: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, signal: Any, *, expected_value: Any = None, allow_resume: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(signal, **kwargs)
         self.expected_value = expected_value
         self.auto_resume = allow_resume

@@ -87,8 +87,7 @@ async def measure(prefix: str, n: int, runs: int) -> tuple[dict[str, float], int
     checked_positions = positions(n)
 
     async def step_scan():
-        yield Msg("open_run", plan_name="scan", motors=["x"], detectors=["det"],
-                  num_points=n)
+        yield Msg("open_run", plan_name="scan", motors=["x"], detectors=["det"], num_points=n)
         times = point_times["acq RunEngine"]
         last = None
         for target in positions(n):
@@ -134,8 +133,11 @@ async def measure(prefix: str, n: int, runs: int) -> tuple[dict[str, float], int
         aioca.purge_channel_caches()
     means = {k: statistics.median(v) for k, v in samples.items()}
     medians = {k: statistics.median(v) for k, v in all_points.items()}
-    return {"per point": medians, "per run": means,
-            "ratio": {"block": statistics.median(block_ratios)}}, stale
+    return {
+        "per point": medians,
+        "per run": means,
+        "ratio": {"block": statistics.median(block_ratios)},
+    }, stale
 
 
 def measure_bluesky(prefix: str, n: int, runs: int) -> tuple[float, int]:
@@ -197,8 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
     prefix = "bes:"
-    with ca_session(n_servers=1) as env, base_ioc(env, RECORDS, f"P={prefix}",
-                                                    wait_for=[f"{prefix}det"]):
+    with (
+        ca_session(n_servers=1) as env,
+        base_ioc(env, RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
+    ):
         medians, stale = asyncio.run(measure(prefix, args.n, args.runs))
         bluesky = None
         if not args.no_bluesky:
@@ -209,29 +213,38 @@ def main(argv: list[str] | None = None) -> None:
     raw = medians["per point"]["hand-written aioca"]
     print("EPICS base ao + 3 PVs: median of single points (robust to preemption by other")
     print("processes), and median over runs of run time / points (includes run start/end).")
-    print(f"Median over the alternating blocks of the per-block ratio: "
-          f"{medians['ratio']['block']:.3f}x")
+    print(
+        f"Median over the alternating blocks of the per-block ratio: "
+        f"{medians['ratio']['block']:.3f}x"
+    )
     for name, seconds in medians["per point"].items():  # type: ignore[union-attr]
         run_mean = medians["per run"][name]
         run_ratio = run_mean / medians["per run"]["hand-written aioca"]
-        print(f"  {name:>24}: {seconds * 1e3:.3f} ms  ({seconds / raw:.2f}x);  per run "
-              f"{run_mean * 1e3:.3f} ms ({run_ratio:.2f}x)")
+        print(
+            f"  {name:>24}: {seconds * 1e3:.3f} ms  ({seconds / raw:.2f}x);  per run "
+            f"{run_mean * 1e3:.3f} ms ({run_ratio:.2f}x)"
+        )
     versus = ""
     if bluesky is not None:
         bs, bs_stale = bluesky
         bs_ratio = bs / medians["per run"]["hand-written aioca"]
-        print(f"  {'bluesky + ophyd-async':>24}: per run {bs * 1e3:.3f} ms ({bs_ratio:.2f}x), "
-              f"stale points {bs_stale}")
+        print(
+            f"  {'bluesky + ophyd-async':>24}: per run {bs * 1e3:.3f} ms ({bs_ratio:.2f}x), "
+            f"stale points {bs_stale}"
+        )
         versus = f"; bluesky + ophyd-async {bs_ratio:.2f}x (per run)"
     engine = medians["per point"]["acq RunEngine"]
     ratio = medians["ratio"]["block"]  # median over blocks of (acq / hand-written)
     run_ratio = medians["per run"]["acq RunEngine"] / medians["per run"]["hand-written aioca"]
     verdict = "met" if ratio <= TARGET else "NOT met"
     pooled = engine / raw
-    print(f"SUMMARY engine_ca_scan: acq/hand-written {ratio:.2f}x per point (median of "
-          f"per-block ratios; pooled medians {engine * 1e3:.3f}/{raw * 1e3:.3f} ms = "
-          f"{pooled:.2f}x; per run {run_ratio:.2f}x) (target <= {TARGET}x: {verdict}); "
-          f"stale points {stale}{versus}")
+    print(
+        f"SUMMARY engine_ca_scan: acq/hand-written {ratio:.2f}x per point (median of "
+        f"per-block ratios; pooled medians {engine * 1e3:.3f}/{raw * 1e3:.3f} ms = "
+        f"{pooled:.2f}x; per run {run_ratio:.2f}x) (target <= {TARGET}x: {verdict}); "
+        f"stale points {stale}{versus}"
+    )
+
 
 if __name__ == "__main__":
     main()

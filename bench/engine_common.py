@@ -37,8 +37,13 @@ async def msg_count(dets: list[Any], num: int):
 
 
 async def msg_scan(dets: list[Any], motor: Any, positions: list[float]):
-    yield Msg("open_run", plan_name="scan", detectors=[d.name for d in dets],
-              motors=[motor.name], num_points=len(positions))
+    yield Msg(
+        "open_run",
+        plan_name="scan",
+        detectors=[d.name for d in dets],
+        motors=[motor.name],
+        num_points=len(positions),
+    )
     for x in positions:
         yield Msg("checkpoint")
         yield Msg("set", motor, x, group="move")
@@ -97,5 +102,3 @@ def bluesky_soft_devices() -> tuple[Any, Any, Any]:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
-
-

@@ -39,17 +39,20 @@ async def measure_acq(n: int, runs: int) -> dict[str, float]:
     RE = RunEngine(waiting_hook=None)
     await RE(msg_count([det], 100))  # warm up
     results["acq, no subscriber"] = median_ms(
-        await per_point_runs_async(lambda: RE(msg_count([det], n)), n, runs))
+        await per_point_runs_async(lambda: RE(msg_count([det], n)), n, runs)
+    )
     token = RE.subscribe(lambda name, doc: None)
     results["acq, one subscriber"] = median_ms(
-        await per_point_runs_async(lambda: RE(msg_count([det], n)), n, runs))
+        await per_point_runs_async(lambda: RE(msg_count([det], n)), n, runs)
+    )
     RE.unsubscribe(token)
     try:
         import plans
     except ImportError:
         return results
     results["acq, plans.count"] = median_ms(
-        await per_point_runs_async(lambda: RE(plans.count([det], n)), n, runs))
+        await per_point_runs_async(lambda: RE(plans.count([det], n)), n, runs)
+    )
     return results
 
 
@@ -79,9 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     if "bluesky, count" in results:
         bs = results["bluesky, count"]
         versus = f"; bluesky {bs:.3f} ms ({bs / acq_ms:.0f}x slower)"
-    print(f"SUMMARY engine_count: acq {acq_ms:.4f} ms/point, "
-          f"{results['acq, one subscriber']:.4f} with a subscriber "
-          f"(target <= {TARGET_MS} ms: {met}){versus}")
+    print(
+        f"SUMMARY engine_count: acq {acq_ms:.4f} ms/point, "
+        f"{results['acq, one subscriber']:.4f} with a subscriber "
+        f"(target <= {TARGET_MS} ms: {met}){versus}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,13 @@ async def marked_count(det, n: int, every: int, marks: list[tuple[float, float, 
             marks.append((time.perf_counter(), rss_mb(), traced / 1e6))
         yield Msg("checkpoint")
         yield trigger_and_read([det])
-    marks.append((time.perf_counter(), rss_mb(),
-                  tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0))
+    marks.append(
+        (
+            time.perf_counter(),
+            rss_mb(),
+            tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0,
+        )
+    )
     yield Msg("close_run")
 
 
@@ -72,22 +77,28 @@ def main(argv: list[str] | None = None) -> None:
     traced = asyncio.run(run(args.tracemalloc_n, args.tracemalloc_n // 4))
     tracemalloc.stop()
     held = [m[2] for m in traced]
-    print(f"  tracemalloc over {args.tracemalloc_n} events: "
-          + " ".join(f"{h:.2f}" for h in held) + " MB allocated at each quarter")
+    print(
+        f"  tracemalloc over {args.tracemalloc_n} events: "
+        + " ".join(f"{h:.2f}" for h in held)
+        + " MB allocated at each quarter"
+    )
 
     # A trend, not noise from other processes: the later blocks against the earlier ones.
     half = len(per_point) // 2
-    trend = statistics.median(per_point[half:]) / statistics.median(per_point[1:half] or
-                                                                    per_point[:1])
+    trend = statistics.median(per_point[half:]) / statistics.median(
+        per_point[1:half] or per_point[:1]
+    )
     rss_growth = marks[-1][1] - marks[1][1]
     flat_time = trend < 1.2
     flat_memory = rss_growth < 5.0 and max(held[1:]) - min(held[1:]) < 1.0
-    print(f"SUMMARY engine_million: {args.n} events in {total:.1f} s, "
-          f"{statistics.median(per_point):.1f} us/point median per {args.every} "
-          f"(min {min(per_point):.1f}, max {max(per_point):.1f}; second half / first "
-          f"{trend:.2f}: {'flat' if flat_time else 'NOT flat'}); RSS {marks[1][1]:.1f} -> "
-          f"{marks[-1][1]:.1f} MB, traced {held[1]:.2f} -> {held[-1]:.2f} MB "
-          f"({'flat' if flat_memory else 'NOT flat'})")
+    print(
+        f"SUMMARY engine_million: {args.n} events in {total:.1f} s, "
+        f"{statistics.median(per_point):.1f} us/point median per {args.every} "
+        f"(min {min(per_point):.1f}, max {max(per_point):.1f}; second half / first "
+        f"{trend:.2f}: {'flat' if flat_time else 'NOT flat'}); RSS {marks[1][1]:.1f} -> "
+        f"{marks[-1][1]:.1f} MB, traced {held[1]:.2f} -> {held[-1]:.2f} MB "
+        f"({'flat' if flat_memory else 'NOT flat'})"
+    )
 
 
 if __name__ == "__main__":

@@ -40,18 +40,25 @@ async def measure_acq(n: int, runs: int) -> dict[str, float]:
     positions = [float(i) for i in range(n)]
     RE = RunEngine(waiting_hook=None)
     await RE(msg_scan([det], m1, positions[:100]))  # warm up
-    results = {"acq, no subscriber": median_ms(
-        await per_point_runs_async(lambda: RE(msg_scan([det], m1, positions)), n, runs))}
+    results = {
+        "acq, no subscriber": median_ms(
+            await per_point_runs_async(lambda: RE(msg_scan([det], m1, positions)), n, runs)
+        )
+    }
     token = RE.subscribe(lambda name, doc: None)
     results["acq, one subscriber"] = median_ms(
-        await per_point_runs_async(lambda: RE(msg_scan([det], m1, positions)), n, runs))
+        await per_point_runs_async(lambda: RE(msg_scan([det], m1, positions)), n, runs)
+    )
     RE.unsubscribe(token)
     try:
         import plans
     except ImportError:
         return results
-    results["acq, plans.scan"] = median_ms(await per_point_runs_async(
-        lambda: RE(plans.scan([det], m1, 0.0, float(n - 1), num=n)), n, runs))
+    results["acq, plans.scan"] = median_ms(
+        await per_point_runs_async(
+            lambda: RE(plans.scan([det], m1, 0.0, float(n - 1), num=n)), n, runs
+        )
+    )
     return results
 
 
@@ -60,8 +67,9 @@ def measure_bluesky(n: int, runs: int) -> dict[str, float]:
 
     RE, det, motor = bluesky_soft_devices()
     RE(scan([det], motor, 0, 1, 20))
-    return {"bluesky, scan": median_ms(
-        per_point_runs(lambda: RE(scan([det], motor, 0, 1, n)), n, runs))}
+    return {
+        "bluesky, scan": median_ms(per_point_runs(lambda: RE(scan([det], motor, 0, 1, n)), n, runs))
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,9 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     if "bluesky, scan" in results:
         bs = results["bluesky, scan"]
         versus = f"; bluesky {bs:.3f} ms ({bs / acq_ms:.0f}x slower)"
-    print(f"SUMMARY engine_scan: acq {acq_ms:.4f} ms/point, "
-          f"{results['acq, one subscriber']:.4f} with a subscriber "
-          f"(target <= {TARGET_MS} ms: {met}){versus}")
+    print(
+        f"SUMMARY engine_scan: acq {acq_ms:.4f} ms/point, "
+        f"{results['acq, one subscriber']:.4f} with a subscriber "
+        f"(target <= {TARGET_MS} ms: {met}){versus}"
+    )
 
 
 if __name__ == "__main__":

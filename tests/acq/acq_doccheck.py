@@ -63,8 +63,9 @@ class DocumentChecker:
         if desc is not None and set(doc["data"]) != set(desc["data_keys"]) - {
             k for k, v in desc["data_keys"].items() if v.get("external") == "STREAM:"
         }:
-            self._fail(f"event keys {sorted(doc['data'])} != descriptor keys "
-                       f"{sorted(desc['data_keys'])}")
+            self._fail(
+                f"event keys {sorted(doc['data'])} != descriptor keys {sorted(desc['data_keys'])}"
+            )
 
     def _event_page(self, doc: dict[str, Any]) -> None:
         self._seq_nums(doc["descriptor"], doc["seq_num"])

@@ -67,24 +67,40 @@ class FileWriter:
         return self.frames
 
     async def describe_collect(self) -> dict[str, Any]:
-        return {f"{self.name}_image": {"dtype": "array", "shape": [1, 8, 8],
-                                       "source": "sim", "external": "STREAM:"}}
+        return {
+            f"{self.name}_image": {
+                "dtype": "array",
+                "shape": [1, 8, 8],
+                "source": "sim",
+                "external": "STREAM:",
+            }
+        }
 
-    async def collect_asset_docs(self, index: int | None = None
-                                 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def collect_asset_docs(
+        self, index: int | None = None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         upto = self.frames if index is None else index
         if not self._resource_sent:
             self._resource_sent = True
-            yield "stream_resource", {
-                "uid": f"{self.name}-resource", "data_key": f"{self.name}_image",
-                "mimetype": "application/x-hdf5", "uri": f"file://localhost/tmp/{self.name}.h5",
-                "parameters": {"dataset": "/data"},
-            }
+            yield (
+                "stream_resource",
+                {
+                    "uid": f"{self.name}-resource",
+                    "data_key": f"{self.name}_image",
+                    "mimetype": "application/x-hdf5",
+                    "uri": f"file://localhost/tmp/{self.name}.h5",
+                    "parameters": {"dataset": "/data"},
+                },
+            )
         if upto > self._reported:
-            yield "stream_datum", {
-                "uid": f"{self.name}-resource/{self._reported}",
-                "stream_resource": f"{self.name}-resource", "descriptor": "",
-                "indices": {"start": self._reported, "stop": upto},
-                "seq_nums": {"start": 0, "stop": 0},
-            }
+            yield (
+                "stream_datum",
+                {
+                    "uid": f"{self.name}-resource/{self._reported}",
+                    "stream_resource": f"{self.name}-resource",
+                    "descriptor": "",
+                    "indices": {"start": self._reported, "stop": upto},
+                    "seq_nums": {"start": 0, "stop": 0},
+                },
+            )
             self._reported = upto

@@ -38,7 +38,8 @@ def checked_documents(monkeypatch: pytest.MonkeyPatch) -> Iterator[DocumentCheck
     monkeypatch.setattr(Dispatcher, "emit", checked_emit)
     yield checker
     assert not checker.errors, "documents broke event-model's rules:\n" + "\n".join(
-        checker.errors[:20])
+        checker.errors[:20]
+    )
 
 
 @pytest.fixture

@@ -34,12 +34,17 @@ async def ring_and_motor(sim_ioc: Any):
 
 @pytest.mark.slow
 async def test_beam_dump_mid_scan_suspends_and_the_scan_resumes_after_refill(
-        RE: RunEngine, docs: Docs, ring_and_motor):
+    RE: RunEngine, docs: Docs, ring_and_motor
+):
     ring, m1 = ring_and_motor
     RE.install_suspender(SuspendFloor(ring.current, 10.0, resume_thresh=90.0, sleep=0.5))
     fourth_point = anyio.Event()
-    RE.subscribe(lambda name, doc: fourth_point.set()
-                 if name == "event" and doc.get("seq_num") == 4 else None, "event")
+    RE.subscribe(
+        lambda name, doc: (
+            fourth_point.set() if name == "event" and doc.get("seq_num") == 4 else None
+        ),
+        "event",
+    )
 
     async def dump_and_refill() -> None:
         await fourth_point.wait()

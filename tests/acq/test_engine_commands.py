@@ -38,7 +38,7 @@ async def test_scan_moves_the_motor_and_reads_it_with_the_detector(RE, docs, m1,
     events = docs.of("event")
     assert [e["data"]["m1"] for e in events] == [-1.0, 0.0, 1.0]
     assert events[1]["data"]["det"] == pytest.approx(100.0)
-    assert events[0]["data"]["det"] == pytest.approx(100.0 * 2.718281828 ** -0.5)
+    assert events[0]["data"]["det"] == pytest.approx(100.0 * 2.718281828**-0.5)
     descriptor = docs.of("descriptor")[0]
     assert descriptor["object_keys"]["m1"][0] == "m1"
     assert "m1" in descriptor["configuration"]  # velocity etc. recorded once

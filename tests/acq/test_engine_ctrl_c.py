@@ -20,8 +20,12 @@ class Scan:
     def __init__(self, velocity: float, tmp_path: Path, *extra: str) -> None:
         env = {**os.environ, "ACQ_STATE_DIR": str(tmp_path)}
         self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(velocity), *extra], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [sys.executable, str(SCRIPT), str(velocity), *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
             start_new_session=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()

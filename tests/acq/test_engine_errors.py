@@ -36,8 +36,11 @@ async def test_a_failing_read_fails_the_plan_with_a_short_report(RE: RunEngine, 
     ]
     engine_dir = Path(acq.__file__).parent
     frames = traceback.extract_tb(error.__traceback__)
-    engine_frames = [f for f in frames if Path(f.filename).parent == engine_dir
-                     and Path(f.filename).name != "engine.py"]
+    engine_frames = [
+        f
+        for f in frames
+        if Path(f.filename).parent == engine_dir and Path(f.filename).name != "engine.py"
+    ]
     assert engine_frames == []
     assert any(f.name == "read" and f.filename == __file__ for f in frames)
     assert len(frames) <= 6

@@ -52,13 +52,22 @@ async def test_detectors_that_write_files_emit_stream_resource_and_datum(RE, doc
         yield Msg("close_run")
 
     await RE(plan())
-    assert docs.names == ["start", "descriptor", "stream_resource", "stream_datum",
-                          "stream_resource", "stream_datum", "stream_datum",
-                          "stream_datum", "stop"]
+    assert docs.names == [
+        "start",
+        "descriptor",
+        "stream_resource",
+        "stream_datum",
+        "stream_resource",
+        "stream_datum",
+        "stream_datum",
+        "stream_datum",
+        "stop",
+    ]
     start, descriptor = docs.of("start")[0], docs.of("descriptor")[0]
     assert all(r["run_start"] == start["uid"] for r in docs.of("stream_resource"))
     datums = docs.of("stream_datum")
     assert all(d["descriptor"] == descriptor["uid"] for d in datums)
     assert [d["seq_nums"] for d in datums] == [{"start": 1, "stop": 5}] * 2 + [
-        {"start": 5, "stop": 9}] * 2
+        {"start": 5, "stop": 9}
+    ] * 2
     assert docs.of("stop")[0]["num_events"] == {"primary": 8}

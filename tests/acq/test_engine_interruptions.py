@@ -36,8 +36,9 @@ def interruptions(docs: Docs) -> list[str]:
     return [e["data"]["interruption"] for e in docs.stream("interruptions")]
 
 
-async def pause_when(condition: anyio.Event, RE: RunEngine, defer: bool = False,
-                     delay: float = 0.0) -> None:
+async def pause_when(
+    condition: anyio.Event, RE: RunEngine, defer: bool = False, delay: float = 0.0
+) -> None:
     await condition.wait()
     await anyio.sleep(delay)
     RE.request_pause(defer=defer)

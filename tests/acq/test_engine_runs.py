@@ -43,8 +43,9 @@ async def test_plan_name_defaults_to_the_plans_function_name(RE, docs):
 
 
 async def test_metadata_precedence_call_over_plan_over_RE_md(docs, det):
-    RE = RunEngine({"sample": "from RE.md", "operator": "ann", "beamline_id": "sim"},
-                   waiting_hook=None)
+    RE = RunEngine(
+        {"sample": "from RE.md", "operator": "ann", "beamline_id": "sim"}, waiting_hook=None
+    )
     RE.subscribe(docs)
     await RE(count([det], 1, md={"sample": "from plan", "operator": "bob"}), sample="from call")
     start = docs.of("start")[0]
@@ -59,8 +60,9 @@ async def test_scan_id_increments_and_persists_across_processes(RE, docs, det, a
     assert [s["scan_id"] for s in docs.of("start")] == [1, 2]
     # another process shares the counter (same state directory)
     code = "from acq.metadata import ScanIdStore; print(ScanIdStore().next())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "3"
     fresh = RunEngine(waiting_hook=None)
     fresh.subscribe(docs)

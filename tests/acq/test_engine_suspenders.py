@@ -21,8 +21,7 @@ from devices.sim import SimDetector, SimMotor
 
 
 def interruptions(docs: Docs) -> list[tuple[str, str]]:
-    return [(e["data"]["interruption"], e["data"]["reason"])
-            for e in docs.stream("interruptions")]
+    return [(e["data"]["interruption"], e["data"]["reason"]) for e in docs.stream("interruptions")]
 
 
 async def slow_scan(dets, motor, points, pause_between=0.01):
@@ -84,8 +83,16 @@ async def test_beam_loss_suspends_and_the_scan_resumes_by_itself(RE: RunEngine, 
         yield Msg("set", shutter, "open", group="shutter")
         yield Msg("wait", None, group="shutter")
 
-    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0, sleep=0.05,
-                                      pre_plan=close_shutter, post_plan=open_shutter))
+    RE.install_suspender(
+        SuspendFloor(
+            ring,
+            10.0,
+            resume_thresh=50.0,
+            sleep=0.05,
+            pre_plan=close_shutter,
+            post_plan=open_shutter,
+        )
+    )
     fourth = anyio.Event()
 
     def watch(name, doc):

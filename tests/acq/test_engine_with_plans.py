@@ -50,8 +50,7 @@ async def test_a_suspended_standard_scan_has_one_event_per_point(RE, docs):
     m1 = SimMotor("m1", velocity=100.0)
     det = SimDetector("det", m1)
     third = anyio.Event()
-    RE.subscribe(lambda n, d: third.set() if n == "event" and d["seq_num"] == 3 else None,
-                 "event")
+    RE.subscribe(lambda n, d: third.set() if n == "event" and d["seq_num"] == 3 else None, "event")
 
     async def dump():
         await third.wait()
@@ -64,7 +63,9 @@ async def test_a_suspended_standard_scan_has_one_event_per_point(RE, docs):
         await RE(plans.scan([det], m1, 0.0, 1.0, num=11))
     assert [e["seq_num"] for e in docs.stream("primary")] == list(range(1, 12))
     assert [e["data"]["interruption"] for e in docs.stream("interruptions")] == [
-        "suspend", "resume"]
+        "suspend",
+        "resume",
+    ]
     RE.clear_suspenders()
 
 

@@ -51,8 +51,7 @@ async def main(velocity: float, hang: bool) -> None:
     try:
         result = await RE(stepped_scan(m1, det, 5, hang))
     except RunEnginePaused as paused:
-        print(f"PAUSED events={len(seq_nums)} position={m1.position:.4f} | {paused}",
-              flush=True)
+        print(f"PAUSED events={len(seq_nums)} position={m1.position:.4f} | {paused}", flush=True)
         command = sys.stdin.readline().strip()
         result = await (RE.resume() if command == "resume" else RE.abort("operator"))
     print(f"RESULT {result.exit_status} seq_nums={seq_nums}", flush=True)
