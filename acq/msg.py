@@ -26,7 +26,7 @@ class Msg(_MsgFields):
     def __new__(
         cls, command: str, obj: Any = None, *args: Any, run: str | None = None, **kwargs: Any
     ) -> Msg:
-        return super().__new__(cls, command, obj, args, kwargs, run)
+        return tuple.__new__(cls, (command, obj, args, kwargs, run))
 
     def __repr__(self) -> str:
         parts = [repr(self.command)]
