@@ -411,10 +411,19 @@ class Commands:
             self.ex.subscriptions.remove(token)
 
     async def install_suspender(self, msg: Msg) -> None:
-        self.engine.install_suspender(msg.obj)
-        self.ex.suspenders.append(msg.obj)
+        suspender = _suspender_of(msg)
+        self.engine.install_suspender(suspender)
+        self.ex.suspenders.append(suspender)
 
     async def remove_suspender(self, msg: Msg) -> None:
-        self.engine.remove_suspender(msg.obj)
-        if msg.obj in self.ex.suspenders:
-            self.ex.suspenders.remove(msg.obj)
+        suspender = _suspender_of(msg)
+        self.engine.remove_suspender(suspender)
+        if suspender in self.ex.suspenders:
+            self.ex.suspenders.remove(suspender)
+
+
+def _suspender_of(msg: Msg) -> Any:
+    """``Msg("install_suspender", s)``, or bluesky's ``Msg("install_suspender", None, s)``."""
+    if msg.obj is None and msg.args:
+        return msg.args[0]
+    return msg.obj

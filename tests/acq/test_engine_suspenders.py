@@ -148,15 +148,23 @@ async def test_a_tripped_suspender_holds_the_start_of_a_plan(RE, docs):
     RE.clear_suspenders()
 
 
-async def test_suspenders_installed_by_a_plan_are_removed_at_its_end(RE):
+@pytest.mark.parametrize("bluesky_form", [False, True], ids=["obj", "bluesky-args"])
+async def test_suspenders_installed_by_a_plan_are_removed_at_its_end(RE, bluesky_form):
     ring = soft_signal_rw(float, 100.0, "ring_current")
     suspender = SuspendFloor(ring, 10.0)
+    where = (None, suspender) if bluesky_form else (suspender,)
+    seen = []
 
     async def plan():
-        yield Msg("install_suspender", suspender)
+        yield Msg("install_suspender", *where)
+        seen.append(RE.suspenders)
         yield Msg("null")
+        yield Msg("remove_suspender", *where)
+        seen.append(RE.suspenders)
+        yield Msg("install_suspender", *where)
 
     await RE(plan())
+    assert seen == [(suspender,), ()]
     assert RE.suspenders == ()
     await ring.set(0.0)  # no longer watched
     assert not suspender.tripped
