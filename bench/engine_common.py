@@ -102,3 +102,24 @@ def bluesky_soft_devices() -> tuple[Any, Any, Any]:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
+
+
+def report_per_point(bench: str, results: dict[str, float], target_ms: float) -> None:
+    """Print each figure, then the SUMMARY line comparing acq with the target and bluesky.
+
+    `results` maps labels to ms/point; acq's are "acq, no subscriber" and "acq, one
+    subscriber", bluesky's (when measured) starts with "bluesky".
+    """
+    for label, ms in results.items():
+        print(f"  {label:<24} {ms:8.4f} ms/point (median of runs)")
+    acq_ms = results["acq, no subscriber"]
+    met = "met" if acq_ms <= target_ms else "NOT met"
+    versus = ""
+    bluesky = [ms for label, ms in results.items() if label.startswith("bluesky")]
+    if bluesky:
+        versus = f"; bluesky {bluesky[0]:.3f} ms ({bluesky[0] / acq_ms:.0f}x slower)"
+    print(
+        f"SUMMARY {bench}: acq {acq_ms:.4f} ms/point, "
+        f"{results['acq, one subscriber']:.4f} with a subscriber "
+        f"(target <= {target_ms} ms: {met}){versus}"
+    )

@@ -26,6 +26,7 @@ from bench.engine_common import (
     msg_scan,
     per_point_runs,
     per_point_runs_async,
+    report_per_point,
 )
 
 TARGET_MS = 0.15
@@ -82,19 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     results = asyncio.run(measure_acq(args.n, args.runs))
     if bluesky_available():
         results.update(measure_bluesky(args.bluesky_n, max(3, args.runs // 2)))
-    for name, ms in results.items():
-        print(f"  {name:<24} {ms:8.4f} ms/point (median of runs)")
-    acq_ms = results["acq, no subscriber"]
-    met = "met" if acq_ms <= TARGET_MS else "NOT met"
-    versus = ""
-    if "bluesky, scan" in results:
-        bs = results["bluesky, scan"]
-        versus = f"; bluesky {bs:.3f} ms ({bs / acq_ms:.0f}x slower)"
-    print(
-        f"SUMMARY engine_scan: acq {acq_ms:.4f} ms/point, "
-        f"{results['acq, one subscriber']:.4f} with a subscriber "
-        f"(target <= {TARGET_MS} ms: {met}){versus}"
-    )
+    report_per_point("engine_scan", results, TARGET_MS)
 
 
 if __name__ == "__main__":
