@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from iocs.processes import (
     CAEnvironment,
@@ -84,3 +85,33 @@ async def interleaved_medians(
         for name, fn in cases.items():
             samples[name] += await call_times(fn, n)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# A step-scan beamline in four EPICS base records: a "motor" (ao) whose put processes a
+# detector (calc = 2 * x), plus two more PVs read at every point.
+STEP_RECORDS = """
+record(ao, "$(P)x") { field(PREC, "3") field(EGU, "mm") field(FLNK, "$(P)det") }
+record(calc, "$(P)det") { field(CALC, "A*2") field(INPA, "$(P)x NPP") }
+record(ai, "$(P)i0") { field(VAL, "100") }
+record(longin, "$(P)n") { field(VAL, "7") }
+"""
+
+
+async def step_devices(prefix: str) -> tuple[Any, Any, list[str]]:
+    """The connected motor signal and 3-PV detector of `STEP_RECORDS`, and the 3 PV names."""
+    from devices import Format, StandardReadable, connect
+    from devices.epics import EpicsSignalRO, EpicsSignalRW
+
+    class Detector(StandardReadable):
+        def __init__(self, name: str = "") -> None:
+            self.value = EpicsSignalRO(f"{prefix}det")
+            self.i0 = EpicsSignalRO(f"{prefix}i0")
+            self.n = EpicsSignalRO(f"{prefix}n")
+            self.add_readables([self.value], Format.HINTED)
+            self.add_readables([self.i0, self.n])
+            super().__init__(name=name)
+
+    x = EpicsSignalRW(f"{prefix}x", name="x", datatype=float)
+    det = Detector(name="det")
+    await connect(x, det, timeout=10)
+    return x, det, [f"{prefix}det", f"{prefix}i0", f"{prefix}n"]

@@ -29,35 +29,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench._devices_common import base_ioc, ca_session, interleaved_medians
-
-RECORDS = """
-record(ao, "$(P)x") { field(PREC, "3") field(EGU, "mm") field(FLNK, "$(P)det") }
-record(calc, "$(P)det") { field(CALC, "A*2") field(INPA, "$(P)x NPP") }
-record(ai, "$(P)i0") { field(VAL, "100") }
-record(longin, "$(P)n") { field(VAL, "7") }
-"""
+from bench._devices_common import (
+    STEP_RECORDS,
+    base_ioc,
+    ca_session,
+    interleaved_medians,
+    step_devices,
+)
 
 
 async def measure_base(prefix: str, n: int, runs: int) -> tuple[dict[str, float], int]:
     import aioca
 
-    from devices import Format, StandardReadable, connect
-    from devices.epics import EpicsSignalRO, EpicsSignalRW
-
-    class Detector(StandardReadable):
-        def __init__(self, name: str = "") -> None:
-            self.value = EpicsSignalRO(f"{prefix}det")
-            self.i0 = EpicsSignalRO(f"{prefix}i0")
-            self.n = EpicsSignalRO(f"{prefix}n")
-            self.add_readables([self.value], Format.HINTED)
-            self.add_readables([self.i0, self.n])
-            super().__init__(name=name)
-
-    x = EpicsSignalRW(f"{prefix}x", name="x", datatype=float)
-    det = Detector(name="det")
-    await connect(x, det, timeout=10)
-    pvs = [f"{prefix}det", f"{prefix}i0", f"{prefix}n"]
+    x, det, pvs = await step_devices(prefix)
     positions = itertools.cycle([i * 0.001 for i in range(1000)])
     stale = 0
 
@@ -184,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     prefix = "bds:"
     with (
         ca_session(n_servers=2) as env,
-        base_ioc(env, RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
+        base_ioc(env, STEP_RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
     ):
         with tempfile.TemporaryDirectory() as tmp:
             sim = start_sim_ioc(env, env.server_ports[1], "bsim:", log=Path(tmp) / "sim.log")

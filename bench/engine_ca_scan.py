@@ -27,14 +27,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._devices_common import base_ioc, ca_session
+from bench._devices_common import STEP_RECORDS, base_ioc, ca_session, step_devices
 
-RECORDS = """
-record(ao, "$(P)x") { field(PREC, "3") field(EGU, "mm") field(FLNK, "$(P)det") }
-record(calc, "$(P)det") { field(CALC, "A*2") field(INPA, "$(P)x NPP") }
-record(ai, "$(P)i0") { field(VAL, "100") }
-record(longin, "$(P)n") { field(VAL, "7") }
-"""
 TARGET = 1.15
 
 
@@ -46,22 +40,8 @@ async def measure(prefix: str, n: int, runs: int) -> tuple[dict[str, float], int
     import aioca
 
     from acq import Msg, RunEngine
-    from devices import Format, StandardReadable, connect
-    from devices.epics import EpicsSignalRO, EpicsSignalRW
 
-    class Detector(StandardReadable):
-        def __init__(self, name: str = "") -> None:
-            self.value = EpicsSignalRO(f"{prefix}det")
-            self.i0 = EpicsSignalRO(f"{prefix}i0")
-            self.n = EpicsSignalRO(f"{prefix}n")
-            self.add_readables([self.value], Format.HINTED)
-            self.add_readables([self.i0, self.n])
-            super().__init__(name=name)
-
-    x = EpicsSignalRW(f"{prefix}x", name="x", datatype=float)
-    det = Detector(name="det")
-    await connect(x, det, timeout=10)
-    pvs = [f"{prefix}det", f"{prefix}i0", f"{prefix}n"]
+    x, det, pvs = await step_devices(prefix)
     stale = 0
 
     clock = time.perf_counter
@@ -201,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     prefix = "bes:"
     with (
         ca_session(n_servers=1) as env,
-        base_ioc(env, RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
+        base_ioc(env, STEP_RECORDS, f"P={prefix}", wait_for=[f"{prefix}det"]),
     ):
         medians, stale = asyncio.run(measure(prefix, args.n, args.runs))
         bluesky = None
