@@ -20,13 +20,14 @@ from typing import Any
 from .describe import Described, check_keys_unique, check_readings_match, name_of
 from .documents import EventComposer, compose_descriptor, compose_stop, split_readings
 from .errors import DocumentError, IllegalMessageSequence
+from .protocols import DataKey
 
 __all__ = ["INTERRUPTIONS", "RunBundler", "Stream"]
 
 Emit = Callable[[str, dict[str, Any]], None]
 
 INTERRUPTIONS = "interruptions"
-_INTERRUPTION_KEYS = {
+_INTERRUPTION_KEYS: dict[str, DataKey] = {
     "interruption": {"dtype": "string", "shape": [], "source": "RunEngine"},
     "reason": {"dtype": "string", "shape": [], "source": "RunEngine"},
 }

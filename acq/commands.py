@@ -186,11 +186,12 @@ class Commands:
             return
         stream = run.stream_to_save()
         if stream is None:
+            assert run.bundle_name is not None  # stream_to_save raises without an open event
             objs = run.bundle_objs
             stream = run.add_stream(
                 run.bundle_name,
                 objs,
-                await describe_all(objs),  # type: ignore[arg-type]
+                await describe_all(objs),
                 first_readings=run.bundle_readings,
             )
         run.save(stream)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .errors import DocumentError
+
+if TYPE_CHECKING:
+    from .protocols import DataKey
 
 __all__ = ["Described", "check_readings_match", "describe", "describe_all", "maybe_await"]
 
@@ -37,7 +40,7 @@ class Described:
     """What a stream's descriptor records about one object."""
 
     name: str
-    data_keys: dict[str, dict[str, Any]]
+    data_keys: dict[str, DataKey]
     configuration: dict[str, Any] | None = None
     hints: dict[str, Any] | None = None
 

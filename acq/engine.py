@@ -295,6 +295,7 @@ class RunEngine(InterruptionHandling):
                 self._state = "idle"
                 self._ex = None
             self._idle.set()
+        assert outcome is not None  # _execute returned: it raises rather than return None
         return self._conclude(ex, outcome)
 
     def _conclude(self, ex: Execution, outcome: Outcome) -> RunResult:

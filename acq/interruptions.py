@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -179,7 +180,7 @@ class InterruptionHandling(RunLifecycle):
         await self._resume_devices(ex)
         return None
 
-    async def _wait_until_clear(self, tripped: list[Suspender | None]) -> None:
+    async def _wait_until_clear(self, tripped: Sequence[Suspender | None]) -> None:
         while True:
             waited = [s for s in self._suspenders if s.tripped]
             for suspender in waited:

@@ -83,7 +83,7 @@ class PlanDone(Exception):
 
 def _as_msg(item: object) -> Msg | None:
     if type(item) is Msg:
-        return item  # type: ignore[return-value]
+        return item
     if isinstance(item, tuple) and len(item) == 5 and isinstance(item[0], str):
         return Msg._make(item)  # bluesky's Msg, or any tuple of the same layout
     return None
@@ -121,7 +121,7 @@ class PlanStack:
             except BaseException as error:
                 return await self._after_error(frame, error)
             if type(item) is Msg and item[0] != RETURN:
-                return item  # type: ignore[return-value]
+                return item
             return await self._advance_from(frame, item)
         return await self._advance(value, None)
 
@@ -161,7 +161,7 @@ class PlanStack:
                 frame.result = msg.obj
                 value = None
             elif is_plan(item):
-                frames.append(Frame(item))  # type: ignore[arg-type]
+                frames.append(Frame(item))
                 value = None
             else:
                 exc = TypeError(

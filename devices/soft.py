@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from acq.protocols import DataKey, Reading
 
@@ -156,37 +156,95 @@ def _initial(datatype: Any) -> Any:
     return None
 
 
+@overload
 def soft_signal_rw(
-    datatype: type[T] | None = float,
-    initial: T | None = None,  # type: ignore[assignment]
-    name: str = "",
-    *,
-    units: str | None = None,
-    precision: int | None = None,
-) -> SignalRW[T]:
-    """A read-write signal held in memory: ``soft_signal_rw(float, 0.0, "x", units="mm")``."""
-    return SignalRW(SoftBackend(datatype, initial, units=units, precision=precision), name=name)
-
-
-def soft_signal_r_and_setter(
-    datatype: type[T] | None = float,  # type: ignore[assignment]
+    datatype: type[T],
     initial: T | None = None,
     name: str = "",
     *,
     units: str | None = None,
     precision: int | None = None,
-) -> tuple[SignalR[T], Callable[[T], None]]:
+) -> SignalRW[T]: ...
+@overload
+def soft_signal_rw(
+    datatype: None,
+    initial: Any = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> SignalRW[Any]: ...
+@overload
+def soft_signal_rw(
+    *,
+    initial: float | None = None,
+    name: str = "",
+    units: str | None = None,
+    precision: int | None = None,
+) -> SignalRW[float]: ...
+def soft_signal_rw(
+    datatype: type[Any] | None = float,
+    initial: Any = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> SignalRW[Any]:
+    """A read-write signal held in memory: ``soft_signal_rw(float, 0.0, "x", units="mm")``."""
+    return SignalRW(SoftBackend(datatype, initial, units=units, precision=precision), name=name)
+
+
+@overload
+def soft_signal_r_and_setter(
+    datatype: type[T],
+    initial: T | None = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> tuple[SignalR[T], Callable[[T], None]]: ...
+@overload
+def soft_signal_r_and_setter(
+    datatype: None,
+    initial: Any = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> tuple[SignalR[Any], Callable[[Any], None]]: ...
+@overload
+def soft_signal_r_and_setter(
+    *,
+    initial: float | None = None,
+    name: str = "",
+    units: str | None = None,
+    precision: int | None = None,
+) -> tuple[SignalR[float], Callable[[float], None]]: ...
+def soft_signal_r_and_setter(
+    datatype: type[Any] | None = float,
+    initial: Any = None,
+    name: str = "",
+    *,
+    units: str | None = None,
+    precision: int | None = None,
+) -> tuple[SignalR[Any], Callable[[Any], None]]:
     """A read-only signal, and the function that sets its value (for simulations)."""
     backend = SoftBackend(datatype, initial, units=units, precision=precision)
-    signal: SignalR[T] = SignalR(backend, name=name)
+    signal: SignalR[Any] = SignalR(backend, name=name)
     return signal, backend.set_value
 
 
+@overload
+def soft_signal_w(datatype: type[T], initial: T | None = None, name: str = "") -> SignalW[T]: ...
+@overload
+def soft_signal_w(datatype: None, initial: Any = None, name: str = "") -> SignalW[Any]: ...
+@overload
+def soft_signal_w(*, initial: float | None = None, name: str = "") -> SignalW[float]: ...
 def soft_signal_w(
-    datatype: type[T] | None = float,
-    initial: T | None = None,  # type: ignore[assignment]
+    datatype: type[Any] | None = float,
+    initial: Any = None,
     name: str = "",
-) -> SignalW[T]:
+) -> SignalW[Any]:
     return SignalW(SoftBackend(datatype, initial), name=name)
 
 

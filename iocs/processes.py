@@ -137,7 +137,7 @@ class ManagedProcess:
         if self.proc.stdin:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-        if self._log is not subprocess.DEVNULL:
+        if not isinstance(self._log, int):  # an open log file, not subprocess.DEVNULL
             self._log.close()
 
     def __repr__(self) -> str:

@@ -40,7 +40,7 @@ def is_return(item: Any) -> bool:
 
 def named(plan: Plan, name: str) -> Plan:
     """Give a plan the name the engine shows in its plan stack (``scan``, not ``_stage``)."""
-    plan.__name__ = plan.__qualname__ = name  # type: ignore[misc]
+    plan.__name__ = plan.__qualname__ = name  # type: ignore[attr-defined]
     return plan
 
 

@@ -12,7 +12,7 @@ import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 from acq.protocols import Movable, Readable
 
@@ -98,7 +98,7 @@ def check_num(plan: str, num: Any, what: str = "num", minimum: int = 1) -> int:
         raise PlanArgumentError(f"{plan}: {what} must be a whole number, got {num!r}")
     if num < minimum:
         raise PlanArgumentError(f"{plan}: {what} must be at least {minimum}, got {num!r}")
-    return int(num)
+    return int(cast("SupportsInt", num))  # typeshed's Real has no __int__
 
 
 def split_args(plan: str, args: Sequence[Any], size: int, pattern: str) -> list[tuple[Any, ...]]:

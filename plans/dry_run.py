@@ -25,9 +25,9 @@ import asyncio
 import math
 import numbers
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from acq.msg import Msg
 from acq.protocols import Movable, Progress, Status
@@ -95,11 +95,11 @@ class _Done:
     done = True
     success = True
 
-    def __await__(self) -> Generator[Any, None, None]:
+    def __await__(self) -> Iterator[Any]:
         return iter(())
 
     def add_callback(self, callback: Callable[[Status], None]) -> None:
-        callback(self)  # type: ignore[arg-type]
+        callback(self)
 
     def watch(self, callback: Callable[[Progress], None]) -> None:
         return None
@@ -170,9 +170,11 @@ class _Simulation:
         start = self.where(obj)
         if self.check_limits and isinstance(target, numbers.Real):
             limits = await self._limits_of(obj)
-            if limits is not None and not limits[0] <= target <= limits[1]:
+            # typeshed's numbers.Real lacks float's operators; every Real compares like one
+            value = cast(float, target)
+            if limits is not None and not limits[0] <= value <= limits[1]:
                 raise SoftLimitError(
-                    name_of(obj), target, *limits, where=f"message {index}: {msg!r}"
+                    name_of(obj), value, *limits, where=f"message {index}: {msg!r}"
                 )
         self.position[id(obj)] = target
         self.report.moves.append(Move(index, name_of(obj), start, target))

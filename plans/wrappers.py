@@ -452,7 +452,7 @@ def suspend_wrapper(plan: Plan, suspenders: Any) -> Plan:
 
 
 async def _suspend(plan: Plan, suspenders: list[Any]) -> Plan:
-    installed = []
+    installed: list[Any] = []
 
     async def remove() -> Plan:
         for suspender in reversed(installed):
