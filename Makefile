@@ -23,11 +23,13 @@ demo: venv
 
 test: venv
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -p no:cacheprovider
 
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 bench: venv
 	$(PY) -m pip install --quiet -e '.[test,bench]'
