@@ -160,7 +160,10 @@ class RunEngine(InterruptionHandling):
         self._checked_md("RE.md", self.md)
         ex = Execution(plan, call_md)
         self._ex = ex
-        result = await self._call(ex, "start")
+        try:
+            result = await self._call(ex, "start")
+        except RunEnginePaused as paused:
+            raise paused.with_traceback(None) from None  # its message says what to do
         if result.exception is not None:
             raise trim_engine_frames(result.exception)  # here, to keep the report short
         return result
@@ -171,7 +174,10 @@ class RunEngine(InterruptionHandling):
         for suspender in self._suspenders:
             if suspender.tripped and not suspender.auto_resume:
                 suspender._set_tripped(False)  # the user has looked at it
-        result = await self._call(ex, "resume")
+        try:
+            result = await self._call(ex, "resume")
+        except RunEnginePaused as paused:
+            raise paused.with_traceback(None) from None
         if result.exception is not None:
             raise trim_engine_frames(result.exception)
         return result
