@@ -344,3 +344,45 @@ async def test_wait_can_move_on_after_a_timeout(RE):
 
     early, final = (await RE(plan())).plan_result
     assert 0.0 <= early < 1.0 and final == 1.0
+
+
+async def test_stop_stops_a_moving_device_and_its_wait_ends(RE):
+    slow = SimMotor("slow", velocity=1.0)
+
+    async def plan():
+        status = yield Msg("set", slow, 5.0, group="A")
+        yield Msg("sleep", None, 0.05)
+        yield Msg("stop", slow)
+        yield Msg("wait", None, group="A")
+        where = yield Msg("locate", slow)
+        yield plan_return((status.done, where))
+
+    with anyio.fail_after(3):  # the full move would take 5 s
+        result = await RE(plan())
+    done, where = result.plan_result
+    assert done and result.exit_status == "success"
+    assert 0.0 < where["readback"] < 5.0
+    assert where["setpoint"] == where["readback"]  # stopped where it was
+
+
+async def test_the_plan_and_its_commands_run_in_the_callers_task_and_thread(RE, det):
+    import asyncio
+    import threading
+
+    seen = []
+
+    async def where(msg: Msg) -> None:
+        seen.append(("command", asyncio.current_task(), threading.get_ident()))
+
+    RE.register_command("where", where)
+
+    async def plan():
+        seen.append(("plan", asyncio.current_task(), threading.get_ident()))
+        yield Msg("where")
+        yield count([det], 1)
+        seen.append(("plan", asyncio.current_task(), threading.get_ident()))
+
+    caller = (asyncio.current_task(), threading.get_ident())
+    await RE(plan())
+    assert [s[0] for s in seen] == ["plan", "command", "plan"]
+    assert all((task, thread) == caller for _, task, thread in seen)

@@ -217,3 +217,73 @@ async def test_when_changed_pauses_for_the_user(RE, docs):
     await RE.resume()
     assert len(docs.stream("primary")) == 3
     RE.clear_suspenders()
+
+
+@pytest.mark.parametrize(
+    ("make", "good", "bad"),
+    [
+        (lambda s, **kw: SuspendFloor(s, 10.0, resume_thresh=50.0, **kw), 100.0, 5.0),
+        (lambda s, **kw: SuspendCeil(s, 10.0, resume_thresh=5.0, **kw), 1.0, 11.0),
+        (lambda s, **kw: SuspendBoolHigh(s, **kw), 0.0, 1.0),
+        (lambda s, **kw: SuspendBoolLow(s, **kw), 1.0, 0.0),
+        (lambda s, **kw: SuspendWhenOutsideBand(s, 0.0, 10.0, **kw), 5.0, 11.0),
+        (lambda s, **kw: SuspendWhenChanged(s, allow_resume=True, **kw), 2.0, 3.0),
+    ],
+    ids=["floor", "ceil", "bool-high", "bool-low", "outside-band", "when-changed"],
+)
+async def test_every_suspender_kind_runs_its_plans_waits_its_delay_and_resumes(
+    RE: RunEngine, docs: Docs, make, good, bad
+):
+    watched = soft_signal_rw(float, good, "watched")
+    m1 = SimMotor("m1")
+    det = SimDetector("det", m1)
+    side_plans: list[tuple[str, float]] = []
+    resume_delay = 0.2
+
+    def side_plan(label: str):
+        async def plan():
+            side_plans.append((label, anyio.current_time()))
+            yield Msg("null")
+
+        return plan
+
+    suspender = make(
+        watched, sleep=resume_delay, pre_plan=side_plan("pre"), post_plan=side_plan("post")
+    )
+    RE.install_suspender(suspender)
+    cleared_at: list[float] = []
+
+    async def scan():
+        yield Msg("open_run")
+        for i, x in enumerate([0.0, 1.0, 2.0, 3.0]):
+            yield Msg("checkpoint")
+            yield Msg("set", m1, x, group="m")
+            yield Msg("wait", None, group="m")
+            yield trigger_and_read([m1, det])
+            if i == 1:
+                await watched.set(bad)  # trips between two steps of the plan
+        yield Msg("close_run")
+
+    async def clear_once_suspended():
+        with anyio.fail_after(10):
+            while not side_plans:
+                await anyio.sleep(0.005)
+        cleared_at.append(anyio.current_time())
+        await watched.set(good)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(clear_once_suspended)
+            with anyio.fail_after(20):
+                result = await RE(scan())
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["data"]["m1"] for e in docs.stream("primary")] == [0.0, 1.0, 2.0, 3.0]
+    assert [e["seq_num"] for e in docs.stream("primary")] == [1, 2, 3, 4]
+    kinds = interruptions(docs)
+    assert [k for k, _ in kinds] == ["suspend", "resume"]
+    assert kinds[0][1].startswith(f"{type(suspender).__name__}: watched")
+    assert [label for label, _ in side_plans] == ["pre", "post"]
+    # the post plan (and the resumed scan) waited the resume delay after the clear
+    assert side_plans[1][1] - cleared_at[0] >= resume_delay

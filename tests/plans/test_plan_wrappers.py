@@ -280,3 +280,61 @@ def test_wrappers_refuse_plan_functions():
     ):
         with pytest.raises(PlanArgumentError, match=r"not scan|expected a plan"):
             wrapper(body, [])
+
+
+class _Stageable(FakeDetector):
+    def stage(self): ...
+
+    def unstage(self): ...
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("baseline", ([m1],), {}),
+        ("monitor_during", ([det],), {}),
+        ("relative_set", ([m1],), {}),
+        ("reset_positions", ([m1, m2],), {}),
+        ("finalize", (cleanup,), {}),
+        ("contingency", (), {"final_plan": cleanup}),
+        ("inject_md", ({"operator": "ada"},), {}),
+        ("suspend", (["s1"],), {}),
+        ("stage", ([_Stageable("cam")],), {}),
+        ("run", (), {"md": {"a": 1}}),
+    ],
+)
+async def test_every_wrapper_works_as_a_function_and_as_a_decorator(name, args, kwargs):
+    wrapper = getattr(bpp, f"{name}_wrapper")
+    decorator = getattr(bpp, f"{name}_decorator")
+
+    async def a_run():
+        yield Msg("open_run", sample="Si")
+        yield body()
+        yield Msg("close_run")
+
+    inner = body if name in ("finalize", "contingency", "suspend", "stage", "run") else a_run
+
+    @decorator(*args, **kwargs)
+    def decorated():
+        return inner()
+
+    located = locate_at({"m1": 5, "m2": 6})
+
+    def respond(msg):
+        return "uid-1" if msg.command in ("open_run", "close_run") else located(msg)
+
+    by_function = await drive(wrapper(inner(), *args, **kwargs), respond)
+    by_decorator = await drive(decorated(), respond)
+    assert decorated.__name__ == "decorated"
+    assert by_function.error is None and by_decorator.error is None
+    assert _comparable(by_decorator) == _comparable(by_function)
+    assert by_decorator.result == by_function.result
+    assert _comparable(by_function) != _comparable(await drive(inner(), respond))  # it wraps
+
+
+def _comparable(rec):
+    """Messages without their generated group names (unique per call)."""
+    return [
+        (m.command, m.obj, m.args, {k: v for k, v in m.kwargs.items() if k != "group"}, m.run)
+        for m in rec.msgs
+    ]

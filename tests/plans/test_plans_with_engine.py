@@ -133,6 +133,17 @@ async def test_every_plan_runs_to_success_with_one_run_and_num_points_events(
     assert result.plan_result == result.run_uids[0]
     (start,) = documents.starts
     assert start["plan_name"] == name
+    assert start["detectors"] == ["det"] and isinstance(start["plan_args"], dict)
+    dimensions = start["hints"]["dimensions"]
+    if name == "count":
+        assert dimensions == [[["time"], "primary"]] and "motors" not in start
+    else:
+        assert start["motors"] and set(start["motors"]) <= {"m1", "m2"}
+        assert sorted(f for fields, _ in dimensions for f in fields) == sorted(start["motors"])
+    if "grid" in name:
+        assert start["shape"] == [2, 2] and len(start["extents"]) == 2
+    if "spiral" in name:
+        assert len(start["extents"]) == 2
     events = documents.events()
     assert len(events) >= 2
     if "num_points" in start:
