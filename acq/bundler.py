@@ -36,7 +36,7 @@ _INTERRUPTION_KEYS: dict[str, DataKey] = {
 class Stream:
     """A named stream of Events with its current descriptor."""
 
-    __slots__ = ("composer", "descriptor", "external", "name", "objs", "stale")
+    __slots__ = ("assets", "composer", "descriptor", "external", "name", "objs", "stale")
 
     def __init__(
         self, name: str, objs: tuple[Any, ...], descriptor: dict[str, Any], composer: EventComposer
@@ -49,6 +49,8 @@ class Stream:
         self.external = {
             k for k, dk in descriptor["data_keys"].items() if dk.get("external") == "STREAM:"
         }
+        # devices that write files and report Resource/Datum at each save (checked once)
+        self.assets = tuple(o for o in objs if hasattr(o, "collect_asset_docs"))
 
 
 def _same_objs(a: tuple[Any, ...], b: list[Any]) -> bool:
@@ -77,6 +79,7 @@ class RunBundler:
         self._monitors_suspended = False
         self.declared: dict[Any, str] = {}  # collect object -> its declared stream
         self._stream_resources: dict[str, str] = {}  # stream_resource uid -> data_key
+        self._resources: set[str] = set()  # Resource uids of this run
         self.saves_since_checkpoint = 0
         self.skip_saves = 0
         self.closed = False
@@ -265,6 +268,29 @@ class RunBundler:
         )
         self._emit("event_page", doc)
         return doc
+
+    def emit_step_assets(self, docs: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Resource/Datum of devices read in a step (ophyd's file-writing detectors).
+
+        Emitted before the Event whose readings refer to them (Datum ids as values of keys
+        described ``external="FILESTORE:"``); a Resource gets ``run_start`` filled in.
+        """
+        for name, doc in docs:
+            if name == "resource":
+                doc = {**doc, "run_start": self.uid}
+                self._resources.add(doc["uid"])
+            elif name == "datum":
+                if doc.get("resource") not in self._resources:
+                    raise DocumentError(
+                        f"datum {doc.get('datum_id')!r} refers to resource "
+                        f"{doc.get('resource')!r}, which this run has not seen"
+                    )
+            else:
+                raise DocumentError(
+                    f"collect_asset_docs() of a device read in a step gave a {name!r} "
+                    f"document; expected resource or datum"
+                )
+            self._emit(name, doc)
 
     def emit_stream_assets(self, stream: Stream, docs: list[tuple[str, dict[str, Any]]]) -> None:
         """StreamResource/StreamDatum from a detector that writes its own files.

@@ -48,6 +48,18 @@ def _verb(obj: Any, verb: str) -> Callable[..., Any]:
     return method
 
 
+async def _asset_docs(objs: tuple[Any, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """``collect_asset_docs()`` of each object: an async iterator, or ophyd's generator."""
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for obj in objs:
+        found = obj.collect_asset_docs()
+        if hasattr(found, "__aiter__"):
+            docs.extend([doc async for doc in found])
+        else:
+            docs.extend(found)
+    return docs
+
+
 def _call_hook(hook: Callable[[Any], None], statuses: list[Any] | None) -> None:
     """A broken progress bar must not break the scan."""
     try:
@@ -194,6 +206,8 @@ class Commands:
                 await describe_all(objs),
                 first_readings=run.bundle_readings,
             )
+        if stream.assets:
+            run.emit_step_assets(await _asset_docs(stream.assets))
         run.save(stream)
 
     async def drop(self, msg: Msg) -> None:

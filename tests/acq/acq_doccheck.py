@@ -18,6 +18,8 @@ class DocumentChecker:
         self._stopped: set[str] = set()
         self._descriptors: dict[str, dict[str, Any]] = {}
         self._resources: set[str] = set()
+        self._legacy_resources: set[str] = set()
+        self._datum_ids: set[str] = set()
         # (run uid, stream name) -> last seq_num
         self._seq: dict[tuple[str, str], int] = defaultdict(int)
         self._datum_range: dict[tuple[str, str], tuple[int, int]] = {}
@@ -66,6 +68,22 @@ class DocumentChecker:
             self._fail(
                 f"event keys {sorted(doc['data'])} != descriptor keys {sorted(desc['data_keys'])}"
             )
+        if desc is not None:
+            for key, data_key in desc["data_keys"].items():
+                if data_key.get("external") == "FILESTORE:" and (
+                    doc["data"].get(key) not in self._datum_ids
+                ):
+                    self._fail(f"event {key} = {doc['data'].get(key)!r}: no datum emitted before")
+
+    def _resource(self, doc: dict[str, Any]) -> None:
+        if doc.get("run_start") not in self._starts:
+            self._fail("resource without a known run_start")
+        self._legacy_resources.add(doc["uid"])
+
+    def _datum(self, doc: dict[str, Any]) -> None:
+        if doc["resource"] not in self._legacy_resources:
+            self._fail(f"datum {doc['datum_id']} before its resource")
+        self._datum_ids.add(doc["datum_id"])
 
     def _event_page(self, doc: dict[str, Any]) -> None:
         self._seq_nums(doc["descriptor"], doc["seq_num"])

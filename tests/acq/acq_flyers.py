@@ -1,9 +1,9 @@
-"""Fly-scan test doubles that satisfy acq.protocols (devices.sim has no flyer yet)."""
+"""Test doubles for devices that write files or fly (they satisfy acq.protocols)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from devices import Status
@@ -104,3 +104,57 @@ class FileWriter:
                 },
             )
             self._reported = upto
+
+
+class StepFileWriter:
+    """An ophyd-style detector read in a step scan: each trigger writes one frame to a
+    file; its reading is the Datum id, and `collect_asset_docs()` (a plain generator, as
+    in ophyd) gives the Resource once and a Datum per frame since the last call."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parent = None
+        self.frames = 0
+        self._reported = 0
+
+    def trigger(self) -> Status:
+        self.frames += 1
+        return Status.finished()
+
+    async def describe(self) -> dict[str, Any]:
+        return {
+            f"{self.name}_image": {
+                "dtype": "array",
+                "shape": [8, 8],
+                "source": "sim",
+                "external": "FILESTORE:",
+            }
+        }
+
+    async def read(self) -> dict[str, Any]:
+        datum_id = f"{self.name}-resource/{self.frames - 1}"
+        return {f"{self.name}_image": {"value": datum_id, "timestamp": time.time()}}
+
+    def collect_asset_docs(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        if self._reported == 0:
+            yield (
+                "resource",
+                {
+                    "uid": f"{self.name}-resource",
+                    "spec": "AD_HDF5",
+                    "root": "/tmp",
+                    "resource_path": f"{self.name}.h5",
+                    "resource_kwargs": {"frame_per_point": 1},
+                    "path_semantics": "posix",
+                },
+            )
+        for frame in range(self._reported, self.frames):
+            yield (
+                "datum",
+                {
+                    "datum_id": f"{self.name}-resource/{frame}",
+                    "resource": f"{self.name}-resource",
+                    "datum_kwargs": {"point_number": frame},
+                },
+            )
+        self._reported = self.frames

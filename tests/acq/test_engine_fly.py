@@ -1,9 +1,11 @@
-"""Fly scanning: prepare, kickoff, complete, collect into EventPages and stream assets."""
+"""Fly scanning (prepare, kickoff, complete, collect into EventPages and stream assets),
+and detectors that write files in a step scan (Resource and Datum)."""
 
 from __future__ import annotations
 
-from acq_flyers import FileWriter, PageFlyer
+from acq_flyers import FileWriter, PageFlyer, StepFileWriter
 from acq_helpers import Docs
+from acq_plans import count
 
 from acq import Msg, RunEngine, plan_return
 
@@ -71,3 +73,25 @@ async def test_detectors_that_write_files_emit_stream_resource_and_datum(RE, doc
         {"start": 5, "stop": 9}
     ] * 2
     assert docs.of("stop")[0]["num_events"] == {"primary": 8}
+
+
+async def test_a_step_scan_detector_that_writes_files_emits_resource_and_datum(RE, docs):
+    cam = StepFileWriter("cam")
+    await RE(count([cam], 3))
+    assert docs.names == [
+        "start",
+        "descriptor",
+        "resource",
+        "datum",
+        "event",
+        "datum",
+        "event",
+        "datum",
+        "event",
+        "stop",
+    ]
+    (resource,) = docs.of("resource")
+    assert resource["run_start"] == docs.of("start")[0]["uid"]
+    datum_ids = [d["datum_id"] for d in docs.of("datum")]
+    assert [e["data"]["cam_image"] for e in docs.of("event")] == datum_ids
+    assert docs.of("descriptor")[0]["data_keys"]["cam_image"]["external"] == "FILESTORE:"
