@@ -167,8 +167,10 @@ class EpicsMotor(StandardReadable):
         if status in self._failed_stop:
             self._failed_stop.discard(status)
             raise MotorStoppedError(f"{self.name}: the move to {target:g} was stopped")
-        if self._watched.get("lvio"):
-            # the IOC refused (its limits changed after ours were last updated)
+        if self._watched.get("lvio") and await self.limit_violation.get_value():
+            # the IOC refused (its limits changed after ours were last updated). The
+            # monitored LVIO only tells us to look: its update clearing an earlier
+            # violation can trail a short move's completion, so the fresh value decides.
             low, high = self.limits or (float("nan"), float("nan"))
             raise MotorLimitError(self.name or self.prefix, target, low, high)
         report(target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
 
@@ -19,6 +20,7 @@ from devices import (
     wait_for_value,
 )
 from devices.epics import (
+    EpicsMotor,
     EpicsSignalRO,
     EpicsSignalRW,
     EpicsSignalWO,
@@ -236,3 +238,74 @@ async def test_a_signal_in_two_trees_connects_once(base_ioc) -> None:
     await connect(ai, timeout=5)
     assert ai.backend._property_sub is subscription
     assert (await ai.read())["ai"]["value"] == 1.5
+
+
+async def test_describe_follows_a_metadata_change_without_asking_the_ioc(base_ioc) -> None:
+    long = EpicsSignalRO(base_ioc.pv("long"), name="long")
+    units = EpicsSignalRW(base_ioc.pv("long.EGU"), name="units", datatype=str)
+    await connect(long, units, timeout=5)
+    assert (await long.describe())["long"]["units"] == "counts"
+    await units.set("cts/s")
+    try:
+        # the property monitor brings the change; describe() only looks at what it brought
+        async with asyncio.timeout(5):
+            while (await long.describe())["long"]["units"] != "cts/s":
+                await asyncio.sleep(0.01)
+    finally:
+        await units.set("counts")
+
+
+async def test_ca_subscription_gives_readings_and_async_iteration_gives_values(base_ioc) -> None:
+    long = EpicsSignalRW(base_ioc.pv("long"), name="long")
+    await connect(long, timeout=5)
+    await long.set(10)
+    readings: list[dict] = []
+    long.subscribe(readings.append)
+    try:
+        async with contextlib.aclosing(long.updates()) as updates:
+            async with asyncio.timeout(5):
+                async for value in updates:
+                    if value == 12:
+                        break
+                    await long.set(value + 1)
+        await _until(lambda: readings and readings[-1]["long"]["value"] == 12, timeout=5)
+    finally:
+        long.clear_sub(readings.append)
+    assert [r["long"]["value"] for r in readings] == [10, 11, 12]
+    assert all(r["long"]["alarm_severity"] == 0 and r["long"]["timestamp"] > 0 for r in readings)
+
+
+async def test_put_to_a_read_only_pv_is_refused_before_sending(sim_ioc) -> None:
+    readback = EpicsSignalRW(sim_ioc.pv("m4.RBV"), name="readback")
+    await connect(readback, timeout=10)
+    before = await readback.get_value()
+    with pytest.raises(SignalAccessError, match=r"m4\.RBV: no write access"):
+        readback.set(before + 1.0)
+    assert await readback.get_value() == before
+
+
+async def test_a_device_that_does_not_connect_is_reported_pv_by_pv_within_the_timeout(
+    base_ioc,
+) -> None:
+    ghost = EpicsMotor(f"{base_ioc.prefix}ghost", name="ghost")
+    ai = EpicsSignalRO(base_ioc.pv("ai"), name="ai")
+    missing = EpicsSignalRO(base_ioc.pv("nothing"), name="missing")
+    start = time.monotonic()
+    with pytest.raises(NotConnectedError) as info:
+        await connect(ghost, ai, missing, timeout=0.5)
+    assert time.monotonic() - start < 2.0, "the PVs should be waited for concurrently"
+    lines = str(info.value).splitlines()
+    assert lines[0] == "16 signals did not connect:"
+    assert "ghost:" in lines
+    assert f"  user_readback: ca://{base_ioc.pv('ghost')}.RBV did not connect within 0.5 s" in (
+        lines
+    )
+    assert lines[-1] == f"missing: ca://{base_ioc.pv('nothing')} did not connect within 0.5 s"
+    assert len(info.value.leaves) == 16
+    assert all(leaf.startswith(("ghost.", "missing: ")) for leaf in info.value.leaves)
+
+
+async def _until(condition, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)

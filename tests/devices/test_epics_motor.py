@@ -23,6 +23,7 @@ async def m3(sim_ioc):
     motor = EpicsMotor(sim_ioc.pv("m3"), name="m3")
     await connect(motor, timeout=10)
     await motor.velocity.set(10.0)
+    await motor.set(0.0).wait(timeout=30)  # the IOC tests may have left it anywhere
     yield motor
     await motor.stop()
     await motor.set(0.0).wait(timeout=30)
@@ -49,7 +50,8 @@ async def test_move_completes_on_the_put_callback_with_progress(m3) -> None:
     assert (await m3.read())["m3"]["value"] == pytest.approx(1.5)
     assert await m3.locate() == {"setpoint": 1.5, "readback": pytest.approx(1.5)}
     assert updates[-1].current == 1.5 and updates[-1].fraction == 1.0
-    assert updates[-1].unit == "mm"
+    assert updates[-1].unit == "mm" and updates[-1].initial == pytest.approx(0.0)
+    assert updates[-1].time_elapsed >= 1.5 / 10.0  # distance / VELO
     assert len(updates) >= 3  # RBV monitor updates during the move
     assert all(u.time_remaining is not None for u in updates)
 
@@ -100,6 +102,8 @@ async def test_pause_holds_the_move_and_resume_finishes_it(sim_ioc) -> None:
     m4 = EpicsMotor(sim_ioc.pv("m4"), name="m4")
     await connect(m4, timeout=10)
     assert isinstance(m4, Pausable)
+    await m4.velocity.set(10.0)
+    await m4.set(0.0).wait(timeout=30)  # the IOC tests may have left it anywhere
     await m4.velocity.set(2.0)
     try:
         status = m4.set(1.0)
@@ -118,3 +122,21 @@ async def test_pause_holds_the_move_and_resume_finishes_it(sim_ioc) -> None:
         await m4.resume()
         await m4.velocity.set(10.0)
         await m4.set(0.0).wait(timeout=30)
+
+
+async def test_signal_set_with_a_timeout_fails_when_the_put_takes_longer(m3) -> None:
+    await m3.velocity.set(1.0)
+    with pytest.raises(StatusTimeoutError, match=r"did not finish within 0\.2 s"):
+        await m3.user_setpoint.set(5.0, wait=True, timeout=0.2)
+    await m3.stop()
+    assert (await m3.read())["m3"]["value"] < 1.0
+
+
+async def test_a_limit_violation_left_by_an_earlier_put_does_not_fail_the_next_move(m3) -> None:
+    # someone else's put beyond the limits: the IOC refuses it and sets LVIO=1
+    await m3.user_setpoint.set(150.0)
+    assert await m3.limit_violation.get_value() == 1
+    await _until(lambda: m3._watched.get("lvio") == 1, timeout=5)
+    here = (await m3.locate())["readback"]
+    await m3.set(here).wait(timeout=10)  # a move of nothing clears LVIO at once
+    assert await m3.limit_violation.get_value() == 0

@@ -97,6 +97,13 @@ async def test_target_outside_limits_does_not_move_and_sets_lvio(sim):
     await sim.put("m4", start + 0.05)  # a good move clears the violation
     assert await sim.get("m4.LVIO") == 0
 
+    low = await sim.get("m4.LLM")
+    assert await sim.timed_put("m4", low - 1.0) < 0.5
+    assert await sim.get("m4.LVIO") == 1
+    assert await sim.get("m4.RBV") == pytest.approx(start + 0.05)
+    await sim.put("m4", start)
+    assert await sim.get("m4.LVIO") == 0
+
 
 async def test_new_target_during_a_move_retargets_it(sim):
     start = await sim.prepare_motor("m2", velo=2.0)
