@@ -11,11 +11,14 @@ import pytest
 
 from devices import (
     SignalR,
+    SignalRW,
     SignalValueError,
+    SoftBackend,
     StatusTimeoutError,
     set_and_wait_for_other_value,
     soft_signal_r_and_setter,
     soft_signal_rw,
+    soft_signal_w,
     soft_signal_x,
     wait_for_value,
 )
@@ -143,3 +146,31 @@ async def test_a_failing_subscriber_does_not_stop_the_others(caplog) -> None:
     await x.set(1.0)
     assert seen == [0.0, 1.0]
     assert "x: subscriber" in caplog.text and "plot window closed" in caplog.text
+
+
+async def test_soft_backend_with_a_getter_and_an_async_setter() -> None:
+    sent: list[float] = []
+
+    async def setter(value: float) -> None:
+        await asyncio.sleep(0)
+        sent.append(value)
+
+    model = {"x": 1.0}
+    gain = SignalRW(SoftBackend(float, 0.0, getter=lambda: 2 * model["x"], setter=setter), name="g")
+    assert await gain.get_value() == 2.0
+    model["x"] = 3.0  # the getter is asked at every read
+    assert (await gain.read())["g"]["value"] == 6.0
+    await gain.set(4.0)
+    assert sent == [4.0]
+    with pytest.raises(SignalValueError, match="g"):
+        gain.set("four")
+    assert sent == [4.0]
+
+
+async def test_write_only_soft_signal_checks_and_stores() -> None:
+    command = soft_signal_w(int, 0, "command")
+    assert not hasattr(command, "read")
+    await command.set(3)
+    assert await command.backend.get_value() == 3
+    with pytest.raises(SignalValueError, match=r"command .*expected int"):
+        command.set(3.5)
