@@ -1,4 +1,5 @@
-"""Session-wide test peers: a private Channel Access environment and the IOCs in it.
+"""Session-wide test peers (a private Channel Access environment and the IOCs in it) and
+the suite-wide checks: no leaked tasks, and every emitted document obeys event-model.
 
 libca reads its environment once, at the first CA call, so the ports are chosen and
 exported here, at import time, before any test module imports aioca. Each IOC gets its
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from doccheck import DocumentChecker
 
 from iocs.processes import (
     CAEnvironment,
@@ -95,3 +97,23 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
 
         aioca.purge_channel_caches()
     assert not leaked, f"test left {len(leaked)} task(s) running: {sorted(map(repr, leaked))}"
+
+
+@pytest.fixture(autouse=True)
+def checked_documents(monkeypatch: pytest.MonkeyPatch) -> Iterator[DocumentChecker]:
+    """Every document any RunEngine emits in any test: event-model's schemas and the
+    relations between documents. A test fails on any broken rule or on a run left open."""
+    from acq.dispatch import Dispatcher
+
+    checker = DocumentChecker()
+    emit = Dispatcher.emit
+
+    def checked_emit(self: Dispatcher, name: str, doc: dict) -> None:
+        checker(name, doc)
+        emit(self, name, doc)
+
+    monkeypatch.setattr(Dispatcher, "emit", checked_emit)
+    yield checker
+    assert not checker.errors, "documents broke event-model's rules:\n" + "\n".join(
+        checker.errors[:20]
+    )

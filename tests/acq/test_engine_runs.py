@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-from acq_doccheck import DocumentChecker
 from acq_helpers import Docs
 from acq_plans import count, trigger_and_read
+from doccheck import DocumentChecker
 
 from acq import MetadataError, Msg, RunEngine
 from devices import soft_signal_rw

@@ -19,6 +19,13 @@ from plans import stubs as bps
 from plans import wrappers as bpp
 
 
+async def events_reach(documents, n: int, timeout: float = 10.0) -> None:
+    """Wait until `n` events have been emitted, failing fast if they never come."""
+    async with asyncio.timeout(timeout):
+        while len(documents.of("event")) < n:
+            await asyncio.sleep(0.001)
+
+
 @pytest.fixture
 def m1():
     return SimMotor("m1", limits=(-10, 10))
@@ -70,8 +77,7 @@ async def test_rel_scan_returns_the_motor_after_success_failure_and_abort(RE, do
     assert "no response" in documents.stops[-1]["reason"]
 
     async def abort_soon():
-        while len(documents.of("event")) < 5:
-            await asyncio.sleep(0.001)
+        await events_reach(documents, 5)
         await RE.abort("beam lost")
 
     slow = SimMotor("slow", velocity=20.0)
@@ -270,8 +276,7 @@ async def test_finalize_cleanup_runs_on_abort_through_the_engine(RE, documents, 
         yield bps.mv(m1, -5)
 
     async def abort_at_second_event():
-        while len(documents.of("event")) < 2:
-            await asyncio.sleep(0.001)
+        await events_reach(documents, 2)
         await RE.abort("testing")
 
     m1_slow = SimMotor("m1s", velocity=50.0)
@@ -312,8 +317,7 @@ async def test_the_nested_temperature_scan_as_one_run_with_a_stream_each(RE, doc
 
 async def test_count_forever_until_stopped_ends_with_success(RE, documents, det):
     async def stop_after_ten_events():
-        while len(documents.of("event")) < 10:
-            await asyncio.sleep(0.001)
+        await events_reach(documents, 10)
         await RE.stop()
 
     task = asyncio.create_task(stop_after_ten_events())

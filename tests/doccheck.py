@@ -1,6 +1,7 @@
 """Checks every document the engine emits: event-model's JSON schemas plus the rules that
 hold between documents (order, references, one stop per start, seq_nums without gaps or
-repeats). Used by the autouse fixture in conftest.py for every engine test."""
+repeats). The autouse fixture in tests/conftest.py runs it on every document that any
+RunEngine emits anywhere in the test suite."""
 
 from __future__ import annotations
 
