@@ -24,9 +24,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_) in SUBCOMMANDS.items():
         sub.add_parser(name, help=help_, add_help=False)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUBCOMMANDS:
-        parser.print_help() if not argv or argv[0] in ("-h", "--help") else parser.parse_args(argv)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if not argv:
+        parser.print_help()
+        return 2
+    if argv[0] not in SUBCOMMANDS:
+        parser.parse_args(argv)  # exits: help for -h/--help (0), refusal otherwise (2)
+        return 2
     module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
     return int(module.main(argv[1:]) or 0)
 
