@@ -9,7 +9,7 @@ own port (on loopback one UDP port reaches one IOC) and all of them are in the a
 from __future__ import annotations
 
 import asyncio
-import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -92,7 +92,7 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
         await asyncio.sleep(0.01)
     for task in leaked:
         task.cancel()
-    if "aioca" in os.sys.modules:
+    if "aioca" in sys.modules:
         import aioca
 
         aioca.purge_channel_caches()
