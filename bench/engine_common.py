@@ -7,9 +7,13 @@ so both engines are asked for the same work per point.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from acq import Msg, plan_return
@@ -123,3 +127,27 @@ def report_per_point(bench: str, results: dict[str, float], target_ms: float) ->
         f"{results['acq, one subscriber']:.4f} with a subscriber "
         f"(target <= {target_ms} ms: {met}){versus}"
     )
+
+
+def per_point_main(
+    bench: str,
+    description: str,
+    what: str,
+    measure_acq: Callable[[int, int], Awaitable[dict[str, float]]],
+    measure_bluesky: Callable[[int, int], dict[str, float]],
+    target_ms: float,
+    argv: list[str] | None,
+    *,
+    bluesky_n: int,
+) -> None:
+    """Command line of a per-point engine benchmark: acq, then bluesky when installed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=5000, help=f"points per {what}")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--bluesky-n", type=int, default=bluesky_n)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
+    results = asyncio.run(measure_acq(args.n, args.runs))
+    if bluesky_available():
+        results.update(measure_bluesky(args.bluesky_n, max(3, args.runs // 2)))
+    report_per_point(bench, results, target_ms)

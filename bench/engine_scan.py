@@ -11,22 +11,18 @@ Target: acq <= 0.15 ms per point.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.engine_common import (
-    bluesky_available,
     bluesky_soft_devices,
     median_ms,
     msg_scan,
+    per_point_main,
     per_point_runs,
     per_point_runs_async,
-    report_per_point,
 )
 
 TARGET_MS = 0.15
@@ -74,16 +70,16 @@ def measure_bluesky(n: int, runs: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000, help="points per scan")
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--bluesky-n", type=int, default=500)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
-    results = asyncio.run(measure_acq(args.n, args.runs))
-    if bluesky_available():
-        results.update(measure_bluesky(args.bluesky_n, max(3, args.runs // 2)))
-    report_per_point("engine_scan", results, TARGET_MS)
+    per_point_main(
+        "engine_scan",
+        __doc__.splitlines()[0],
+        "scan",
+        measure_acq,
+        measure_bluesky,
+        TARGET_MS,
+        argv,
+        bluesky_n=500,
+    )
 
 
 if __name__ == "__main__":
