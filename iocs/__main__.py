@@ -2,6 +2,10 @@
 
 python -m iocs --prefix sim: --port 5094
 python -m iocs --list-pvs
+
+A port that another server already holds is refused before serving: CA servers share
+their UDP port, so a second beamline would start quietly and clients would reach either
+one at random.
 """
 
 from __future__ import annotations
@@ -13,16 +17,16 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from .processes import LOOPBACK
+from .processes import LOOPBACK, busy_protocols
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m iocs", description="Serve the simulated beamline over Channel Access."
+        prog=prog, description="Serve the simulated beamline over Channel Access."
     )
     parser.add_argument("--prefix", default="sim:", help="PV name prefix (default: sim:)")
     parser.add_argument(
-        "--port", type=int, default=5094, help="CA server port, UDP and TCP (default: 5094)"
+        "--port", type=_port, default=5094, help="CA server port, UDP and TCP (default: 5094)"
     )
     parser.add_argument(
         "--interfaces",
@@ -39,22 +43,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return port
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "acq iocs") -> int:
     # SIGTERM during start-up stops as cleanly as Ctrl-C; once serving, the server's own
     # handlers take over.
     signal.signal(signal.SIGTERM, _interrupt)
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
-        return _run(args)
+        return _run(args, prog)
     except KeyboardInterrupt:
         return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, prog: str) -> int:
     import asyncio
 
     from .beamline import Beamline  # caproto and numpy: imported after the handler is set
@@ -65,6 +79,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.list_pvs:
         print("\n".join(names))
         return 0
+
+    if taken := _taken(args.port, args.interfaces):
+        print(
+            f"{prog}: port {args.port} is already in use ({taken}), probably by another IOC; "
+            f"stop it or choose another --port",
+            file=sys.stderr,
+        )
+        return 1
 
     # caproto reads its port and interfaces from the environment when the context is built
     os.environ["EPICS_CA_SERVER_PORT"] = str(args.port)
@@ -79,5 +101,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _taken(port: int, interfaces: Sequence[str]) -> str:
+    """``"UDP on 127.0.0.1"``-style description of what is taken, or ``""``."""
+    return ", ".join(
+        f"{'+'.join(busy)} on {interface}"
+        for interface in interfaces
+        if (busy := busy_protocols(port, interface))
+    )
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m iocs"))

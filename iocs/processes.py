@@ -42,6 +42,27 @@ def free_port(lo: int = 20000, hi: int = 60000) -> int:
     raise RuntimeError(f"no free TCP+UDP port on {LOOPBACK} between {lo} and {hi}")
 
 
+def busy_protocols(port: int, address: str = LOOPBACK) -> list[str]:
+    """Which of ``["UDP", "TCP"]`` another process already holds on ``address:port``.
+
+    CA servers bind their UDP port with SO_REUSEADDR, so a second server on the same port
+    starts without complaint and clients then reach either one at random. The UDP probe
+    binds without that option to see any earlier owner; the TCP probe sets it, so a
+    listener is a conflict but connections lingering in TIME_WAIT are not.
+    """
+    busy = []
+    for name, kind, reuse in (("UDP", socket.SOCK_DGRAM, 0), ("TCP", socket.SOCK_STREAM, 1)):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, reuse)
+            try:
+                probe.bind((address, port))
+                if kind == socket.SOCK_STREAM:
+                    probe.listen()
+            except OSError:
+                busy.append(name)
+    return busy
+
+
 @dataclass(frozen=True)
 class CAEnvironment:
     """The private CA ports of one session: a server port per IOC and a repeater port."""

@@ -6,8 +6,11 @@ They run as subprocesses, exactly as from a shell, each choosing its own private
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+
+import pytest
 
 from iocs.processes import CAEnvironment, free_port
 
@@ -65,9 +68,45 @@ def test_ca_environment_lists_every_ioc_port() -> None:
 
 
 def test_free_port_is_free_for_tcp_and_udp() -> None:
-    import socket
-
     port = free_port()
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", port))
+
+
+def test_iocs_refuses_a_port_another_ioc_serves(sim_ioc) -> None:
+    result = acq("iocs", "--prefix", "other:", "--port", str(sim_ioc.port), timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"acq iocs: port {sim_ioc.port} is already in use (UDP+TCP on 127.0.0.1), probably by "
+        f"another IOC; stop it or choose another --port"
+    ]
+    assert "serving" not in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["UDP", "TCP"])
+def test_iocs_refuses_a_port_taken_for_udp_or_tcp_alone(kind: str) -> None:
+    port = free_port()
+    with socket.socket(
+        socket.AF_INET, socket.SOCK_DGRAM if kind == "UDP" else socket.SOCK_STREAM
+    ) as holder:
+        # what a CA server does: SO_REUSEADDR, which would let a second server bind too
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        if kind == "TCP":
+            holder.listen()
+        result = acq("iocs", "--port", str(port), timeout=60)
+
+    assert result.returncode == 1
+    assert f"port {port} is already in use ({kind} on 127.0.0.1)" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_iocs_usage_names_the_acq_command() -> None:
+    result = acq("iocs", "--port", "abc")
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: acq iocs ")
+    assert "acq iocs: error: argument --port: 'abc' is not a port number" in result.stderr
+    assert "python -m iocs" not in result.stderr
