@@ -1,5 +1,6 @@
 """Session-wide test peers (a private Channel Access environment and the IOCs in it) and
-the suite-wide checks: no leaked tasks, and every emitted document obeys event-model.
+the suite-wide checks: no leaked tasks, every emitted document obeys event-model, and no
+test touches the user's real scan_id file (each test gets its own ``ACQ_STATE_DIR``).
 
 libca reads its environment once, at the first CA call, so the ports are chosen and
 exported here, at import time, before any test module imports aioca. Each IOC gets its
@@ -31,6 +32,11 @@ from iocs.processes import (
 SIM_PORT, BASE_PORT, SPARE_PORT_A, SPARE_PORT_B = range(4)
 CA_ENV = CAEnvironment.allocate(n_servers=4)
 CA_ENV.apply()
+
+from acq.metadata import STATE_DIR_ENV, default_state_dir  # noqa: E402 (after CA setup)
+
+# The user's own scan_id file, resolved before any test points ACQ_STATE_DIR elsewhere.
+REAL_SCAN_ID_FILE = default_state_dir() / "scan_id.json"
 
 
 @dataclass
@@ -77,6 +83,28 @@ def sim_ioc(ca_repeater: ManagedProcess, ioc_logs: Path) -> Iterator[RunningIOC]
         yield RunningIOC(prefix, port, process)
     finally:
         process.stop()
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@pytest.fixture(autouse=True)
+def acq_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private state directory (scan_ids) for every test, and the subprocesses it starts;
+    a test fails if the user's real scan_id file changed while it ran."""
+    state = tmp_path / "acq-state"
+    monkeypatch.setenv(STATE_DIR_ENV, str(state))
+    before = _file_state(REAL_SCAN_ID_FILE)
+    yield state
+    assert _file_state(REAL_SCAN_ID_FILE) == before, (
+        f"the test wrote the user's real scan_id file {REAL_SCAN_ID_FILE}; "
+        f"give RunEngine a state_dir under tmp_path or leave {STATE_DIR_ENV} alone"
+    )
 
 
 @pytest.fixture(autouse=True)

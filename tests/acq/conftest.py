@@ -1,7 +1,8 @@
 """Engine test fixtures.
 
 Every document is checked by the suite-wide autouse fixture in tests/conftest.py
-(`checked_documents`). scan_ids live in a temporary state directory.
+(`checked_documents`); scan_ids live in each test's own state directory (`acq_state_dir`,
+also suite-wide).
 """
 
 from __future__ import annotations
@@ -10,13 +11,6 @@ import pytest
 from acq_helpers import Docs
 
 from acq import RunEngine
-
-
-@pytest.fixture(autouse=True)
-def acq_state_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    state = tmp_path / "acq-state"
-    monkeypatch.setenv("ACQ_STATE_DIR", str(state))
-    return state
 
 
 @pytest.fixture
