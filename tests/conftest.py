@@ -33,11 +33,6 @@ SIM_PORT, BASE_PORT, SPARE_PORT_A, SPARE_PORT_B = range(4)
 CA_ENV = CAEnvironment.allocate(n_servers=4)
 CA_ENV.apply()
 
-from acq.metadata import STATE_DIR_ENV, default_state_dir  # noqa: E402 (after CA setup)
-
-# The user's own scan_id file, resolved before any test points ACQ_STATE_DIR elsewhere.
-REAL_SCAN_ID_FILE = default_state_dir() / "scan_id.json"
-
 
 @dataclass
 class RunningIOC:
@@ -97,12 +92,17 @@ def _file_state(path: Path) -> tuple[int, int] | None:
 def acq_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private state directory (scan_ids) for every test, and the subprocesses it starts;
     a test fails if the user's real scan_id file changed while it ran."""
+    # imported here, not at the top: with tests/ on sys.path, an early `import acq` would
+    # find the folder tests/acq (a namespace package) instead of the real package
+    from acq.metadata import STATE_DIR_ENV, default_state_dir
+
+    real = default_state_dir() / "scan_id.json"  # the user's own, before we move it
     state = tmp_path / "acq-state"
     monkeypatch.setenv(STATE_DIR_ENV, str(state))
-    before = _file_state(REAL_SCAN_ID_FILE)
+    before = _file_state(real)
     yield state
-    assert _file_state(REAL_SCAN_ID_FILE) == before, (
-        f"the test wrote the user's real scan_id file {REAL_SCAN_ID_FILE}; "
+    assert _file_state(real) == before, (
+        f"the test wrote the user's real scan_id file {real}; "
         f"give RunEngine a state_dir under tmp_path or leave {STATE_DIR_ENV} alone"
     )
 
