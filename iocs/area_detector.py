@@ -5,7 +5,8 @@ completes when the last frame has been published. Each frame comes from ``frame(
 height, exposure)`` (int32 counts, shape (height, width)) and goes out row-major in
 ``image1:ArrayData``, then both ArrayCounter_RBVs count it. ``cam1:SizeX``/``SizeY`` (8..256)
 take effect at the next frame; ``ArraySizeX_RBV``/``ArraySizeY_RBV`` describe the last frame.
-Acquire = 0 during an acquisition aborts it.
+Acquire = 0 during an acquisition aborts it. ``HDF1:`` (`iocs.hdf5_plugin`) writes the
+frames to HDF5 files; each frame reaches it before the counters count the frame.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 import numpy as np
 from caproto import SkipWrite
-from caproto.server import pvproperty
+from caproto.server import SubGroup, pvproperty
 
+from .hdf5_plugin import HDF5Plugin
 from .pvs import PutRejected, SimGroup, choice
 
 DEFAULT_SIZE = 64
@@ -94,6 +96,7 @@ class AreaDetector(SimGroup):
     image_counter = pvproperty(
         name="image1:ArrayCounter_RBV", value=0, read_only=True, doc="frames published in ArrayData"
     )
+    hdf1 = SubGroup(HDF5Plugin, prefix="HDF1:", doc="HDF5 file writer")
 
     def __init__(self, prefix: str, frame: FrameSource, **kwargs: Any) -> None:
         super().__init__(prefix, **kwargs)
@@ -168,6 +171,7 @@ class AreaDetector(SimGroup):
         if (width, height) != (self.array_size_x.value, self.array_size_y.value):
             await self.array_size_x.write(width)
             await self.array_size_y.write(height)
+        await self.hdf1.on_frame(image)
         await self.array_data.write(image.ravel())
         await self.array_counter.write(self.array_counter.value + 1)
         await self.image_counter.write(self.image_counter.value + 1)
