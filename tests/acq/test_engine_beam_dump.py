@@ -8,13 +8,10 @@ import anyio
 import pytest
 from acq_helpers import Docs
 
+import plans
 from acq import RunEngine
 from acq.suspenders import SuspendFloor
-from devices import connect
-
-plans = pytest.importorskip("plans")
-aps = pytest.importorskip("devices.aps")
-epics = pytest.importorskip("devices.epics")
+from devices import aps, connect, epics
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ import os
 import textwrap
 from typing import Any
 
+import ipykernel  # noqa: F401 (the kernel the test starts: the test extra installs it)
+import ipywidgets  # noqa: F401 (the progress bars it shows)
+import jupyter_client
 import pytest
-
-jupyter_client = pytest.importorskip("jupyter_client")
-pytest.importorskip("ipykernel")
-pytest.importorskip("ipywidgets")
 
 CELL = textwrap.dedent(
     """

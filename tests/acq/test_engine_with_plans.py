@@ -6,12 +6,11 @@ import anyio
 import pytest
 from acq_helpers import Docs
 
+import plans
 from acq import RunEngine, RunEnginePaused
 from acq.suspenders import SuspendFloor
 from devices import soft_signal_rw
 from devices.sim import SimDetector, SimMotor
-
-plans = pytest.importorskip("plans")
 
 
 async def test_count(RE: RunEngine, docs: Docs):

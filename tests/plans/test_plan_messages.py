@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+from cycler import cycler
 from plan_helpers import FakeDetector, FakeMotor, drive
 
 import plans
@@ -127,7 +128,6 @@ async def test_scan_nd_accepts_list_of_dicts_dict_of_lists_and_cycler():
     steps = [{m1: 0, m2: 5}, {m1: 1, m2: 4}]
     a = await dry_run(plans.scan_nd([det], steps))
     b = await dry_run(plans.scan_nd([det], {m1: [0, 1], m2: [5, 4]}))
-    cycler = pytest.importorskip("cycler").cycler
     c = await dry_run(plans.scan_nd([det], cycler(m1, [0, 1]) + cycler(m2, [5, 4])))
     for report in (a, b, c):
         assert event_positions(report, "m1") == [0, 1]

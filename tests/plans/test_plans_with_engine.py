@@ -10,6 +10,7 @@ import math
 import time
 
 import pytest
+from cycler import cycler
 
 import plans
 from acq import plan_return
@@ -160,7 +161,6 @@ async def test_every_plan_runs_to_success_with_one_run_and_num_points_events(
 
 
 async def test_scan_nd_with_a_cycler(RE, documents, m1, m2, det):
-    cycler = pytest.importorskip("cycler").cycler
     await RE(plans.scan_nd([det], cycler(m1, [0, 1]) * cycler(m2, [5, 6, 7])))
     assert documents.column("m2") == [5, 6, 7, 5, 6, 7]
 
