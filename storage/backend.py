@@ -1,0 +1,68 @@
+"""What a catalog needs from a database: the `Backend` protocol and the `Query` value.
+
+Two implementations: `storage.sqlite` (embedded) and `storage.mongo` (databroker's
+mongo_normalized layout). The writer and the read-back code talk only to this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .journal import Record
+
+__all__ = ["Backend", "BackendUnavailable", "EventRow", "Query"]
+
+EventRow = tuple[int, float, dict[str, Any], dict[str, Any]]  # seq_num, time, data, timestamps
+
+
+class BackendUnavailable(Exception):
+    """The database did not take a batch (down, slow, refused); try again later."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A run search: every given criterion must hold. Times are epoch seconds."""
+
+    plan_name: str | None = None
+    since: float | None = None
+    until: float | None = None
+    text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    label: str  # where the data goes, for messages ("sqlite:///...", "mongodb://h:p/db")
+    writable: bool
+
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+        """Store records (identical duplicates are fine). Returns conflicts as
+        ``(record, stored_doc)``; raises `BackendUnavailable` if it could not write."""
+        ...
+
+    async def search(self, query: Query, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Start documents, newest first."""
+        ...
+
+    async def start(self, uid: str) -> dict[str, Any] | None: ...
+
+    async def starts_with_prefix(self, prefix: str, limit: int) -> list[dict[str, Any]]: ...
+
+    async def start_by_scan_id(self, scan_id: int) -> dict[str, Any] | None: ...
+
+    async def nth_latest(self, n: int) -> dict[str, Any] | None:
+        """The n-th newest start (n=1: the latest)."""
+        ...
+
+    async def stops(self, run_uids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def descriptors(self, run_uid: str) -> list[dict[str, Any]]: ...
+
+    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]: ...
+
+    async def run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored document of the run, in emission order."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,225 @@
+"""`open_catalog` and `Catalog`: where runs are written (`catalog.writer`) and found again.
+
+The catalog owns one backend (SQLite file or MongoDB database) and, when writable, one
+journal and its `CatalogWriter`. Opening replays what an earlier process left in the
+journal, so documents journalled before a crash reach the database on the next open.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .backend import Backend, Query
+from .errors import AmbiguousRunError, CatalogReadOnlyError, RunNotFoundError, StorageError
+from .journal import Journal
+from .run import Run
+from .writer import CatalogWriter
+
+__all__ = ["Catalog", "open_catalog", "state_dir"]
+
+MIN_PARTIAL_UID = 5
+
+
+def state_dir() -> Path:
+    """``$ACQ_STATE_DIR``, else ``$XDG_STATE_HOME/acq``, else ``~/.local/state/acq``."""
+    if os.environ.get("ACQ_STATE_DIR"):
+        return Path(os.environ["ACQ_STATE_DIR"]).expanduser()
+    if os.environ.get("XDG_STATE_HOME"):
+        return Path(os.environ["XDG_STATE_HOME"]).expanduser() / "acq"
+    return Path.home() / ".local" / "state" / "acq"
+
+
+def _sqlite_target(uri: str) -> tuple[Path, bool]:
+    """Path and read-only flag of ``sqlite:///path[?mode=ro]`` or a plain path."""
+    text = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else uri
+    text, _, query = text.partition("?")
+    read_only = "mode=ro" in query.split("&")
+    return Path(text).expanduser(), read_only
+
+
+def _mongo_journal_name(uri: str) -> str:
+    body = re.sub(r"^mongodb(\+srv)?://([^@/]*@)?", "", uri).split("?")[0]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", body).strip("_") or "mongo"
+
+
+def _when(value: float | str | _dt.datetime | None) -> float | None:
+    if value is None or isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.timestamp()  # local time, like the engine's time.time()
+    return value.timestamp()
+
+
+class Catalog:
+    """Runs in one database. Use `open_catalog` to make one; ``await catalog.close()``
+    (or ``async with``) when done."""
+
+    def __init__(self, backend: Backend, writer: CatalogWriter | None, uri: str) -> None:
+        self.backend = backend
+        self.uri = uri
+        self._writer = writer
+
+    def __repr__(self) -> str:
+        return f"<Catalog {self.backend.label}>"
+
+    @property
+    def writer(self) -> CatalogWriter:
+        """The subscriber: ``RE.subscribe(catalog.writer, critical=True)``."""
+        if self._writer is None:
+            raise CatalogReadOnlyError(
+                f"{self.backend.label} was opened read-only; open it without ?mode=ro to write"
+            )
+        return self._writer
+
+    async def __aenter__(self) -> Catalog:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Store what is still waiting (bounded by `timeout`), release journal and client."""
+        try:
+            if self._writer is not None:
+                await self._writer.close(timeout)
+        finally:
+            await self.backend.close()
+
+    # -- finding runs --------------------------------------------------------------------
+
+    async def run(self, key: str | int) -> Run:
+        """A run by uid, partial uid (>= 5 characters), scan_id, or -N (N-th latest)."""
+        start = await self._find_start(key)
+        stops = await self.backend.stops([start["uid"]])
+        run = Run(self.backend, start, stops.get(start["uid"]))
+        await run.streams()
+        return run
+
+    async def _find_start(self, key: str | int) -> dict[str, Any]:
+        backend = self.backend
+        if isinstance(key, bool) or not isinstance(key, int | str):
+            raise TypeError(f"a run key is a uid, partial uid, scan_id or -N, not {key!r}")
+        if isinstance(key, int):
+            if key < 0:
+                found = await backend.nth_latest(-key)
+                if found is None:
+                    raise RunNotFoundError(f"there is no run {key} in {backend.label}")
+                return found
+            found = await backend.start_by_scan_id(key)
+            if found is None:
+                raise RunNotFoundError(f"no run with scan_id {key} in {backend.label}")
+            return found
+        found = await backend.start(key)
+        if found is not None:
+            return found
+        if len(key) < MIN_PARTIAL_UID:
+            raise RunNotFoundError(
+                f"no run with uid {key!r} in {backend.label}; a partial uid needs at least "
+                f"{MIN_PARTIAL_UID} characters"
+            )
+        matches = await backend.starts_with_prefix(key, limit=11)
+        if not matches:
+            raise RunNotFoundError(f"no run whose uid starts with {key!r} in {backend.label}")
+        if len(matches) > 1:
+            listed = ", ".join(f"{d['uid']} (scan {d.get('scan_id')})" for d in matches[:10])
+            more = " and more" if len(matches) > 10 else ""
+            raise AmbiguousRunError(
+                f"{key!r} matches {len(matches)}{'+' if more else ''} runs: {listed}{more}; "
+                "give more characters of the uid"
+            )
+        return matches[0]
+
+    async def search(
+        self,
+        text: str | None = None,
+        *,
+        plan_name: str | None = None,
+        since: float | str | _dt.datetime | None = None,
+        until: float | str | _dt.datetime | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        **metadata: Any,
+    ) -> list[Run]:
+        """Runs matching every criterion, newest first, `limit` from `offset`.
+
+        `text`: words that must all appear in the start document; `metadata`: exact
+        key/value matches on start fields (``sample="Si"``; nested keys with
+        ``**{"md.key": value}``); `since`/`until`: epoch seconds, ISO strings or datetimes.
+        """
+        if limit < 1 or offset < 0:
+            raise ValueError(f"search needs limit >= 1 and offset >= 0, got {limit}, {offset}")
+        query = Query(plan_name, _when(since), _when(until), text, metadata)
+        starts = await self.backend.search(query, limit, offset)
+        stops = await self.backend.stops([s["uid"] for s in starts]) if starts else {}
+        return [Run(self.backend, s, stops.get(s["uid"])) for s in starts]
+
+
+async def open_catalog(
+    uri: str | os.PathLike[str] | Any,
+    *,
+    journal: str | os.PathLike[str] | None = None,
+    timeout: float = 5.0,
+    replay_timeout: float = 60.0,
+    batch_size: int = 1000,
+    sync_interval: float = 0.05,
+    store_timeout: float = 10.0,
+) -> Catalog:
+    """Open a catalog: ``sqlite:///path`` (or a plain path), ``mongodb://host/db``, or a
+    pymongo-async / motor database object.
+
+    Checks at once that the database answers (within `timeout` seconds) and takes writes,
+    and that the journal can be written; raises one `StorageError` subclass naming the
+    cause otherwise. Documents an earlier process left in the journal are stored before
+    this returns (bounded by `replay_timeout`).
+    """
+    from .mongo import open_mongo
+    from .sqlite import open_sqlite
+
+    backend: Backend
+    read_only = False
+    if isinstance(uri, str) and uri.startswith(("mongodb://", "mongodb+srv://")):
+        backend = await open_mongo(uri, timeout)
+        label = uri
+        default_journal = state_dir() / "journal" / f"{_mongo_journal_name(uri)}.journal"
+    elif isinstance(uri, str | os.PathLike):
+        path, read_only = _sqlite_target(os.fspath(uri))
+        backend = await open_sqlite(path, read_only)
+        label = f"sqlite:///{path}"
+        default_journal = path.with_name(path.name + ".journal")
+    elif hasattr(uri, "get_collection") and hasattr(uri, "command"):
+        backend = await open_mongo(uri, timeout)
+        label = backend.label
+        default_journal = state_dir() / "journal" / f"{getattr(uri, 'name', 'mongo')}.journal"
+    else:
+        raise TypeError(
+            f"open_catalog needs 'sqlite:///path', a path, 'mongodb://host/db' or a Mongo "
+            f"database object, not {uri!r}"
+        )
+    if read_only:
+        return Catalog(backend, None, label)
+    try:
+        journal_ = Journal(Path(journal).expanduser() if journal else default_journal)
+    except StorageError:
+        await backend.close()
+        raise
+    writer = CatalogWriter(
+        backend,
+        journal_,
+        batch_size=batch_size,
+        sync_interval=sync_interval,
+        store_timeout=store_timeout,
+    )
+    try:
+        if writer.load_pending():
+            await writer.flush(replay_timeout)
+    except BaseException:
+        journal_.close()
+        await backend.close()
+        raise
+    return Catalog(backend, writer, label)

@@ -1,0 +1,137 @@
+"""Pure functions on event-model documents: splitting pages, sanitising numpy values,
+canonical comparison, building numpy columns. No I/O, no loop, so they are unit-testable.
+
+Both backends store one document per Event and per Datum (databroker's mongo_normalized
+layout does), so pages are split once, before journalling.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from event_model import unpack_datum_page, unpack_event_page
+
+__all__ = [
+    "KINDS",
+    "canonical",
+    "columns",
+    "dumps",
+    "id_field",
+    "sanitize",
+    "split",
+]
+
+#: Document names the catalog stores (pages arrive split).
+KINDS = (
+    "start",
+    "stop",
+    "descriptor",
+    "event",
+    "resource",
+    "datum",
+    "stream_resource",
+    "stream_datum",
+)
+
+
+def split(name: str, doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(name, doc)`` as stored: an event_page becomes Events, a datum_page Datums."""
+    if name == "event_page":
+        for event in unpack_event_page(doc):  # type: ignore[arg-type]
+            yield "event", dict(event)
+    elif name == "datum_page":
+        for datum in unpack_datum_page(doc):  # type: ignore[arg-type]
+            yield "datum", dict(datum)
+    else:
+        yield name, doc
+
+
+def id_field(name: str) -> str:
+    """The field that identifies a document of this kind (Datum has no uid)."""
+    return "datum_id" if name == "datum" else "uid"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def sanitize(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy with numpy scalars and arrays turned into Python numbers and lists.
+
+    Tuples become lists (what a database gives back), so a stored document and its
+    sanitised original compare equal.
+    """
+    return {k: _plain(v) for k, v in doc.items()}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store a {type(value).__name__} in a document: {value!r}")
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a document part (numpy values allowed; NaN and inf kept)."""
+    return json.dumps(value, default=_default, separators=(",", ":"))
+
+
+def _nan_safe(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return "__NaN__"
+    if isinstance(value, dict):
+        return {k: _nan_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_safe(v) for v in value]
+    return value
+
+
+def canonical(doc: Mapping[str, Any]) -> str:
+    """A text that is equal for two documents exactly when their contents are equal.
+
+    NaN equals NaN here (a replayed reading of NaN is the same reading), key order is
+    ignored, tuples equal lists, ``_id`` is ignored.
+    """
+    plain = _nan_safe(sanitize({k: v for k, v in doc.items() if k != "_id"}))
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"))
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values)
+    except ValueError:  # ragged arrays
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+
+
+def columns(
+    keys: Sequence[str],
+    rows: Iterable[tuple[int, float, Mapping[str, Any]]],
+) -> dict[str, np.ndarray]:
+    """Numpy columns ``seq_num``, ``time`` and one per data key from event rows.
+
+    `rows` are ``(seq_num, time, data)``, in any order; the columns come out ordered by
+    time then seq_num. A key missing from an event reads as None (object column).
+    """
+    ordered = sorted(rows, key=lambda r: (r[1], r[0]))
+    out: dict[str, np.ndarray] = {
+        "seq_num": np.fromiter((r[0] for r in ordered), dtype=np.int64, count=len(ordered)),
+        "time": np.fromiter((r[1] for r in ordered), dtype=np.float64, count=len(ordered)),
+    }
+    for key in keys:
+        out[key] = _column([r[2].get(key) for r in ordered])
+    return out

@@ -1,0 +1,351 @@
+"""The facility catalog: MongoDB in databroker's ``mongo_normalized`` layout.
+
+Collections ``run_start``, ``run_stop``, ``event_descriptor``, ``event``, ``resource``,
+``datum`` (what databroker 2 / tiled read) plus ``stream_resource`` and ``stream_datum``;
+one Mongo document per Event and per Datum, numpy values sanitised, and the indexes
+suitcase-mongo's ``mongo_normalized.Serializer`` creates. Documents carry no extra field
+except ``_id``: the writer derives it from its emission sequence, so sorting a run's
+documents by ``_id`` replays them in emission order.
+
+Reads are plain ``find`` queries (no aggregation pipelines): they work on MongoDB and on
+Mongo-wire servers with partial aggregation support such as nx-27017. Every operation
+is bounded by ``anyio.fail_after``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from bson import ObjectId
+
+from .backend import BackendUnavailable, EventRow, Query
+from .documents import canonical, id_field, sanitize
+from .errors import (
+    CatalogAuthError,
+    CatalogReadOnlyError,
+    CatalogUnreachableError,
+    StorageError,
+)
+from .journal import Record
+
+__all__ = ["MongoBackend", "object_id", "open_mongo"]
+
+log = logging.getLogger("storage.mongo")
+
+COLLECTIONS = {
+    "start": "run_start",
+    "stop": "run_stop",
+    "descriptor": "event_descriptor",
+    "event": "event",
+    "resource": "resource",
+    "datum": "datum",
+    "stream_resource": "stream_resource",
+    "stream_datum": "stream_datum",
+}
+
+ASC, DESC = 1, -1
+
+# (collection, keys, options): suitcase-mongo's mongo_normalized indexes, then ours for
+# the two stream collections. The "$**" text indexes are created where the server can.
+INDEXES: list[tuple[str, Any, dict[str, Any]]] = [
+    ("resource", "uid", {"unique": False}),
+    ("resource", "resource_id", {}),
+    ("datum", "datum_id", {"unique": True}),
+    ("datum", "resource", {}),
+    ("run_start", "uid", {"unique": True}),
+    ("run_start", "scan_id", {"unique": False}),
+    ("run_start", [("time", DESC), ("scan_id", DESC)], {"unique": False, "background": True}),
+    ("run_start", "data_session", {"unique": False}),
+    ("run_start", "data_groups", {"unique": False}),
+    ("run_stop", "run_start", {"unique": True}),
+    ("run_stop", "uid", {"unique": True}),
+    ("run_stop", [("time", DESC)], {"unique": False, "background": True}),
+    ("event_descriptor", "uid", {"unique": True}),
+    (
+        "event_descriptor",
+        [("run_start", DESC), ("time", DESC)],
+        {"unique": False, "background": True},
+    ),
+    ("event_descriptor", [("time", DESC)], {"unique": False, "background": True}),
+    ("event", "uid", {"unique": True}),
+    ("event", [("descriptor", DESC), ("time", ASC)], {"unique": False, "background": True}),
+    ("stream_resource", "uid", {"unique": True}),
+    ("stream_resource", "run_start", {}),
+    ("stream_datum", "uid", {"unique": True}),
+    ("stream_datum", "descriptor", {}),
+]
+TEXT_INDEXES = ["run_start", "run_stop", "event_descriptor"]
+
+_NO_ID = {"_id": False}
+
+
+def object_id(seq: int) -> ObjectId:
+    """A Mongo ``_id`` that sorts like the emission sequence and dates like the document.
+
+    4 bytes of epoch seconds (what ObjectId.generation_time reads), then the 8-byte
+    nanosecond sequence itself.
+    """
+    return ObjectId(struct.pack(">IQ", seq // 1_000_000_000, seq))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, NetworkTimeout
+
+    return isinstance(exc, AutoReconnect | ConnectionFailure | ExecutionTimeout | NetworkTimeout)
+
+
+class MongoBackend:
+    """See the module docstring. Create with `open_mongo`."""
+
+    writable = True
+
+    def __init__(self, db: Any, label: str, timeout: float, client: Any = None) -> None:
+        self.db = db
+        self.label = label
+        self.timeout = timeout
+        self.has_text_index = False
+        self._client = client  # closed by us only when we created it
+
+    def _col(self, name: str) -> Any:
+        return self.db.get_collection(name)
+
+    async def _find(
+        self,
+        collection: str,
+        flt: dict[str, Any],
+        projection: dict[str, Any] | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+        keep_id: bool = False,
+    ) -> list[dict[str, Any]]:
+        if keep_id:
+            projection = None
+        elif projection is None:
+            projection = _NO_ID
+        cursor = self._col(collection).find(flt, projection, batch_size=10_000)
+        if sort:
+            cursor = cursor.sort(sort)
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        with anyio.fail_after(self.timeout):
+            return list(await cursor.to_list(None))
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+        from pymongo.errors import BulkWriteError, PyMongoError
+
+        groups: dict[str, list[Record]] = {}
+        for record in records:
+            if record.name in COLLECTIONS:
+                groups.setdefault(record.name, []).append(record)
+        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        for kind, group in groups.items():
+            docs = [{"_id": object_id(r.seq), **sanitize(r.doc)} for r in group]
+            try:
+                with anyio.fail_after(self.timeout):
+                    await self._col(COLLECTIONS[kind]).insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors):
+                    raise BackendUnavailable(
+                        f"{self.label} refused documents: {errors[:3]}"
+                    ) from exc
+                for error in errors:
+                    record = group[error["index"]]
+                    conflicts += await self._conflict(kind, record)
+            except TimeoutError as exc:
+                raise BackendUnavailable(
+                    f"{self.label} did not store {len(docs)} {kind} documents within "
+                    f"{self.timeout} s"
+                ) from exc
+            except PyMongoError as exc:
+                raise BackendUnavailable(f"{self.label}: {exc}") from exc
+        return conflicts
+
+    async def _conflict(self, kind: str, record: Record) -> list[tuple[Record, dict[str, Any]]]:
+        key = id_field(kind)
+        found = await self._find(COLLECTIONS[kind], {key: record.doc[key]})
+        if not found:  # the duplicate was on _id: same document, same emission slot
+            found = await self._find(COLLECTIONS[kind], {"_id": object_id(record.seq)})
+        if found and canonical(found[0]) != canonical(record.doc):
+            return [(record, found[0])]
+        return []
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def search(self, query: Query, limit: int, offset: int) -> list[dict[str, Any]]:
+        flt: dict[str, Any] = {}
+        if query.plan_name is not None:
+            flt["plan_name"] = query.plan_name
+        if query.since is not None or query.until is not None:
+            span: dict[str, float] = {}
+            if query.since is not None:
+                span["$gte"] = query.since
+            if query.until is not None:
+                span["$lt"] = query.until
+            flt["time"] = span
+        for key, value in query.metadata.items():
+            flt[key] = sanitize({"v": value})["v"]
+        newest = [("time", DESC)]
+        if not query.text:
+            return await self._find("run_start", flt, sort=newest, skip=offset, limit=limit)
+        if self.has_text_index:
+            flt["$text"] = {"$search": query.text}
+            return await self._find("run_start", flt, sort=newest, skip=offset, limit=limit)
+        # No text index on this server: match words in the documents here.
+        words = [w.lower() for w in query.text.split()]
+        hits = []
+        for doc in await self._find("run_start", flt, sort=newest):
+            text = json.dumps(doc, default=str).lower()
+            if all(w in text for w in words):
+                hits.append(doc)
+        return hits[offset : offset + limit]
+
+    async def start(self, uid: str) -> dict[str, Any] | None:
+        found = await self._find("run_start", {"uid": uid}, limit=1)
+        return found[0] if found else None
+
+    async def starts_with_prefix(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        flt = {"uid": {"$regex": "^" + re.escape(prefix)}}
+        return await self._find("run_start", flt, sort=[("time", DESC)], limit=limit)
+
+    async def start_by_scan_id(self, scan_id: int) -> dict[str, Any] | None:
+        found = await self._find("run_start", {"scan_id": scan_id}, sort=[("time", DESC)], limit=1)
+        return found[0] if found else None
+
+    async def nth_latest(self, n: int) -> dict[str, Any] | None:
+        found = await self._find("run_start", {}, sort=[("time", DESC)], skip=n - 1, limit=1)
+        return found[0] if found else None
+
+    async def stops(self, run_uids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = await self._find("run_stop", {"run_start": {"$in": list(run_uids)}})
+        return {d["run_start"]: d for d in found}
+
+    async def descriptors(self, run_uid: str) -> list[dict[str, Any]]:
+        return await self._find("event_descriptor", {"run_start": run_uid}, sort=[("time", ASC)])
+
+    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]:
+        projection = {"_id": False, "seq_num": True, "time": True, "data": True, "timestamps": True}
+        found = await self._find(
+            "event", {"descriptor": {"$in": list(descriptor_uids)}}, projection
+        )
+        return [(d["seq_num"], d["time"], d["data"], d["timestamps"]) for d in found]
+
+    async def run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[Any, str, dict[str, Any]]] = []
+
+        async def add(kind: str, flt: dict[str, Any]) -> list[dict[str, Any]]:
+            docs = await self._find(COLLECTIONS[kind], flt, keep_id=True)
+            found.extend((d.pop("_id"), kind, d) for d in docs)
+            return docs
+
+        await add("start", {"uid": run_uid})
+        await add("stop", {"run_start": run_uid})
+        descriptors = [d["uid"] for d in await add("descriptor", {"run_start": run_uid})]
+        resources = [d["uid"] for d in await add("resource", {"run_start": run_uid})]
+        await add("stream_resource", {"run_start": run_uid})
+        if resources:
+            await add("datum", {"resource": {"$in": resources}})
+        if descriptors:
+            await add("event", {"descriptor": {"$in": descriptors}})
+            await add("stream_datum", {"descriptor": {"$in": descriptors}})
+        found.sort(key=lambda item: item[0])
+        return [(kind, doc) for _, kind, doc in found]
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    # -- setup -----------------------------------------------------------------------
+
+    async def create_indexes(self) -> None:
+        for collection, keys, options in INDEXES:
+            with anyio.fail_after(self.timeout):
+                await self._col(collection).create_index(keys, **options)
+        for collection in TEXT_INDEXES:
+            try:
+                with anyio.fail_after(self.timeout):
+                    await self._col(collection).create_index([("$**", "text")])
+            except Exception as exc:  # an optional feature: logged, not fatal
+                if _is_transient(exc):
+                    raise
+                log.info(
+                    "%s has no text index on %s (%s); full-text search filters run "
+                    "start documents in Python instead",
+                    self.label,
+                    collection,
+                    str(exc).split(", full error")[0],
+                )
+            else:
+                if collection == "run_start":
+                    self.has_text_index = True
+
+
+def _classify(label: str, exc: BaseException, timeout: float) -> StorageError:
+    from pymongo.errors import OperationFailure
+
+    if isinstance(exc, OperationFailure):
+        code = exc.code or 0
+        if code == 18 or "auth" in str(exc).lower():
+            return CatalogAuthError(
+                f"{label} refused the credentials in the URI ({exc}); check user and "
+                "password (and authSource)"
+            )
+        if code == 13 or "not authorized" in str(exc).lower() or "read-only" in str(exc):
+            return CatalogReadOnlyError(
+                f"{label} does not let this user write ({exc}); ask for readWrite on the "
+                "database or open the catalog for reading only"
+            )
+    if isinstance(exc, TimeoutError) or _is_transient(exc):
+        return CatalogUnreachableError(
+            f"no MongoDB server answered at {label} within {timeout} s ({type(exc).__name__}); "
+            "is it running, and is the host/port right?"
+        )
+    return CatalogUnreachableError(f"cannot use the catalog {label}: {exc}")
+
+
+def _label(uri: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", uri)  # never print a password
+
+
+async def open_mongo(target: Any, timeout: float = 5.0) -> MongoBackend:
+    """Connect to a ``mongodb://`` URI (or wrap a pymongo-async or motor database),
+    check that the server answers and takes writes, and create the indexes."""
+    client: Any = None
+    if isinstance(target, str):
+        from pymongo import AsyncMongoClient, uri_parser
+
+        parsed = uri_parser.parse_uri(target)
+        label = _label(target)
+        ms = int(timeout * 1000)
+        client = AsyncMongoClient(
+            target,
+            serverSelectionTimeoutMS=ms,
+            connectTimeoutMS=ms,
+            socketTimeoutMS=max(ms, 30_000),
+            tz_aware=False,
+        )
+        db = client.get_database(parsed.get("database") or "acq")
+    else:
+        db = target
+        label = f"mongodb database {getattr(db, 'name', db)!r}"
+    backend = MongoBackend(db, label, timeout, client)
+    try:
+        with anyio.fail_after(timeout * 2):
+            await db.command("ping")
+            await backend.create_indexes()
+    except Exception as exc:
+        if client is not None:
+            await client.close()
+        raise _classify(label, exc, timeout) from exc
+    return backend

@@ -1,0 +1,227 @@
+"""`Run`: one stored run read back -- metadata, streams as columns, the document stream.
+
+External data keys (images in files) are loaded through `storage.handlers` only when a
+stream's table is asked for with ``fill=True`` (the default); ``fill=False`` gives the
+references (datum ids, or stream-datum indices) instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .documents import columns
+from .errors import StorageError
+
+if TYPE_CHECKING:
+    import pandas
+    import xarray
+
+    from .backend import Backend
+
+__all__ = ["Run"]
+
+
+class Run:
+    """A stored run. Made by `Catalog.run` and `Catalog.search`."""
+
+    def __init__(
+        self, backend: Backend, start: dict[str, Any], stop: dict[str, Any] | None
+    ) -> None:
+        self._backend = backend
+        self.start = start
+        self.stop = stop  # None while running, or if the run never closed
+        self._descriptors: list[dict[str, Any]] | None = None
+
+    @property
+    def uid(self) -> str:
+        return str(self.start["uid"])
+
+    @property
+    def scan_id(self) -> int | None:
+        return self.start.get("scan_id")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"start": self.start, "stop": self.stop}
+
+    def __repr__(self) -> str:
+        status = self.stop.get("exit_status") if self.stop else "no stop"
+        plan = self.start.get("plan_name", "?")
+        return f"<Run {self.uid[:8]} scan {self.scan_id} {plan} ({status})>"
+
+    # -- streams -------------------------------------------------------------------------
+
+    async def descriptors(self) -> list[dict[str, Any]]:
+        if self._descriptors is None:
+            self._descriptors = await self._backend.descriptors(self.uid)
+        return self._descriptors
+
+    async def streams(self) -> list[str]:
+        """Stream names in the order they were declared (``primary``, ``baseline``...)."""
+        return list(dict.fromkeys(d.get("name", "primary") for d in await self.descriptors()))
+
+    async def _stream_descriptors(self, stream: str) -> list[dict[str, Any]]:
+        found = [d for d in await self.descriptors() if d.get("name", "primary") == stream]
+        if not found:
+            raise StorageError(
+                f"run {self.uid} has no stream {stream!r}; it has {await self.streams()}"
+            )
+        return found
+
+    async def data_keys(self, stream: str = "primary") -> dict[str, dict[str, Any]]:
+        keys: dict[str, dict[str, Any]] = {}
+        for descriptor in await self._stream_descriptors(stream):
+            keys.update(descriptor.get("data_keys", {}))
+        return keys
+
+    async def configuration(self, stream: str = "primary") -> dict[str, Any]:
+        """Each device's configuration readings, from the stream's (first) descriptor."""
+        return dict((await self._stream_descriptors(stream))[0].get("configuration", {}))
+
+    async def table(self, stream: str = "primary", *, fill: bool = True) -> dict[str, np.ndarray]:
+        """The stream as numpy columns: ``seq_num``, ``time`` and one per data key."""
+        descriptors = await self._stream_descriptors(stream)
+        keys = list(await self.data_keys(stream))
+        rows = await self._backend.event_rows([d["uid"] for d in descriptors])
+        table = columns(keys, ((s, t, d) for s, t, d, _ in rows))
+        external = {k for k, v in (await self.data_keys(stream)).items() if v.get("external")}
+        if external:
+            await self._external(table, descriptors, external, fill)
+        return table
+
+    async def timestamps(self, stream: str = "primary") -> dict[str, np.ndarray]:
+        """When each reading was taken: one column per data key, plus ``time``."""
+        descriptors = await self._stream_descriptors(stream)
+        keys = list(await self.data_keys(stream))
+        rows = await self._backend.event_rows([d["uid"] for d in descriptors])
+        return columns(keys, ((s, t, ts) for s, t, _, ts in rows))
+
+    async def dataframe(self, stream: str = "primary", *, fill: bool = True) -> pandas.DataFrame:
+        """The stream as a pandas DataFrame indexed by seq_num (pandas must be installed)."""
+        import pandas as pd
+
+        table = await self.table(stream, fill=fill)
+        index = pd.Index(table.pop("seq_num"), name="seq_num")
+        return pd.DataFrame(
+            {k: (list(v) if v.ndim > 1 else v) for k, v in table.items()}, index=index
+        )
+
+    async def dataset(self, stream: str = "primary", *, fill: bool = True) -> xarray.Dataset:
+        """The stream as an xarray Dataset along ``time`` (xarray must be installed)."""
+        import xarray as xr
+
+        table = await self.table(stream, fill=fill)
+        time = table.pop("time")
+        variables = {}
+        for key, values in table.items():
+            dims = ["time", *(f"dim_{key}_{i}" for i in range(1, values.ndim))]
+            variables[key] = (dims, values)
+        return xr.Dataset(variables, coords={"time": time})
+
+    # -- external data -------------------------------------------------------------------
+
+    async def _external(
+        self,
+        table: dict[str, np.ndarray],
+        descriptors: list[dict[str, Any]],
+        keys: set[str],
+        fill: bool,
+    ) -> None:
+        docs = await self.documents()
+        resources = {d["uid"]: d for n, d in docs if n == "resource"}
+        datums = {d["datum_id"]: d for n, d in docs if n == "datum"}
+        stream_resources = {d["uid"]: d for n, d in docs if n == "stream_resource"}
+        descriptor_uids = {d["uid"] for d in descriptors}
+        stream_datums = [
+            d for n, d in docs if n == "stream_datum" and d.get("descriptor") in descriptor_uids
+        ]
+        handlers = _handlers() if fill else None
+        for key in keys:
+            by_key = [
+                sd
+                for sd in stream_datums
+                if stream_resources.get(sd["stream_resource"], {}).get("data_key") == key
+            ]
+            if by_key:
+                table[key] = _stream_column(by_key, stream_resources, table, handlers)
+            elif handlers is not None and key in table:
+                table[key] = _stack(
+                    [
+                        handlers.load_datum(resources[datums[i]["resource"]], datums[i])
+                        for i in table[key]
+                    ]
+                )
+
+    # -- documents -----------------------------------------------------------------------
+
+    async def documents(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every document of the run as ``(name, doc)``, in emission order.
+
+        Events come one per document (pages were split when stored). Feed them to any
+        subscriber, an exporter, or another catalog's writer.
+        """
+        return await self._backend.run_documents(self.uid)
+
+    async def replay(self, callback: Callable[[str, dict[str, Any]], Any]) -> int:
+        """Call ``callback(name, doc)`` for each document (awaited if async); returns
+        how many documents were sent."""
+        docs = await self.documents()
+        for name, doc in docs:
+            result = callback(name, doc)
+            if inspect.isawaitable(result):
+                await result
+        return len(docs)
+
+
+def _handlers() -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module("storage.handlers")  # written with the file exporters
+    except ImportError as exc:
+        raise StorageError(
+            "this run has data in external files, but storage.handlers is not available "
+            f"({exc}); read with fill=False to get the references"
+        ) from exc
+
+
+def _stack(arrays: list[Any]) -> np.ndarray:
+    try:
+        return np.stack([np.asarray(a) for a in arrays]) if arrays else np.array([])
+    except ValueError:
+        out = np.empty(len(arrays), dtype=object)
+        out[:] = arrays
+        return out
+
+
+def _stream_column(
+    stream_datums: list[dict[str, Any]],
+    stream_resources: dict[str, dict[str, Any]],
+    table: dict[str, np.ndarray],
+    handlers: Any,
+) -> np.ndarray:
+    """One value per event row (matched by seq_num), or per stream index if no events."""
+    slots: list[tuple[int, dict[str, Any], int]] = []  # (seq_num, stream_datum, index)
+    for sd in stream_datums:
+        seq = sd["seq_nums"]
+        index = sd["indices"]
+        for offset in range(index["stop"] - index["start"]):
+            slots.append((seq["start"] + offset, sd, index["start"] + offset))
+    slots.sort(key=lambda s: s[0])
+    if len(table["seq_num"]):
+        wanted = {int(s): i for i, s in enumerate(table["seq_num"])}
+        slots = [s for s in slots if s[0] in wanted]
+    else:
+        table["seq_num"] = np.array([s[0] for s in slots], dtype=np.int64)
+    if handlers is None:
+        return np.array([s[2] for s in slots], dtype=np.int64)
+    return _stack(
+        [
+            handlers.load_stream_datum(stream_resources[sd["stream_resource"]], sd, index)
+            for _, sd, index in slots
+        ]
+    )

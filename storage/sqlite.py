@@ -1,0 +1,371 @@
+"""The embedded catalog: one SQLite file, one table per document kind.
+
+Layout (why): each kind has its own table with the fields queries use as real, indexed
+columns (uid, run_start, time, scan_id, plan_name, descriptor, seq_num), so lookups
+never parse JSON. Events keep ``data`` and ``timestamps`` as compact JSON objects next to
+indexed ``descriptor``/``seq_num``/``time``; reading a stream is one indexed range scan
+and one JSON parse per row, no per-row document reassembly. Every table has ``ord``, the
+writer's emission sequence, so a run's documents replay in the order they were emitted.
+
+SQLite is synchronous: every call runs in a worker thread (``anyio.to_thread``), one at
+a time on one connection, so the event loop never waits on the disk. A stored batch is
+one transaction. WAL mode lets other processes (``acq runs``) read while a run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+
+from .backend import BackendUnavailable, EventRow, Query
+from .documents import canonical, dumps, sanitize
+from .errors import CatalogReadOnlyError, CatalogUnreachableError
+from .journal import Record
+
+__all__ = ["SQLiteBackend", "open_sqlite"]
+
+T = TypeVar("T")
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS run_start (
+    uid TEXT PRIMARY KEY, ord INTEGER, time REAL, scan_id INTEGER, plan_name TEXT,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS run_start_time ON run_start (time DESC);
+CREATE INDEX IF NOT EXISTS run_start_scan_id ON run_start (scan_id, time DESC);
+CREATE TABLE IF NOT EXISTS run_stop (
+    uid TEXT PRIMARY KEY, ord INTEGER, run_start TEXT UNIQUE, time REAL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS event_descriptor (
+    uid TEXT PRIMARY KEY, ord INTEGER, run_start TEXT, name TEXT, time REAL,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS event_descriptor_run ON event_descriptor (run_start);
+CREATE TABLE IF NOT EXISTS event (
+    uid TEXT NOT NULL UNIQUE, ord INTEGER, descriptor TEXT NOT NULL, seq_num INTEGER,
+    time REAL, data TEXT NOT NULL, timestamps TEXT NOT NULL, filled TEXT);
+CREATE INDEX IF NOT EXISTS event_descriptor_seq ON event (descriptor, seq_num);
+CREATE TABLE IF NOT EXISTS resource (
+    uid TEXT PRIMARY KEY, ord INTEGER, run_start TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS resource_run ON resource (run_start);
+CREATE TABLE IF NOT EXISTS datum (
+    datum_id TEXT PRIMARY KEY, ord INTEGER, resource TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS datum_resource ON datum (resource);
+CREATE TABLE IF NOT EXISTS stream_resource (
+    uid TEXT PRIMARY KEY, ord INTEGER, run_start TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS stream_resource_run ON stream_resource (run_start);
+CREATE TABLE IF NOT EXISTS stream_datum (
+    uid TEXT PRIMARY KEY, ord INTEGER, descriptor TEXT, stream_resource TEXT,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS stream_datum_descriptor ON stream_datum (descriptor);
+"""
+
+# kind -> (table, id column, INSERT statement, row builder)
+_Row = tuple[Any, ...]
+
+
+def _start_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["uid"], seq, d.get("time"), d.get("scan_id"), d.get("plan_name"), dumps(d))
+
+
+def _stop_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["uid"], seq, d.get("run_start"), d.get("time"), dumps(d))
+
+
+def _descriptor_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["uid"], seq, d.get("run_start"), d.get("name"), d.get("time"), dumps(d))
+
+
+def event_row(seq: int, d: dict[str, Any]) -> _Row:
+    filled = d.get("filled")
+    return (
+        d["uid"],
+        seq,
+        d["descriptor"],
+        d.get("seq_num"),
+        d.get("time"),
+        dumps(d["data"]),
+        dumps(d["timestamps"]),
+        dumps(filled) if filled is not None else None,
+    )
+
+
+def _resource_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["uid"], seq, d.get("run_start"), dumps(d))
+
+
+def _datum_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["datum_id"], seq, d.get("resource"), dumps(d))
+
+
+def _stream_datum_row(seq: int, d: dict[str, Any]) -> _Row:
+    return (d["uid"], seq, d.get("descriptor"), d.get("stream_resource"), dumps(d))
+
+
+TABLES: dict[str, tuple[str, str, str, Callable[[int, dict[str, Any]], _Row]]] = {
+    "start": ("run_start", "uid", "(uid, ord, time, scan_id, plan_name, doc)", _start_row),
+    "stop": ("run_stop", "uid", "(uid, ord, run_start, time, doc)", _stop_row),
+    "descriptor": (
+        "event_descriptor",
+        "uid",
+        "(uid, ord, run_start, name, time, doc)",
+        _descriptor_row,
+    ),
+    "event": (
+        "event",
+        "uid",
+        "(uid, ord, descriptor, seq_num, time, data, timestamps, filled)",
+        event_row,
+    ),
+    "resource": ("resource", "uid", "(uid, ord, run_start, doc)", _resource_row),
+    "datum": ("datum", "datum_id", "(datum_id, ord, resource, doc)", _datum_row),
+    "stream_resource": ("stream_resource", "uid", "(uid, ord, run_start, doc)", _resource_row),
+    "stream_datum": (
+        "stream_datum",
+        "uid",
+        "(uid, ord, descriptor, stream_resource, doc)",
+        _stream_datum_row,
+    ),
+}
+
+
+def insert_sql(kind: str) -> str:
+    table, _, cols, _ = TABLES[kind]
+    marks = ", ".join("?" * (cols.count(",") + 1))
+    return f"INSERT OR IGNORE INTO {table} {cols} VALUES ({marks})"
+
+
+def _event_doc(row: sqlite3.Row) -> dict[str, Any]:
+    doc = {
+        "uid": row["uid"],
+        "time": row["time"],
+        "seq_num": row["seq_num"],
+        "descriptor": row["descriptor"],
+        "data": json.loads(row["data"]),
+        "timestamps": json.loads(row["timestamps"]),
+    }
+    if row["filled"] is not None:
+        doc["filled"] = json.loads(row["filled"])
+    return doc
+
+
+class SQLiteBackend:
+    """See the module docstring. Create with `open_sqlite`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool) -> None:
+        self.path = path
+        self.label = f"sqlite:///{path}"
+        self.writable = writable
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn(*args)
+
+        return await anyio.to_thread.run_sync(locked)
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+        try:
+            return await self._run(self._store, records)
+        except sqlite3.OperationalError as exc:  # locked by another writer, disk full...
+            raise BackendUnavailable(f"{self.label}: {exc}") from exc
+
+    def _store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+        groups: dict[str, list[Record]] = {}
+        for record in records:
+            groups.setdefault(record.name, []).append(record)
+        conn = self._conn
+        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        conn.execute("BEGIN")
+        try:
+            for kind, group in groups.items():
+                if kind not in TABLES:
+                    continue
+                row = TABLES[kind][3]
+                before = conn.total_changes
+                conn.executemany(insert_sql(kind), [row(r.seq, r.doc) for r in group])
+                if conn.total_changes - before < len(group):
+                    conflicts += self._conflicts(kind, group)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return conflicts
+
+    def _conflicts(self, kind: str, group: list[Record]) -> list[tuple[Record, dict[str, Any]]]:
+        """Some rows were ignored as duplicates: the ones whose stored copy differs."""
+        out = []
+        for record in group:
+            stored = self._stored(kind, record.doc[TABLES[kind][1]])
+            if stored is not None and canonical(stored) != canonical(sanitize(record.doc)):
+                out.append((record, stored))
+        return out
+
+    def _stored(self, kind: str, key: str) -> dict[str, Any] | None:
+        table, id_col, _, _ = TABLES[kind]
+        row = self._conn.execute(f"SELECT * FROM {table} WHERE {id_col} = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return _event_doc(row) if kind == "event" else json.loads(row["doc"])
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _docs(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._conn.execute(sql, args)]
+
+    async def search(self, query: Query, limit: int, offset: int) -> list[dict[str, Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.plan_name is not None:
+            where.append("plan_name = ?")
+            args.append(query.plan_name)
+        if query.since is not None:
+            where.append("time >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("time < ?")
+            args.append(query.until)
+        if query.text:
+            for word in query.text.split():
+                where.append("doc LIKE ? ESCAPE '\\'")
+                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                args.append(f"%{escaped}%")
+        for key, value in query.metadata.items():
+            where.append("json_extract(doc, ?) = json_extract(?, '$')")
+            args += ["$." + ".".join(f'"{part}"' for part in key.split(".")), dumps(value)]
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT doc FROM run_start {clause} ORDER BY time DESC LIMIT ? OFFSET ?"
+        return await self._run(self._docs, sql, [*args, limit, offset])
+
+    async def start(self, uid: str) -> dict[str, Any] | None:
+        docs = await self._run(self._docs, "SELECT doc FROM run_start WHERE uid = ?", [uid])
+        return docs[0] if docs else None
+
+    async def starts_with_prefix(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        sql = "SELECT doc FROM run_start WHERE uid >= ? AND uid < ? ORDER BY time DESC LIMIT ?"
+        return await self._run(self._docs, sql, [prefix, prefix + "\U0010ffff", limit])
+
+    async def start_by_scan_id(self, scan_id: int) -> dict[str, Any] | None:
+        sql = "SELECT doc FROM run_start WHERE scan_id = ? ORDER BY time DESC LIMIT 1"
+        docs = await self._run(self._docs, sql, [scan_id])
+        return docs[0] if docs else None
+
+    async def nth_latest(self, n: int) -> dict[str, Any] | None:
+        sql = "SELECT doc FROM run_start ORDER BY time DESC LIMIT 1 OFFSET ?"
+        docs = await self._run(self._docs, sql, [n - 1])
+        return docs[0] if docs else None
+
+    async def stops(self, run_uids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        marks = ", ".join("?" * len(run_uids))
+        sql = f"SELECT doc FROM run_stop WHERE run_start IN ({marks})"
+        docs = await self._run(self._docs, sql, list(run_uids))
+        return {d["run_start"]: d for d in docs}
+
+    async def descriptors(self, run_uid: str) -> list[dict[str, Any]]:
+        sql = "SELECT doc FROM event_descriptor WHERE run_start = ? ORDER BY ord"
+        return await self._run(self._docs, sql, [run_uid])
+
+    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]:
+        def read() -> list[EventRow]:
+            loads = json.loads
+            out: list[EventRow] = []
+            for uid in descriptor_uids:
+                cursor = self._conn.execute(
+                    "SELECT seq_num, time, data, timestamps FROM event WHERE descriptor = ? "
+                    "ORDER BY seq_num",
+                    (uid,),
+                )
+                out += [(s, t, loads(d), loads(ts)) for s, t, d, ts in cursor]
+            return out
+
+        return await self._run(read)
+
+    async def run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        return await self._run(self._run_documents, run_uid)
+
+    def _run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        conn = self._conn
+        found: list[tuple[int, str, dict[str, Any]]] = []
+
+        def add(kind: str, sql: str, args: Sequence[Any]) -> None:
+            found.extend((o, kind, json.loads(d)) for o, d in conn.execute(sql, args))
+
+        add("start", "SELECT ord, doc FROM run_start WHERE uid = ?", [run_uid])
+        add("stop", "SELECT ord, doc FROM run_stop WHERE run_start = ?", [run_uid])
+        add("descriptor", "SELECT ord, doc FROM event_descriptor WHERE run_start = ?", [run_uid])
+        add("resource", "SELECT ord, doc FROM resource WHERE run_start = ?", [run_uid])
+        add(
+            "stream_resource",
+            "SELECT ord, doc FROM stream_resource WHERE run_start = ?",
+            [run_uid],
+        )
+        descriptors = [d["uid"] for o, k, d in found if k == "descriptor"]
+        resources = [d["uid"] for o, k, d in found if k == "resource"]
+        for uid in resources:
+            add("datum", "SELECT ord, doc FROM datum WHERE resource = ?", [uid])
+        for uid in descriptors:
+            add("stream_datum", "SELECT ord, doc FROM stream_datum WHERE descriptor = ?", [uid])
+            rows = conn.execute("SELECT * FROM event WHERE descriptor = ?", (uid,))
+            found.extend((r["ord"], "event", _event_doc(r)) for r in rows)
+        found.sort(key=lambda item: item[0])
+        return [(kind, doc) for _, kind, doc in found]
+
+    async def close(self) -> None:
+        await self._run(self._conn.close)
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
+    """Open (and create, unless read-only) the catalog file; errors name the cause."""
+
+    def open_() -> SQLiteBackend:
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CatalogReadOnlyError(
+                    f"cannot create the catalog directory {path.parent}: {exc.strerror}"
+                ) from exc
+        try:
+            conn = _connect(path, read_only)
+            if read_only:
+                conn.execute("SELECT count(*) FROM run_start").fetchone()
+            else:
+                conn.executescript(SCHEMA)
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "readonly" in text or "read-only" in text:
+                raise CatalogReadOnlyError(
+                    f"the catalog sqlite:///{path} is read-only ({text}); open it with "
+                    "?mode=ro to browse, or choose a writable path"
+                ) from exc
+            raise CatalogUnreachableError(
+                f"cannot open the catalog sqlite:///{path}: {text}"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise CatalogUnreachableError(
+                f"sqlite:///{path} is not a usable SQLite catalog: {exc}"
+            ) from exc
+        return SQLiteBackend(path, conn, writable=not read_only)
+
+    return await anyio.to_thread.run_sync(open_)

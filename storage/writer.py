@@ -1,0 +1,241 @@
+"""`CatalogWriter`: the subscriber that stores documents without ever holding up a scan.
+
+Subscribe it as ``RE.subscribe(catalog.writer, critical=True)``. It is an async callback:
+the engine's dispatcher calls it from that subscriber's own consumer task, so when it
+awaits the database only this subscriber waits, never the engine.
+
+Per document: split pages, append a journal frame to a memory buffer (about a
+microsecond). The buffer goes to the journal file (one ``write``) at the latest
+`sync_interval` (50 ms) after its first frame -- a loop timer does it even if no further
+document arrives -- and before any batch is sent to the database. Batches go to the
+database when a run starts, gets a descriptor, or stops, when `batch_size` documents are
+waiting, or when the last store is `max_delay` old. A database that fails or is slower
+than `store_timeout` leaves the documents in the journal; the writer retries with
+backoff (0.5 s doubling to 30 s) on later documents, and `flush()` or the next
+`open_catalog` on this journal stores the rest.
+
+It raises (so a critical subscription fails the run) only when a document cannot be
+made safe: the journal cannot be written, or the database holds a different document
+under the same uid. A database outage alone never fails a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import time
+from collections import Counter
+from typing import Any
+
+import anyio
+
+from .backend import Backend, BackendUnavailable
+from .documents import split
+from .errors import DocumentConflictError, FlushTimeoutError, JournalError, StorageError
+from .journal import Journal, Record
+
+__all__ = ["CatalogWriter"]
+
+log = logging.getLogger("storage.writer")
+
+_STORE_NOW = frozenset(("start", "descriptor", "stop"))
+_MAX_BUFFER = 1 << 20  # journal bytes held in memory before an early write
+
+
+class CatalogWriter:
+    """See the module docstring. Made by `open_catalog`; one per catalog."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        journal: Journal,
+        *,
+        batch_size: int = 1000,
+        sync_interval: float = 0.05,
+        max_delay: float = 0.5,
+        store_timeout: float = 10.0,
+    ) -> None:
+        self.backend = backend
+        self.journal = journal
+        self.batch_size = batch_size
+        self.sync_interval = sync_interval
+        self.max_delay = max_delay
+        self.store_timeout = store_timeout
+        self.stored = 0  # documents stored by this writer (stats)
+        self._backlog: list[tuple[Record, int]] = []  # not yet stored: (record, journal end)
+        self._last_seq = 0
+        self._last_store = 0.0
+        self._retry_at = 0.0
+        self._backoff = 0.5
+        self._last_error: str | None = None
+        self._journal_failure: JournalError | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._lock = anyio.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<CatalogWriter to {self.backend.label}, {len(self._backlog)} waiting>"
+
+    @property
+    def backlog(self) -> int:
+        """Documents journalled (or buffered) but not yet in the database."""
+        return len(self._backlog)
+
+    # -- the subscriber ----------------------------------------------------------------
+
+    async def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        if self._closed:
+            raise StorageError(f"the catalog writer for {self.backend.label} is closed")
+        self._raise_journal_failure()
+        for kind, part in split(name, doc):
+            self._append(kind, part)
+        now = time.monotonic()
+        if (
+            name in _STORE_NOW
+            or len(self._backlog) >= self.batch_size
+            or now - self._last_store >= self.max_delay
+        ):
+            self._write_journal(sync=name == "stop")
+            if now >= self._retry_at:
+                await self._store_backlog()
+        elif self.journal.unwritten > _MAX_BUFFER:
+            self._write_journal()
+        elif self._timer is None and self.journal.unwritten:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.sync_interval, self._on_timer)
+
+    def _append(self, name: str, doc: dict[str, Any]) -> None:
+        seq = time.time_ns()
+        if seq <= self._last_seq:
+            seq = self._last_seq + 1
+        self._last_seq = seq
+        record = Record(seq, name, doc)
+        self._backlog.append((record, self.journal.append(record)))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        try:
+            self.journal.write()
+        except JournalError as exc:
+            log.error("%s", exc)
+            self._journal_failure = exc
+
+    def _write_journal(self, sync: bool = False) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            if sync:
+                self.journal.sync()
+            else:
+                self.journal.write()
+        except JournalError as exc:
+            self._journal_failure = exc
+            raise
+
+    def _raise_journal_failure(self) -> None:
+        if self._journal_failure is not None:
+            raise self._journal_failure
+
+    # -- storing -----------------------------------------------------------------------
+
+    async def _store_backlog(self) -> bool:
+        """Store every waiting document, a batch at a time; False if the database failed.
+
+        Raises DocumentConflictError after storing everything else, if any document
+        conflicts with a stored one (conflicting documents are kept in ``<journal>.rejected``).
+        """
+        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        async with self._lock:
+            while self._backlog:
+                batch = self._backlog[: self.batch_size]
+                self._write_journal()  # a document reaches the database only after the journal
+                self._last_store = time.monotonic()
+                try:
+                    with anyio.fail_after(self.store_timeout):
+                        conflicts += await self.backend.store([r for r, _ in batch])
+                except (BackendUnavailable, TimeoutError) as exc:
+                    self._note_failure(exc)
+                    return False
+                del self._backlog[: len(batch)]
+                self.stored += len(batch)
+                self.journal.mark_stored(batch[-1][1])
+                if self._last_error is not None:
+                    log.warning("%s is back: storing the journalled documents", self.backend.label)
+                self._last_error = None
+                self._backoff = 0.5
+                self._retry_at = 0.0
+        if conflicts:
+            self._reject(conflicts)
+        return True
+
+    def _note_failure(self, exc: BaseException) -> None:
+        reason = str(exc) or f"no answer within {self.store_timeout} s"
+        if self._last_error is None:
+            log.warning(
+                "cannot store documents in %s (%s); they stay in the journal %s and are retried",
+                self.backend.label,
+                reason,
+                self.journal.path,
+            )
+        self._last_error = reason
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, 30.0)
+
+    def _reject(self, conflicts: list[tuple[Record, dict[str, Any]]]) -> None:
+        rejected = self.journal.path.with_name(self.journal.path.name + ".rejected")
+        with open(rejected, "ab") as f:
+            for record, _ in conflicts:
+                pickle.dump(tuple(record), f, protocol=5)
+        record, stored = conflicts[0]
+        raise DocumentConflictError(
+            f"{len(conflicts)} document(s) conflict with what {self.backend.label} holds "
+            f"under the same uid, e.g. a {record.name} {record.doc.get('uid', '')!r}: "
+            f"stored {stored!r}, new {record.doc!r}. The new ones are kept in {rejected}."
+        )
+
+    def _describe_backlog(self) -> str:
+        kinds = Counter(r.name for r, _ in self._backlog)
+        return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Return when every document received so far is in the database.
+
+        Raises `FlushTimeoutError` (naming the backlog and the last database error) if
+        that does not happen within `timeout` seconds; the documents stay journalled.
+        """
+        self._raise_journal_failure()
+        self._write_journal(sync=True)
+        with anyio.move_on_after(timeout):
+            while self._backlog:
+                if await self._store_backlog():
+                    break
+                await anyio.sleep(max(0.0, min(self._retry_at - time.monotonic(), 2.0)))
+        if self._backlog:
+            raise FlushTimeoutError(
+                f"{len(self._backlog)} documents ({self._describe_backlog()}) are not in "
+                f"{self.backend.label} after {timeout} s ({self._last_error or 'no answer'}). "
+                f"They are safe in the journal {self.journal.path}; the next flush() or "
+                "open_catalog() on this journal stores them."
+            )
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Flush (bounded), then release the journal. Raises if documents stay behind."""
+        if self._closed:
+            return
+        try:
+            await self.flush(timeout)
+        finally:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self.journal.close()
+
+    def load_pending(self) -> int:
+        """Queue the journal's unstored records (from an earlier process) for storing."""
+        for record, end in self.journal.pending():
+            self._backlog.append((record, end))
+            self._last_seq = max(self._last_seq, record.seq)
+        return len(self._backlog)
