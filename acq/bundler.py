@@ -269,12 +269,19 @@ class RunBundler:
         self._emit("event_page", doc)
         return doc
 
-    def emit_step_assets(self, docs: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Resource/Datum of devices read in a step (ophyd's file-writing detectors).
+    def emit_step_assets(self, stream: Stream, docs: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Asset documents of the devices read in a step, emitted before their Event.
 
-        Emitted before the Event whose readings refer to them (Datum ids as values of keys
-        described ``external="FILESTORE:"``); a Resource gets ``run_start`` filled in.
+        Resource/Datum (ophyd's file-writing detectors): Datum ids are the values of keys
+        described ``external="FILESTORE:"``; a Resource gets ``run_start`` filled in.
+        StreamResource/StreamDatum (ophyd-async's): each StreamDatum covers exactly one
+        frame, the one of this Event, so its ``seq_nums`` is the Event's seq_num (as in
+        bluesky); every ``external="STREAM:"`` key of the stream needs one. A save that is
+        re-done after a pause emits no Event, so its StreamDatum is dropped too.
         """
+        seq_num = stream.composer.count + 1
+        redone = self.skip_saves > 0
+        streamed: set[str] = set()
         for name, doc in docs:
             if name == "resource":
                 doc = {**doc, "run_start": self.uid}
@@ -285,12 +292,55 @@ class RunBundler:
                         f"datum {doc.get('datum_id')!r} refers to resource "
                         f"{doc.get('resource')!r}, which this run has not seen"
                     )
+            elif name == "stream_resource":
+                doc = self._stream_resource(stream, doc)
+            elif name == "stream_datum":
+                key = self._stream_datum_key(doc)
+                n = doc["indices"]["stop"] - doc["indices"]["start"]
+                if n != 1:
+                    raise DocumentError(
+                        f"stream_datum for {key!r} covers {n} frames in a step; each Event "
+                        f"of a step scan refers to exactly one frame per detector"
+                    )
+                streamed.add(key)
+                if redone:
+                    continue
+                doc = {
+                    **doc,
+                    "descriptor": stream.descriptor["uid"],
+                    "seq_nums": {"start": seq_num, "stop": seq_num + 1},
+                }
             else:
                 raise DocumentError(
                     f"collect_asset_docs() of a device read in a step gave a {name!r} "
-                    f"document; expected resource or datum"
+                    f"document; expected resource, datum, stream_resource or stream_datum"
                 )
             self._emit(name, doc)
+        missing = stream.external - streamed
+        if missing:
+            raise DocumentError(
+                f"stream {stream.name!r} describes {sorted(missing)} as external='STREAM:' "
+                f"but no stream_datum came for this event; the detector must report the "
+                f"frame it took (collect_asset_docs) before the save"
+            )
+
+    def _stream_resource(self, stream: Stream, doc: dict[str, Any]) -> dict[str, Any]:
+        if doc["data_key"] not in stream.external:
+            raise DocumentError(
+                f"stream_resource for {doc['data_key']!r}, which stream "
+                f"{stream.name!r} does not describe as external='STREAM:'"
+            )
+        doc = {**doc, "run_start": self.uid}
+        self._stream_resources[doc["uid"]] = doc["data_key"]
+        return doc
+
+    def _stream_datum_key(self, doc: dict[str, Any]) -> str:
+        key = self._stream_resources.get(doc["stream_resource"])
+        if key is None:
+            raise DocumentError(
+                f"stream_datum refers to unknown stream_resource {doc['stream_resource']}"
+            )
+        return key
 
     def emit_stream_assets(self, stream: Stream, docs: list[tuple[str, dict[str, Any]]]) -> None:
         """StreamResource/StreamDatum from a detector that writes its own files.
@@ -302,18 +352,9 @@ class RunBundler:
         first = stream.composer.count + 1
         for name, doc in docs:
             if name == "stream_resource":
-                if doc["data_key"] not in stream.external:
-                    raise DocumentError(
-                        f"stream_resource for {doc['data_key']!r}, which stream "
-                        f"{stream.name!r} does not describe as external='STREAM:'"
-                    )
-                doc = {**doc, "run_start": self.uid}
-                self._stream_resources[doc["uid"]] = doc["data_key"]
+                doc = self._stream_resource(stream, doc)
             elif name == "stream_datum":
-                if doc["stream_resource"] not in self._stream_resources:
-                    raise DocumentError(
-                        f"stream_datum refers to unknown stream_resource {doc['stream_resource']}"
-                    )
+                self._stream_datum_key(doc)
                 n = doc["indices"]["stop"] - doc["indices"]["start"]
                 if width is not None and n != width:
                     raise DocumentError(

@@ -207,7 +207,11 @@ class Commands:
                 first_readings=run.bundle_readings,
             )
         if stream.assets:
-            run.emit_step_assets(await _asset_docs(stream.assets))
+            try:
+                run.emit_step_assets(stream, await _asset_docs(stream.assets))
+            except Exception:
+                run.drop()  # no Event for this point; the run can still close
+                raise
         run.save(stream)
 
     async def drop(self, msg: Msg) -> None:

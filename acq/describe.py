@@ -115,10 +115,12 @@ def check_keys_unique(described: Iterable[Described]) -> None:
 
 
 def check_readings_match(described: Described, reading: Mapping[str, Any]) -> None:
-    """The first reading of a stream must have exactly the described keys."""
-    if set(reading) != set(described.data_keys):
-        extra = sorted(set(reading) - set(described.data_keys))
-        missing = sorted(set(described.data_keys) - set(reading))
+    """The first reading of a stream must have exactly the described keys, except those
+    described ``external="STREAM:"``: their data is in files, referenced by StreamDatum."""
+    keys = {k for k, dk in described.data_keys.items() if dk.get("external") != "STREAM:"}
+    if set(reading) != keys:
+        extra = sorted(set(reading) - keys)
+        missing = sorted(keys - set(reading))
         raise DocumentError(
             f"{described.name}.read() and .describe() disagree: read() has extra keys "
             f"{extra} and lacks {missing}"

@@ -10,6 +10,7 @@ from typing import Union
 
 __all__ = [
     "DeviceError",
+    "FileWriterError",
     "MotorLimitError",
     "MotorStoppedError",
     "NotConnectedError",
@@ -95,6 +96,10 @@ class SignalAccessError(DeviceError):
 
 class StatusTimeoutError(DeviceError, TimeoutError):
     """An operation did not finish within its timeout."""
+
+
+class FileWriterError(DeviceError):
+    """A detector's file writer cannot write where or what it was asked to."""
 
 
 class MotorLimitError(DeviceError, ValueError):

@@ -56,9 +56,17 @@ def long_text(name: str, value: str, doc: str, *, read_only: bool = False) -> pv
 
 
 def full_file_name(template: str, path: str, name: str, number: int) -> str:
-    """areaDetector's file name: ``template % (path, name, number)``."""
+    """areaDetector's file name: ``template % (path, name, number)``.
+
+    Like C's snprintf, a template may leave out the trailing number (``%s%s.h5``).
+    """
     try:
         return template % (path, name, number)
+    except (TypeError, ValueError) as error:
+        if "not all arguments converted" not in str(error):
+            raise PutRejected(f"FileTemplate {template!r}: {error}") from None
+    try:
+        return template % (path, name)
     except (TypeError, ValueError) as error:
         raise PutRejected(
             f"FileTemplate {template!r} does not take (path, name, number): {error}; "

@@ -24,6 +24,9 @@ class DocumentChecker:
         # (run uid, stream name) -> last seq_num
         self._seq: dict[tuple[str, str], int] = defaultdict(int)
         self._datum_range: dict[tuple[str, str], tuple[int, int]] = {}
+        # (run uid, stream name) -> seq_num of a one-frame StreamDatum not yet matched by
+        # an Event: in a step scan the Event after it carries the same seq_num
+        self._step_frame: dict[tuple[str, str], int] = {}
 
     def __call__(self, name: str, doc: dict[str, Any]) -> None:
         self.count += 1
@@ -46,6 +49,7 @@ class DocumentChecker:
         if doc["run_start"] not in self._starts or doc["run_start"] in self._stopped:
             self._fail(f"descriptor {doc.get('name')} outside an open run")
         self._descriptors[doc["uid"]] = doc
+        self._seq.setdefault((doc["run_start"], doc["name"]), 0)  # a stream may stay empty
 
     def _seq_nums(self, descriptor_uid: str, seq_nums: list[int]) -> None:
         desc = self._descriptors.get(descriptor_uid)
@@ -61,8 +65,12 @@ class DocumentChecker:
             self._seq[key] = seq
 
     def _event(self, doc: dict[str, Any]) -> None:
-        self._seq_nums(doc["descriptor"], [doc["seq_num"]])
         desc = self._descriptors.get(doc["descriptor"])
+        key = (desc["run_start"], desc["name"]) if desc is not None else None
+        if key is not None and self._step_frame.get(key) == doc["seq_num"]:
+            del self._step_frame[key]  # the Event of the frame its StreamDatum announced
+        else:
+            self._seq_nums(doc["descriptor"], [doc["seq_num"]])
         if desc is not None and set(doc["data"]) != set(desc["data_keys"]) - {
             k for k, v in desc["data_keys"].items() if v.get("external") == "STREAM:"
         }:
@@ -107,6 +115,8 @@ class DocumentChecker:
             return  # another detector's frames of the same collect
         self._datum_range[key] = (seq["start"], seq["stop"])
         self._seq_nums(doc["descriptor"], list(range(seq["start"], seq["stop"])))
+        if seq["stop"] - seq["start"] == 1:
+            self._step_frame[key] = seq["start"]
 
     def _stop(self, doc: dict[str, Any]) -> None:
         if doc["run_start"] not in self._starts:
