@@ -10,6 +10,16 @@ Everything here consumes event-model documents only (``cb(name, doc)``); nothing
 the engine, so the same objects work on documents replayed from storage.
 """
 
+from .errors import PlotServerError, VizError
+from .peak_callback import PeakStatsCallback
 from .peaks import PeakStats, peak_stats
+from .server import LivePlots
 
-__all__ = ["PeakStats", "peak_stats"]
+__all__ = [
+    "LivePlots",
+    "PeakStats",
+    "PeakStatsCallback",
+    "PlotServerError",
+    "VizError",
+    "peak_stats",
+]

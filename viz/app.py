@@ -1,0 +1,414 @@
+"""One browser session's page: a run selector, the plots of the shown run, peak statistics.
+
+Each session owns its Bokeh document and a periodic callback (``interval``, 0.1 s) that
+copies what is new in the shared `Runs` into the document: ``ColumnDataSource.stream`` for
+points (only the rows the browser has not seen, with the same rollover as the buffer),
+whole-array replacement for heat maps and the latest image, which are small and change
+everywhere at once. Whatever the event rate, a browser gets at most one update per
+interval, and a session that connects late starts from everything kept so far.
+
+Names of data sources are part of the page's contract (the tests and the benchmark read
+them back in the browser): ``points`` (every plotted column of the shown run),
+``grid:<field>``, ``image:<field>`` and ``peak_stats``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from bokeh.document import Document
+from bokeh.layouts import column, gridplot, row
+from bokeh.models import (
+    BoxAnnotation,
+    ColorBar,
+    ColumnDataSource,
+    DataTable,
+    Div,
+    LinearColorMapper,
+    NumberFormatter,
+    Select,
+    Span,
+    TableColumn,
+)
+from bokeh.palettes import Category10_10, Viridis256
+from bokeh.plotting import figure
+
+from .runs import Run, Runs
+
+__all__ = ["SessionView"]
+
+log = logging.getLogger("viz.app")
+
+FOLLOW = "latest"  # selector value: always show the newest run
+MAX_PANELS = 8  # detector fields drawn as their own plot (the rest are in the table)
+PLOT_HEIGHT = 300
+SQUARE = (620, 480)  # size of a 2-D panel (heat map, scatter, image)
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save,hover"
+STYLE = """
+<style>
+  body { font-family: system-ui, sans-serif; margin: 0 12px; }
+</style>
+"""
+
+
+class SessionView:
+    """Builds a session's page and keeps it up to date from `runs`."""
+
+    def __init__(self, doc: Document, runs: Runs, interval: float, title: str) -> None:
+        self.doc = doc
+        self.runs = runs
+        self.shown: Run | None = None
+        self.layout_key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self.selected = FOLLOW
+        self.sent = 0  # absolute index of the next point the browser has not got
+        self.grid_version = -1
+        self.image_version = -1
+        self.peaks_drawn = False
+        self.runs_version = -1
+        self.points = ColumnDataSource(data={}, name="points")
+        self.grid_sources: dict[str, ColumnDataSource] = {}
+        self.image_sources: dict[str, ColumnDataSource] = {}
+        self.line_figures: dict[str, Any] = {}
+        self.stats = ColumnDataSource(data=_empty_stats(), name="peak_stats")
+        self.selector = Select(title="Run", value=FOLLOW, options=[(FOLLOW, "latest run")])
+        self.selector.on_change("value", self._on_select)
+        self.status = Div(text="waiting for a run...", name="status")
+        self.body = column(Div(text="<i>waiting for a run...</i>"), sizing_mode="stretch_width")
+        header = row(
+            Div(text=f"{STYLE}<h2 style='margin:8px 0'>{title}</h2>", width=320),
+            self.selector,
+            self.status,
+            sizing_mode="stretch_width",
+        )
+        self.table = table = DataTable(
+            source=self.stats,
+            columns=_stats_columns(),
+            height=140,
+            index_position=None,
+            sizing_mode="stretch_width",
+            name="peak_table",
+            visible=False,
+        )
+        doc.title = title
+        doc.add_root(column(header, self.body, table, sizing_mode="stretch_width"))
+        self.tick()
+        doc.add_periodic_callback(self.tick, max(10, int(interval * 1000)))
+
+    # -- the periodic update --------------------------------------------------------
+
+    def tick(self) -> None:
+        """Bring the page up to date; at most one message per source per call."""
+        try:
+            if self.runs.version != self.runs_version:
+                self.runs_version = self.runs.version
+                self._refresh_selector()
+            target = self._target()
+            if target is not self.shown or (
+                target is not None and _layout_key(target) != self.layout_key
+            ):
+                self._show(target)
+            elif target is not None:
+                self._update(target)
+        except Exception:
+            log.exception("live plots: updating a browser session failed")
+            raise
+
+    def _target(self) -> Run | None:
+        if self.selected == FOLLOW:
+            return self.runs.latest
+        return self.runs.runs.get(self.selected, self.runs.latest)
+
+    def _refresh_selector(self) -> None:
+        options = [(FOLLOW, "latest run (follow)")]
+        for run in reversed(self.runs.runs.values()):
+            options.append((run.uid, _run_label(run)))
+        self.selector.options = options
+        if self.selected != FOLLOW and self.selected not in self.runs.runs:
+            self.selected = FOLLOW
+            self.selector.value = FOLLOW
+
+    def _on_select(self, attr: str, old: str, new: str) -> None:
+        self.selected = new
+        self.tick()
+
+    # -- building the plots of one run ---------------------------------------------
+
+    def _show(self, run: Run | None) -> None:
+        self.shown = run
+        self.layout_key = None if run is None else _layout_key(run)
+        self.sent = 0
+        self.grid_version = self.image_version = -1
+        self.peaks_drawn = False
+        self.grid_sources, self.image_sources, self.line_figures = {}, {}, {}
+        self.stats.data = _empty_stats()
+        self.table.visible = False
+        if run is None:
+            self.body.children = [Div(text="<i>waiting for a run...</i>")]
+            return
+        first, rows = run.rows(0)
+        self.sent = first + len(rows.get("seq_num", ()))
+        # a new source per run: replacing .data of the old one would send both columns sets
+        self.points = ColumnDataSource(data=rows, name="points")
+        self.body.children = [self._build(run)]
+        self._update(run)
+
+    def _build(self, run: Run) -> Any:
+        builders: dict[str, Callable[[Run], list[Any]]] = {
+            "line": self._line_panels,
+            "grid": self._grid_panels,
+            "scatter": self._scatter_panels,
+        }
+        panels = builders[run.kind](run)
+        panels += self._image_panels(run)
+        if not panels:
+            return Div(text="<i>no hinted numeric fields to plot in this run</i>")
+        if run.kind == "line" and not run.image_fields:
+            return gridplot(panels, ncols=1 if len(panels) < 3 else 2,
+                            sizing_mode="stretch_width", height=PLOT_HEIGHT)  # fmt: skip
+        return gridplot(panels, ncols=2, width=SQUARE[0], height=SQUARE[1])
+
+    def _line_panels(self, run: Run) -> list[Any]:
+        panels: list[Any] = []
+        shared_x = None
+        for i, name in enumerate(run.fields[:MAX_PANELS]):
+            fig = figure(
+                title=name,
+                x_axis_label=run.label(run.x),
+                y_axis_label=run.label(name),
+                tools=TOOLS,
+                name=f"plot:{name}",
+                **({"x_range": shared_x} if shared_x is not None else {}),
+            )
+            shared_x = fig.x_range
+            color = Category10_10[i % 10]
+            fig.line(run.x, name, source=self.points, color=color, line_width=2)
+            fig.scatter(run.x, name, source=self.points, color=color, size=5)
+            self.line_figures[name] = fig
+            panels.append(fig)
+        return panels
+
+    def _grid_panels(self, run: Run) -> list[Any]:
+        assert run.grid is not None and run.y is not None
+        (y0, y1), (x0, x1) = run.grid.extents
+        ny, nx = run.grid.shape
+        dx = (x1 - x0) / (nx - 1) if nx > 1 else 1.0
+        dy = (y1 - y0) / (ny - 1) if ny > 1 else 1.0
+        panels: list[Any] = []
+        for name in run.fields[:MAX_PANELS]:
+            fig = figure(
+                title=f"{name} (heat map)",
+                x_axis_label=run.label(run.x),
+                y_axis_label=run.label(run.y),
+                tools=TOOLS,
+                name=f"plot:{name}",
+            )
+            source = ColumnDataSource(
+                data=_grid_data(run.grids[name], x0, y0, dx, dy), name=f"grid:{name}"
+            )
+            mapper = LinearColorMapper(palette=Viridis256, nan_color="#eeeeee")
+            fig.image("image", x="x", y="y", dw="dw", dh="dh", source=source, color_mapper=mapper)
+            fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+            fig.scatter(run.x, run.y, source=self.points, size=3, color="white", alpha=0.5)
+            self.grid_sources[name] = source
+            panels.append(fig)
+        return panels
+
+    def _scatter_panels(self, run: Run) -> list[Any]:
+        assert run.y is not None
+        panels: list[Any] = []
+        for name in run.fields[:MAX_PANELS]:
+            fig = figure(
+                title=f"{name} (scatter)",
+                x_axis_label=run.label(run.x),
+                y_axis_label=run.label(run.y),
+                tools=TOOLS,
+                name=f"plot:{name}",
+                match_aspect=True,
+            )
+            mapper = LinearColorMapper(palette=Viridis256)
+            fig.scatter(
+                run.x,
+                run.y,
+                source=self.points,
+                size=9,
+                color={"field": name, "transform": mapper},
+                line_color=None,
+            )
+            fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+            panels.append(fig)
+        return panels
+
+    def _image_panels(self, run: Run) -> list[Any]:
+        panels: list[Any] = []
+        for name in run.image_fields[:2]:
+            source = ColumnDataSource(data=_image_data(None), name=f"image:{name}")
+            fig = figure(title=f"{name} (latest)", tools=TOOLS, match_aspect=True)
+            mapper = LinearColorMapper(palette=Viridis256)
+            fig.image("image", x=0, y=0, dw="dw", dh="dh", source=source, color_mapper=mapper)
+            fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+            total = f"{name}_sum"
+            trace = figure(
+                title=f"sum of {name}",
+                x_axis_label=run.label(run.x),
+                tools=TOOLS,
+                name=f"plot:{total}",
+            )
+            trace.line(run.x, total, source=self.points, line_width=2)
+            trace.scatter(run.x, total, source=self.points, size=4)
+            self.image_sources[name] = source
+            self.line_figures[total] = trace
+            panels += [fig, trace]
+        return panels
+
+    # -- incremental updates -------------------------------------------------------
+
+    def _update(self, run: Run) -> None:
+        if run.total > self.sent:
+            first, rows = run.rows(self.sent)
+            self.sent = first + len(rows["seq_num"])
+            if set(rows) != set(self.points.data):
+                self.points.data = run.rows(0)[1]  # columns appeared (descriptor came late)
+            else:
+                self.points.stream(rows, rollover=run.max_points)
+        if run.grid_version != self.grid_version:
+            self.grid_version = run.grid_version
+            for name, source in self.grid_sources.items():
+                source.patch({"image": [(0, _oriented(run.grids[name], run))]})
+        if run.image_version != self.image_version:
+            self.image_version = run.image_version
+            for name, source in self.image_sources.items():
+                if name in run.images:
+                    source.data = _image_data(run.images[name])
+        if run.stop is not None and not self.peaks_drawn:
+            self.peaks_drawn = True
+            self._draw_peaks(run)
+        self._set_status(run)
+
+    def _set_status(self, run: Run) -> None:
+        expected = run.start.get("num_points")
+        of = f" of {expected}" if expected else ""
+        scan = f"scan {run.scan_id}" if run.scan_id is not None else run.uid[:8]
+        text = (
+            f"<b>{scan}</b> &middot; {run.plan_name} &middot; {run.total}{of} points "
+            f"&middot; {run.exit_status}"
+        )
+        if self.status.text != text:
+            self.status.text = text
+
+    def _draw_peaks(self, run: Run) -> None:
+        if not run.peaks:
+            return
+        self.table.visible = True
+        self.stats.data = {
+            "field": list(run.peaks),
+            "max_x": [s.max[0] for s in run.peaks.values()],
+            "max_y": [s.max[1] for s in run.peaks.values()],
+            "min_x": [s.min[0] for s in run.peaks.values()],
+            "min_y": [s.min[1] for s in run.peaks.values()],
+            "com": [s.com for s in run.peaks.values()],
+            "cen": [_nan(s.cen) for s in run.peaks.values()],
+            "fwhm": [_nan(s.fwhm) for s in run.peaks.values()],
+        }
+        for name, stats in run.peaks.items():
+            fig = self.line_figures.get(name)
+            if fig is None:
+                continue
+            fig.add_layout(Span(location=stats.com, dimension="height", line_dash="dotted"))
+            if stats.cen is not None:
+                fig.add_layout(
+                    Span(
+                        location=stats.cen, dimension="height", line_color="red", line_dash="dashed"
+                    )
+                )
+            if len(stats.crossings) >= 2:
+                left, right = stats.crossings[0], stats.crossings[-1]
+                fig.add_layout(
+                    BoxAnnotation(
+                        left=min(left, right),
+                        right=max(left, right),
+                        fill_color="red",
+                        fill_alpha=0.08,
+                    )  # fmt: skip
+                )
+            fig.scatter([stats.max[0]], [stats.max[1]], marker="triangle", size=12, color="red")
+            fig.scatter([stats.min[0]], [stats.min[1]], marker="inverted_triangle", size=12,
+                        color="gray")  # fmt: skip
+            fig.title.text = (
+                f"{name}: cen {_fmt(stats.cen)}, fwhm {_fmt(stats.fwhm)}, com {_fmt(stats.com)}"
+            )
+
+
+def _layout_key(run: Run) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the plots are built from: a change (the first descriptor) means a rebuild."""
+    return tuple(run.fields), tuple(run.image_fields)
+
+
+def _run_label(run: Run) -> str:
+    started = datetime.datetime.fromtimestamp(run.start.get("time", 0)).strftime("%H:%M:%S")
+    scan = f"scan {run.scan_id}" if run.scan_id is not None else run.uid[:8]
+    return f"{scan} · {run.plan_name} · {started} · {run.exit_status}"
+
+
+def _oriented(values: np.ndarray, run: Run) -> np.ndarray:
+    """The grid as an image: rows along the slow motor (y), columns along the fast one (x),
+    both increasing, whichever way the scan ran."""
+    assert run.grid is not None
+    (y0, y1), (x0, x1) = run.grid.extents
+    image = values
+    if y1 < y0:
+        image = image[::-1, :]
+    if x1 < x0:
+        image = image[:, ::-1]
+    return np.ascontiguousarray(image)
+
+
+def _grid_data(values: np.ndarray, x0: float, y0: float, dx: float, dy: float) -> dict:
+    ny, nx = values.shape
+    left = min(x0, x0 + dx * (nx - 1)) - abs(dx) / 2
+    bottom = min(y0, y0 + dy * (ny - 1)) - abs(dy) / 2
+    return {
+        "image": [values.copy()],
+        "x": [left],
+        "y": [bottom],
+        "dw": [abs(dx) * nx],
+        "dh": [abs(dy) * ny],
+    }
+
+
+def _image_data(image: np.ndarray | None) -> dict:
+    image = np.zeros((1, 1)) if image is None else np.squeeze(image)
+    rows, cols = image.shape
+    return {"image": [image.astype(float)], "dw": [cols], "dh": [rows]}
+
+
+def _empty_stats() -> dict[str, list]:
+    names = ("field", "max_x", "max_y", "min_x", "min_y", "com", "cen", "fwhm")
+    return {name: [] for name in names}
+
+
+def _stats_columns() -> list[TableColumn]:
+    number = NumberFormatter(format="0.[0000]")
+    titles = {
+        "max_x": "max at",
+        "max_y": "max",
+        "min_x": "min at",
+        "min_y": "min",
+        "com": "centre of mass",
+        "cen": "centre (half max)",
+        "fwhm": "FWHM",
+    }
+    return [TableColumn(field="field", title="field")] + [
+        TableColumn(field=key, title=title, formatter=number) for key, title in titles.items()
+    ]
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
