@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, SupportsInt, cast
 
 from acq.protocols import Movable, Readable
@@ -19,18 +19,36 @@ from acq.protocols import Movable, Readable
 from .errors import PlanArgumentError, SoftLimitError
 
 __all__ = [
+    "DOCUMENT_NAMES",
+    "EXIT_STATUSES",
     "check_detectors",
+    "check_flag",
+    "check_group",
     "check_limits",
     "check_movable",
+    "check_name",
     "check_num",
     "check_number",
+    "check_position",
+    "check_readable",
+    "check_seconds",
+    "check_suspender",
     "check_unique",
+    "check_verb",
     "describe_value",
     "motor_limits",
     "name_of",
     "split_args",
     "split_position_lists",
 ]
+
+
+# what a subscription may name (the engine's document types, or all of them)
+DOCUMENT_NAMES = frozenset(
+    {"all", "start", "descriptor", "event", "event_page", "resource", "datum"}
+    | {"stream_resource", "stream_datum", "stop"}
+)
+EXIT_STATUSES = (None, "success", "abort", "fail")
 
 
 def name_of(obj: Any) -> str:
@@ -77,6 +95,97 @@ def check_movable(plan: str, obj: Any, what: str = "motor") -> Movable:
             "(a motor needs a set() method)"
         )
     return obj
+
+
+def check_readable(plan: str, obj: Any, what: str = "device") -> Readable:
+    """Something the plan can ``read``: a detector, a motor, a signal."""
+    if not isinstance(obj, Readable):
+        raise PlanArgumentError(
+            f"{plan}: {what} is {describe_value(obj)}, which is not readable "
+            "(a device needs name, read() and describe())"
+        )
+    return obj
+
+
+def check_verb(plan: str, obj: Any, method: str, what: str = "device") -> Any:
+    """An object with the method the engine will call on it (``obj.stop()``, ...)."""
+    if not callable(getattr(obj, method, None)):
+        raise PlanArgumentError(
+            f"{plan}: {what} is {describe_value(obj)}, which has no {method}() method"
+        )
+    return obj
+
+
+def check_position(plan: str, motor: Any, value: Any, what: str, relative: bool) -> None:
+    """A target for ``motor.set``: never None, a device or NaN; a number for a relative
+    move or for a motor with soft limits (then also within them, for an absolute move).
+
+    Other values pass, because a signal may take text (``mv(shutter, "Open")``).
+    """
+    if value is None or isinstance(value, Readable | Movable):
+        raise PlanArgumentError(
+            f"{plan}: {what} should be a position for {name_of(motor)}, got {describe_value(value)}"
+        )
+    limits = motor_limits(motor)
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if is_number or relative or limits is not None:
+        label = (
+            f"{what} (the offset of {name_of(motor)})" if relative else f"{what} ({name_of(motor)})"
+        )
+        check_number(plan, value, label)
+        if not relative and limits is not None and not limits[0] <= value <= limits[1]:
+            raise SoftLimitError(name_of(motor), value, *limits, where=plan)
+
+
+def check_seconds(plan: str, value: Any, what: str) -> float:
+    """A duration: a finite number of seconds, not negative."""
+    seconds = check_number(plan, value, f"{what} (seconds)")
+    if seconds < 0:
+        raise PlanArgumentError(f"{plan}: {what} must be 0 s or more, got {value!r}")
+    return seconds
+
+
+def check_group(plan: str, group: Any) -> None:
+    """A group name: None or a hashable label such as a string (not a number of seconds)."""
+    if group is None:
+        return
+    if isinstance(group, numbers.Number):
+        raise PlanArgumentError(
+            f"{plan}: group must be a name such as 'moves' (or None), got the number "
+            f"{group!r}; to wait for some seconds use sleep({group!r})"
+        )
+    if not isinstance(group, Hashable):
+        raise PlanArgumentError(
+            f"{plan}: group must be a name such as 'moves' (or None), got {describe_value(group)}"
+        )
+
+
+def check_flag(plan: str, value: Any, what: str) -> bool:
+    """A True/False option."""
+    if not isinstance(value, bool):
+        raise PlanArgumentError(f"{plan}: {what} must be True or False, got {value!r}")
+    return value
+
+
+def check_name(plan: str, value: Any, what: str) -> str:
+    """A non-empty name (of a stream, ...)."""
+    if not isinstance(value, str) or not value:
+        raise PlanArgumentError(
+            f"{plan}: {what} must be a non-empty string, got {describe_value(value)}"
+        )
+    return value
+
+
+def check_suspender(plan: str, suspender: Any) -> None:
+    """Something the engine can install: it has ``install(on_trip)`` and ``remove()``."""
+    if not (
+        callable(getattr(suspender, "install", None))
+        and callable(getattr(suspender, "remove", None))
+    ):
+        raise PlanArgumentError(
+            f"{plan}: {describe_value(suspender)} is not a suspender (it needs install() and "
+            "remove(); see acq.suspenders, e.g. SuspendFloor)"
+        )
 
 
 def check_number(plan: str, value: Any, what: str) -> float:

@@ -6,6 +6,7 @@ import pytest
 
 import plans
 from acq import plan_return
+from acq.msg import Msg
 from devices.sim import SimDetector, SimMotor
 from plans import SoftLimitError, dry_run, dry_run_sync
 from plans import stubs as bps
@@ -33,9 +34,11 @@ async def test_a_relative_range_outside_the_limits_is_refused_before_the_run_ope
 async def test_any_set_outside_the_limits_is_named_with_its_message():
     m1, m2, _det = sim()
 
-    async def hand_written():
+    async def hand_written():  # raw messages: bps.mv itself would refuse 9 when called
         yield bps.mv(m1, 2)
-        yield bps.mv(m1, 9, m2, 1)
+        yield Msg("set", m1, 9, group="g")
+        yield Msg("set", m2, 1, group="g")
+        yield Msg("wait", None, group="g")
 
     with pytest.raises(SoftLimitError) as info:
         await dry_run(hand_written())

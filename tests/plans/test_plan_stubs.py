@@ -7,7 +7,28 @@ from acq.msg import Msg
 from plans import stubs as bps
 
 m1, m2 = FakeMotor("m1"), FakeMotor("m2")
-det = FakeDetector("det")
+
+
+class EveryVerbDetector(FakeDetector):
+    """A detector with every method a stub may name (plans never call them themselves)."""
+
+    def _never(self, *args, **kwargs):
+        raise AssertionError("plans must not call device methods themselves")
+
+    stop = configure = subscribe = prepare = kickoff = complete = _never
+    describe_collect = stage = unstage = _never
+
+
+class Suspender:
+    def install(self, on_trip):
+        raise AssertionError("the engine installs suspenders, not the plan")
+
+    def remove(self):
+        raise AssertionError("the engine removes suspenders, not the plan")
+
+
+det = EveryVerbDetector("det")
+suspender = Suspender()
 
 
 async def test_mv_starts_all_moves_in_one_group_then_waits_once():
@@ -128,13 +149,13 @@ async def test_run_stubs_return_engine_answers():
             Msg("declare_stream", None, det, name="s", collect=False),
         ),
         (lambda: bps.locate(m1), Msg("locate", m1, squeeze=True)),
-        (lambda: bps.stop(m1), Msg("stop", m1)),
+        (lambda: bps.stop(det), Msg("stop", det)),
         (lambda: bps.monitor(det), Msg("monitor", det, name="det_monitor")),
         (lambda: bps.unmonitor(det), Msg("unmonitor", det)),
         (lambda: bps.configure(det, {"exposure": 1}), Msg("configure", det, {"exposure": 1})),
         (lambda: bps.unsubscribe(3), Msg("unsubscribe", None, token=3)),
-        (lambda: bps.install_suspender("s"), Msg("install_suspender", "s")),
-        (lambda: bps.remove_suspender("s"), Msg("remove_suspender", "s")),
+        (lambda: bps.install_suspender(suspender), Msg("install_suspender", suspender)),
+        (lambda: bps.remove_suspender(suspender), Msg("remove_suspender", suspender)),
         (lambda: bps.trigger(det, group="g"), Msg("trigger", det, group="g")),
         (lambda: bps.prepare(det, 5, group="g"), Msg("prepare", det, 5, group="g")),
         (lambda: bps.kickoff(det, group="g"), Msg("kickoff", det, group="g")),

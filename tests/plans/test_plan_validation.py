@@ -1,7 +1,7 @@
 """Bad arguments fail when the plan function is called: before any message, before a run."""
 
 import pytest
-from plan_helpers import FakeDetector, FakeMotor
+from plan_helpers import FakeDetector, FakeMotor, drive
 
 import plans
 from plans import PlanArgumentError, SoftLimitError
@@ -213,3 +213,62 @@ def test_wrappers_want_a_plan_not_a_plan_function():
     raises(r"pass scan\(...\), not scan", bpp.finalize_wrapper, plans.scan, bps.null)
     raises("final_plan must be a plan or a function", bpp.finalize_wrapper, bps.null(), 5)
     raises("not readable", bpp.baseline_wrapper, bps.null(), [object()])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: bps.mv(m1), "mv: expected motor, value pairs"),
+        (lambda: bps.mv(m1, None), "mv: argument 2 should be a position for m1, got None"),
+        (lambda: bps.mv(m1, m2), "mv: argument 2 should be a position for m1, got 'm2'"),
+        (lambda: bps.mv(limited, "abc"), r"mv: argument 2 \(lim\) must be a number, got 'abc'"),
+        (lambda: bps.mv(m1, float("nan")), "mv: argument 2 .* must be finite"),
+        (lambda: bps.mv(m1, 1, m1, 2), "mv: motor 'm1' is given more than once"),
+        (lambda: bps.mv(m1, 1, timeout=-1), "mv: timeout must be 0 s or more"),
+        (lambda: bps.mvr(m1, "1"), r"mvr: argument 2 \(the offset of m1\) must be a number"),
+        (lambda: bps.abs_set(None, 1), "abs_set: motor is None .* not movable"),
+        (lambda: bps.abs_set(m1, 1, wait="yes"), "abs_set: wait must be True or False"),
+        (lambda: bps.abs_set(m1, 1, group=["g"]), "abs_set: group must be a name"),
+        (lambda: bps.rel_set(m1, "a"), "rel_set: value .* must be a number"),
+        (lambda: bps.wait(2.0), r"wait: group must be a name .* use sleep\(2.0\)"),
+        (lambda: bps.wait(group=["g"]), "wait: group must be a name"),
+        (lambda: bps.wait("g", timeout=-1), "wait: timeout must be 0 s or more"),
+        (lambda: bps.sleep(-1), "sleep: seconds must be 0 s or more, got -1"),
+        (lambda: bps.sleep("1"), r"sleep: seconds \(seconds\) must be a number, got '1'"),
+        (lambda: bps.read("det"), "read: device is 'det' .* not readable"),
+        (lambda: bps.rd(None), "rd: device is None .* not readable"),
+        (lambda: bps.locate(), "locate: no devices given"),
+        (lambda: bps.locate(det), "locate: argument 1 is 'det' .* no locate"),
+        (lambda: bps.stop("m1"), r"stop: device is 'm1' \(str\), which has no stop\(\) method"),
+        (lambda: bps.trigger(m1), r"trigger: device is 'm1' .* no trigger\(\) method"),
+        (lambda: bps.trigger(det, wait=1), "trigger: wait must be True or False"),
+        (lambda: bps.kickoff(det), r"kickoff: .* no kickoff\(\) method"),
+        (lambda: bps.stage(object()), r"stage: .* no stage\(\) method"),
+        (lambda: bps.stage_all([det]), r"stage_all: pass the devices themselves"),
+        (lambda: bps.create(""), "create: stream name must be a non-empty string"),
+        (lambda: bps.declare_stream(name="dark"), "declare_stream: no devices given"),
+        (lambda: bps.monitor(object()), "monitor: device is .* not readable"),
+        (lambda: bps.configure(det, {}), r"configure: .* no configure\(\) method"),
+        (lambda: bps.subscribe(print, "event"), r"subscribe\(name, func\)"),
+        (lambda: bps.subscribe("event", 5), "subscribe: func must be a callable"),
+        (lambda: bps.unsubscribe(None), "unsubscribe: token is None"),
+        (lambda: bps.install_suspender("s"), "install_suspender: 's' .* is not a suspender"),
+        (lambda: bps.open_run("Si"), "open_run: md must be a dict"),
+        (lambda: bps.close_run("ok"), "close_run: exit_status must be"),
+    ],
+)
+def test_every_stub_checks_its_arguments_when_called(call, match):
+    raises(match, call)
+
+
+def test_mv_checks_soft_limits_when_called():
+    error = raises("lim would move to 5", bps.mv, m1, 0, limited, 5)
+    assert isinstance(error, SoftLimitError) and "(mv)" in str(error)
+
+
+async def test_stubs_accept_text_for_signals_without_limits_and_any_named_group():
+    """``mv(shutter, "Open")``: a signal may take text, only motors with limits need numbers."""
+    rec = await drive(bps.mv(m1, "Open"))
+    assert rec.of("set")[0].args == ("Open",)
+    rec = await drive(bps.wait(("fly", 1), timeout=0))
+    assert rec.msgs[0].kwargs == {"group": ("fly", 1), "timeout": 0}
