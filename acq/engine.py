@@ -38,6 +38,7 @@ from .errors import (
 )
 from .execution import CACHE_POLICY, Execution, ExitStatus, Outcome
 from .interruptions import Interrupt, InterruptionHandling, State
+from .lifecycle import release_paused
 from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
 from .msg import Msg
 from .plan_stack import Plan, PlanDone
@@ -332,7 +333,9 @@ class RunEngine(InterruptionHandling):
             if how == "resume":
                 await self._resume_devices(ex)
             elif interrupt is not None:  # stop or abort a paused plan: its cleanup runs
-                await self._resume_devices(ex, record=False)
+                for run in ex.runs.values():
+                    run.restore_monitors()
+                await release_paused(ex)  # never resumed: nothing goes on moving
                 self._throw_interrupt(ex, interrupt)
             if how in ("start", "resume") and self._tripped():
                 outcome = await self._suspend(ex, commands, None)

@@ -74,6 +74,7 @@ class Execution:
         self.staged: list[Any] = []
         self.movers: dict[int, tuple[Any, Any]] = {}  # id -> (object, status of last set)
         self.pausable: dict[int, Any] = {}  # id -> object told to do something
+        self.devices_paused = False  # pause() sent to them, neither resume nor release yet
         self.subscriptions: list[int] = []  # tokens from Msg("subscribe")
         self.suspenders: list[Any] = []  # from Msg("install_suspender")
         self.step = 0  # messages processed, for error reports

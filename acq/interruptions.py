@@ -29,7 +29,7 @@ import anyio
 from .describe import name_of
 from .errors import NotResumable, RequestAbort, RequestStop
 from .execution import Execution, Outcome
-from .lifecycle import RunLifecycle, guarded, stop_movers
+from .lifecycle import RunLifecycle, guarded, release_paused, stop_movers
 from .plan_stack import Plan, PlanDone, PlanStack
 from .suspenders import Suspender
 
@@ -123,6 +123,7 @@ class InterruptionHandling(RunLifecycle):
         """Deal with an interruption between messages; None means keep driving."""
         kind = interrupt.kind
         if kind in ("stop", "abort"):
+            await release_paused(ex)  # suspended: paused devices must not go on
             self._throw_interrupt(ex, interrupt)
             return None
         if kind == "halt":
@@ -212,17 +213,19 @@ class InterruptionHandling(RunLifecycle):
         """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""
         await stop_movers(ex, success=False)
         ex.rewind()
+        ex.devices_paused = True
         for obj in list(ex.pausable.values()):
             if hasattr(obj, "pause") and hasattr(obj, "resume"):
                 await guarded(f"pause {name_of(obj)}", obj.pause)
         for run in ex.runs.values():
             run.suspend_monitors()
 
-    async def _resume_devices(self, ex: Execution, record: bool = True) -> None:
+    async def _resume_devices(self, ex: Execution) -> None:
+        """Resume after a pause: the interrupted step is re-done by the rewind."""
+        ex.devices_paused = False
         for obj in list(ex.pausable.values()):
             if hasattr(obj, "pause") and hasattr(obj, "resume"):
                 await guarded(f"resume {name_of(obj)}", obj.resume)
         for run in ex.runs.values():
             run.restore_monitors()
-            if record:
-                run.record_interruption("resume", "")
+            run.record_interruption("resume", "")

@@ -1,7 +1,8 @@
 """Opening and closing runs, and the cleanup that ends every plan whatever happened.
 
 Whatever way a plan ends (success, stop, abort, failure, halt, cancellation from
-outside), `RunLifecycle._finish` stops what the plan moved, unstages what it staged,
+outside), `RunLifecycle._finish` stops what the plan moved, releases what a pause left
+paused (without resuming it), unstages what it staged,
 closes its runs (which ends their monitors) with the right exit_status, and drops the
 subscriptions and suspenders the plan installed. Device calls here are bounded in time
 and their failures logged, never raised: cleanup must reach the end.
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .dispatch import Dispatcher
     from .suspenders import Suspender
 
-__all__ = ["CLEANUP_TIMEOUT", "RunLifecycle", "guarded", "stop_movers"]
+__all__ = ["CLEANUP_TIMEOUT", "RunLifecycle", "guarded", "release_paused", "stop_movers"]
 
 log = logging.getLogger("acq.engine")
 
@@ -74,6 +75,7 @@ class RunLifecycle:
                     error,
                 )
             await stop_movers(ex, success=exit_status == "success")
+            await release_paused(ex)
             for obj in reversed(ex.staged):
                 await guarded(f"unstage {name_of(obj)}", obj.unstage)
             ex.staged.clear()
@@ -102,6 +104,24 @@ async def stop_movers(ex: Execution, success: bool) -> None:
     async with anyio.create_task_group() as tg:
         for obj in movers:
             tg.start_soon(guarded, f"stop {name_of(obj)}", obj.stop, success)
+
+
+async def release_paused(ex: Execution) -> None:
+    """End a pause without resuming anything: stop each paused device, then lift the pause.
+
+    For stop, abort and halt of a paused or suspended plan. `resume()` alone would let a
+    device go on with what it was doing when paused (a motor record resumes its held
+    target): after the user stopped the plan, nothing may move again. Stopping first
+    cancels whatever the device still holds; lifting the pause leaves it usable.
+    """
+    if not ex.devices_paused:
+        return
+    ex.devices_paused = False
+    for obj in list(ex.pausable.values()):
+        if hasattr(obj, "pause") and hasattr(obj, "resume"):
+            if hasattr(obj, "stop"):
+                await guarded(f"stop {name_of(obj)}", obj.stop, False)
+            await guarded(f"lift the pause of {name_of(obj)}", obj.resume)
 
 
 async def guarded(what: str, func: Callable[..., Any], *args: Any) -> None:

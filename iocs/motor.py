@@ -6,8 +6,9 @@ ends. The put's callback completes only when the axis is done (DMOV back to 1), 
 ``caput(..., wait=True)`` returns at the end of the move. A new VAL during a move
 re-targets it, starting a fresh ramp from the current position, and every pending
 callback completes when the axis stops. STOP=1 (or SPMG=Stop/Pause) halts the axis where
-it is and completes pending callbacks; a target outside LLM..HLM does not move, sets
-LVIO=1 and completes at once.
+it is and completes pending callbacks; STOP and SPMG=Stop also set VAL to where the axis
+is (cancelling a target held by Pause), SPMG=Pause keeps VAL so that Go resumes the move.
+A target outside LLM..HLM does not move, sets LVIO=1 and completes at once.
 
 Positions are user coordinates: user = dial + OFF, so HLM = DHLM + OFF.
 """
@@ -100,9 +101,17 @@ class Motor(SimGroup):
         await self.dmov.write(1)
 
     async def halt(self, *, keep_target: bool = False) -> None:
-        """Stop where the axis is now; VAL becomes that position unless keep_target."""
+        """Stop where the axis is now; VAL becomes that position unless keep_target.
+
+        As in the motor record, Stop cancels the target also when the axis is idle (a
+        target held by an earlier Pause must not be resumed by the next Go).
+        """
         here = await self.axis.halt()
-        if here is not None and not keep_target:
+        if keep_target:
+            return
+        if here is None:
+            here = self.axis.position()
+        if self.val.value != here:
             await self.val.write(here, verify_value=False)
 
     # -- puts ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ outside HLM/LLM raises `MotorLimitError` before anything is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -21,14 +22,23 @@ from acq.protocols import Location, Progress
 
 from ..datatypes import check_value
 from ..device import DEFAULT_TIMEOUT
-from ..errors import MotorLimitError, MotorStoppedError, NotConnectedError, SignalValueError
+from ..errors import (
+    MotorLimitError,
+    MotorStoppedError,
+    NotConnectedError,
+    SignalValueError,
+    StatusTimeoutError,
+)
 from ..readable import Format, StandardReadable
 from ..signal import SignalR
 from ..status import Status
 from .ca import CaBackend
 from .signal import EpicsSignalRO, EpicsSignalRW, EpicsSignalX
 
-__all__ = ["EpicsMotor"]
+__all__ = ["MOVE_TIMEOUT_MARGIN", "EpicsMotor"]
+
+#: seconds a move may take beyond its travel and ramp times before it counts as stuck
+MOVE_TIMEOUT_MARGIN = 10.0
 
 
 class EpicsMotor(StandardReadable):
@@ -55,10 +65,8 @@ class EpicsMotor(StandardReadable):
         self._watched: dict[str, Any] = {}
         self._all_watched: asyncio.Event | None = None
         self._progress: list[Any] = []
-        self._failed_stop: set[Status] = set()
-        self._move: Status | None = None
-        self._resumed = asyncio.Event()
-        self._resumed.set()
+        self._move: _Move | None = None
+        self._paused = False
         self.add_readables([self.user_readback], Format.HINTED)
         self.add_readables([self.user_setpoint])
         self.add_readables(
@@ -79,6 +87,7 @@ class EpicsMotor(StandardReadable):
             "hlm": self.high_limit_travel,
             "llm": self.low_limit_travel,
             "velo": self.velocity,
+            "accl": self.acceleration,
             "lvio": self.limit_violation,
         }
         self._all_watched = asyncio.Event()
@@ -115,26 +124,40 @@ class EpicsMotor(StandardReadable):
     # -- Movable -------------------------------------------------------------------------
 
     def set(self, value: float, timeout: float | None = None) -> Status:
-        """Move to `value`: put VAL with callback; done when the motor record says so."""
+        """Move to `value`: put VAL with callback; done when the motor record says so.
+
+        Without `timeout`, the move may take as long as the travel needs at VELO plus
+        twice ACCL, plus `MOVE_TIMEOUT_MARGIN` (as ophyd-async's Motor); a move that
+        overruns is stopped and fails with `StatusTimeoutError` naming the PV.
+        """
         try:
             target = check_value(float, value)
         except SignalValueError as error:
             raise SignalValueError(f"{self.name}: {error}") from None
         self._check_limits(target)
         self.user_setpoint.check(target)
-        self._move = Status.reporting(
-            lambda status: self._travel(status, target),
-            name=f"{self.name} -> {target:g}",
-            timeout=timeout,
-        )
-        return self._move
+        if self._move is not None:
+            self._move.supersede()  # the record re-targets; the old status ends with it
+        move = self._move = _Move(target, timeout)
+        status = Status.reporting(lambda status: self._travel(status, move), name=move.name(self))
+        move.status = status
+        return status
 
     def _check_limits(self, target: float) -> None:
         limits = self.limits
         if limits is not None and not limits[0] <= target <= limits[1]:
             raise MotorLimitError(self.name or self.prefix, target, *limits)
 
-    async def _travel(self, status: Status, target: float) -> None:
+    def move_timeout(self, target: float) -> float:
+        """How long a move to `target` may take: travel at VELO, two ramps, a margin."""
+        position = self._watched.get("rbv") or 0.0
+        velocity = self._watched.get("velo") or 0.0
+        ramps = 2 * (self._watched.get("accl") or 0.0)
+        travel = abs(target - position) / velocity if velocity > 0 else 0.0
+        return travel + ramps + MOVE_TIMEOUT_MARGIN
+
+    async def _travel(self, status: Status, move: _Move) -> None:
+        target = move.target
         start = time.monotonic()
         initial = self._watched.get("rbv")
         metadata = self._rbv_backend.metadata
@@ -158,15 +181,21 @@ class EpicsMotor(StandardReadable):
 
         self._progress.append(report)
         try:
-            await self.user_setpoint.backend.put(target, wait=True)
-            while not self._resumed.is_set():  # paused (SPMG): the record halted the move
-                await self._resumed.wait()
-                await self.user_setpoint.backend.put(target, wait=True)
+            await self._put_target(move)
+            # Paused (SPMG=Pause): the record halted and keeps VAL. The move continues
+            # only through `resume()`, and never once the move was stopped: a stopped
+            # move is over, whatever pauses and resumes follow.
+            while self._paused and not move.stopped and not move.superseded:
+                await move.wait_for_change()
+                if move.stopped or move.superseded or self._paused:
+                    continue
+                await self._put_target(move)
         finally:
             self._progress.remove(report)
-        if status in self._failed_stop:
-            self._failed_stop.discard(status)
+        if move.stopped and not move.stop_success:
             raise MotorStoppedError(f"{self.name}: the move to {target:g} was stopped")
+        if move.stopped or move.superseded:
+            return
         if self._watched.get("lvio") and await self.limit_violation.get_value():
             # the IOC refused (its limits changed after ours were last updated). The
             # monitored LVIO only tells us to look: its update clearing an earlier
@@ -175,28 +204,62 @@ class EpicsMotor(StandardReadable):
             raise MotorLimitError(self.name or self.prefix, target, low, high)
         report(target)
 
+    async def _put_target(self, move: _Move) -> None:
+        """Put VAL with callback, bounded; on overrun stop the motor and say so."""
+        timeout = move.timeout if move.timeout is not None else self.move_timeout(move.target)
+        try:
+            await self.user_setpoint.backend.put(move.target, wait=True, timeout=timeout)
+        except StatusTimeoutError:
+            move.stopped = True
+            with contextlib.suppress(Exception):  # best effort: the error below is the news
+                await self.motor_stop.trigger(wait=False)
+            raise StatusTimeoutError(
+                f"{self.name}: the move to {move.target:g} did not finish within "
+                f"{timeout:.3g} s (put to {self.prefix}.VAL with callback); the motor was "
+                f"stopped at its position. Check VELO/ACCL and the controller, or pass "
+                f"a longer timeout to set()"
+            ) from None
+
     @property
     def _rbv_backend(self) -> CaBackend[float]:
         return self.user_readback.backend  # type: ignore[return-value]
 
     def stop(self, success: bool = True) -> Status:
-        """Put STOP=1; the pending move's status succeeds, or fails if not `success`."""
-        if not success and self._move is not None and not self._move.done:
-            self._failed_stop.add(self._move)
-        return self.motor_stop.trigger(wait=False)
+        """Halt now; the pending move's status succeeds, or fails if not `success`.
+
+        Puts STOP=1 (the record sets VAL to where the motor is). A move held by `pause`
+        is cancelled too (SPMG=Stop): nothing moves on a later `resume`.
+        """
+        move = self._move
+        if move is not None and not move.finished:
+            move.stop(success)
+        return Status(self._halt(), name=f"{self.name}.stop")
+
+    async def _halt(self) -> None:
+        await self.motor_stop.trigger(wait=True, timeout=self._io_timeout)
+        if self._paused:
+            await self.stop_pause_go.set("Stop", timeout=self._io_timeout)
 
     def pause(self) -> Status:
-        """SPMG=Pause: halt; a pending move goes on to its target after `resume`."""
-        self._resumed.clear()
-        return self.stop_pause_go.set("Pause")
+        """SPMG=Pause: halt, keeping the target; a pending move goes on after `resume`."""
+        self._paused = True
+        if self._move is not None:
+            self._move.wake()
+        return self.stop_pause_go.set("Pause", timeout=self._io_timeout)
 
     def resume(self) -> Status:
-        """SPMG=Go: moves are allowed again, and a paused move continues."""
+        """SPMG=Go: moves are allowed again; a paused move that was not stopped goes on."""
         return Status(self._go(), name=f"{self.name}.resume")
 
     async def _go(self) -> None:
-        await self.stop_pause_go.set("Go")
-        self._resumed.set()
+        await self.stop_pause_go.set("Go", timeout=self._io_timeout)
+        self._paused = False
+        if self._move is not None:
+            self._move.wake()
+
+    @property
+    def _io_timeout(self) -> float:
+        return self._rbv_backend.io_timeout
 
     async def locate(self) -> Location:
         """Setpoint and readback, read fresh in one round trip."""
@@ -204,3 +267,41 @@ class EpicsMotor(StandardReadable):
             [self.user_setpoint.backend, self.user_readback.backend]
         )
         return {"setpoint": setpoint["value"], "readback": readback["value"]}
+
+
+class _Move:
+    """One requested move: its target and what has happened to it since."""
+
+    __slots__ = ("_changed", "status", "stop_success", "stopped", "superseded", "target", "timeout")
+
+    def __init__(self, target: float, timeout: float | None) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.status: Status | None = None
+        self.stopped = False
+        self.stop_success = True
+        self.superseded = False
+        self._changed = asyncio.Event()
+
+    def name(self, motor: EpicsMotor) -> str:
+        return f"{motor.name} -> {self.target:g}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not None and self.status.done
+
+    def supersede(self) -> None:
+        self.superseded = True
+        self.wake()
+
+    def stop(self, success: bool) -> None:
+        self.stopped = True
+        self.stop_success = self.stop_success and success
+        self.wake()
+
+    def wake(self) -> None:
+        self._changed.set()
+
+    async def wait_for_change(self) -> None:
+        await self._changed.wait()
+        self._changed.clear()
