@@ -57,8 +57,12 @@ class SignalBackend(ABC, Generic[T]):
         return value
 
     @abstractmethod
-    async def put(self, value: Any, wait: bool) -> None:
-        """Write a validated value; with `wait`, return when the write has completed."""
+    async def put(self, value: Any, wait: bool, timeout: float | None = None) -> None:
+        """Write a validated value; with `wait`, return when the write has completed.
+
+        `timeout` bounds the whole write; None means the backend's own default bound.
+        Overrunning raises `StatusTimeoutError` naming the source and the bound.
+        """
 
     @abstractmethod
     def set_callback(self, callback: ReadingCallback | None) -> None:

@@ -153,7 +153,7 @@ class SignalW(Signal[T]):
         """
         checked = self.check(value)
         return Status(
-            self._backend.put(checked, wait), name=f"{self._name}.set({value!r})", timeout=timeout
+            self._backend.put(checked, wait, timeout), name=f"{self._name}.set({value!r})"
         )
 
     def check(self, value: Any) -> Any:
@@ -178,6 +178,4 @@ class SignalX(Signal[None]):
     """An executable signal: ``trigger()`` writes its action value (1 for CA)."""
 
     def trigger(self, wait: bool = True, timeout: float | None = None) -> Status:
-        return Status(
-            self._backend.put(None, wait), name=f"{self._name}.trigger()", timeout=timeout
-        )
+        return Status(self._backend.put(None, wait, timeout), name=f"{self._name}.trigger()")

@@ -17,6 +17,7 @@ from acq.protocols import DataKey, Reading
 from .backend import ReadingCallback, SignalBackend
 from .datatypes import check_value, datakey_for, is_enum_type
 from .signal import SignalR, SignalRW, SignalW, SignalX
+from .status import bounded
 
 __all__ = [
     "SoftBackend",
@@ -130,11 +131,14 @@ class SoftBackend(SignalBackend[T]):
         if self._callback is not None:
             self._callback(self.reading())
 
-    async def put(self, value: Any, wait: bool) -> None:
+    async def put(self, value: Any, wait: bool, timeout: float | None = None) -> None:
         if self._setter is not None:
             result = self._setter(value)
             if inspect.isawaitable(result):
-                await result
+                if timeout is None:  # in memory: a setter bounds itself
+                    await result
+                else:
+                    await bounded(result, timeout, f"soft setter of {value!r}")
         self.set_value(value)
 
     def set_callback(self, callback: ReadingCallback | None) -> None:

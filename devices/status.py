@@ -75,7 +75,7 @@ class Status:
 
     def _start(self, operation: Awaitable[Any], timeout: float | None) -> None:
         if timeout is not None:
-            operation = _with_timeout(operation, timeout, self.name)
+            operation = bounded(operation, timeout, self.name)
         self._task = asyncio.ensure_future(operation)
         self._task.add_done_callback(self._on_task_done)
 
@@ -274,13 +274,14 @@ class Status:
                 _call_safely(callback, self)
 
 
-async def _with_timeout(operation: Awaitable[Any], timeout: float, name: str) -> Any:
+async def bounded(operation: Awaitable[Any], timeout: float, name: str, hint: str = "") -> Any:
+    """Await `operation` for at most `timeout` s, else `StatusTimeoutError` naming it."""
     try:
         async with asyncio.timeout(timeout):
             return await operation
     except TimeoutError:
         raise StatusTimeoutError(
-            f"{name or 'operation'} did not finish within {timeout:g} s"
+            f"{name or 'operation'} did not finish within {timeout:g} s{hint}"
         ) from None
 
 

@@ -3,7 +3,7 @@ detector, temperature controller.
 """
 
 from .areadetector import ADCam, AreaDetector, ImagePlugin
-from .ca import CaBackend
+from .ca import CaBackend, set_default_put_timeout
 from .convert import IncompatibleTypeError
 from .motor import EpicsMotor
 from .scaler import Scaler, ScalerChannel
@@ -25,4 +25,5 @@ __all__ = [
     "Scaler",
     "ScalerChannel",
     "TemperatureController",
+    "set_default_put_timeout",
 ]

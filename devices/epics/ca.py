@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -26,20 +27,52 @@ from acq.protocols import DataKey, Reading
 
 from ..backend import BatchReader, ReadingCallback, SignalBackend
 from ..errors import NotConnectedError, SignalAccessError
+from ..status import bounded
 from .convert import CaConverter, CaMetadata, make_converter, metadata_from
 
-__all__ = ["DEFAULT_IO_TIMEOUT", "CaBackend"]
+__all__ = [
+    "DEFAULT_IO_TIMEOUT",
+    "DEFAULT_PUT_TIMEOUT",
+    "CaBackend",
+    "set_default_put_timeout",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: how long a read waits for an answer before saying the IOC is not answering
+#: how long a read (or a put without callback) waits before saying the IOC is not answering
 DEFAULT_IO_TIMEOUT = 10.0
+#: how long a put with callback may take by default (set per signal with `put_timeout=`,
+#: for every signal with `set_default_put_timeout`, or with $ACQ_CA_PUT_TIMEOUT)
+DEFAULT_PUT_TIMEOUT = 10.0
+
+
+def _env_put_timeout() -> float:
+    text = os.environ.get("ACQ_CA_PUT_TIMEOUT")
+    if not text:
+        return DEFAULT_PUT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"ACQ_CA_PUT_TIMEOUT must be a number of seconds > 0, not {text!r}")
+    return value
+
+
+def set_default_put_timeout(seconds: float) -> None:
+    """Bound every put with callback that has no timeout of its own to `seconds`."""
+    if not seconds > 0:
+        raise ValueError(f"a put timeout must be > 0 s, not {seconds!r}")
+    CaBackend.default_put_timeout = float(seconds)
 
 
 class CaBackend(SignalBackend[T]):
     """A signal over one PV (or a readback PV and a setpoint PV)."""
+
+    #: bound of a put with callback when neither the call nor the signal gives one
+    default_put_timeout: float = _env_put_timeout()
 
     def __init__(
         self,
@@ -50,6 +83,7 @@ class CaBackend(SignalBackend[T]):
         writable: bool = True,
         put_value: Any = None,
         io_timeout: float = DEFAULT_IO_TIMEOUT,
+        put_timeout: float | None = None,
     ) -> None:
         self.datatype = datatype
         self.read_pv = read_pv
@@ -57,6 +91,7 @@ class CaBackend(SignalBackend[T]):
         self.writable = writable
         self.put_value = put_value  # what an executable signal writes (e.g. 1)
         self.io_timeout = io_timeout
+        self.put_timeout = put_timeout  # None: `default_put_timeout` at the time of the put
         self.converter: CaConverter | None = None
         self.metadata = CaMetadata()
         self.write_access = True
@@ -234,18 +269,41 @@ class CaBackend(SignalBackend[T]):
             )
         return converter.to_put(value)
 
-    async def put(self, value: Any, wait: bool) -> None:
+    async def put(self, value: Any, wait: bool, timeout: float | None = None) -> None:
+        """Put `value`; with `wait`, until the IOC's put callback says the write is done.
+
+        Bounded: by `timeout`, else the signal's `put_timeout`, else the default (10 s);
+        a put without callback by `io_timeout`. Overrunning raises `StatusTimeoutError`
+        naming the PV (the IOC may still finish the write; nothing is retried).
+        """
         if value is None:
             value = self.put_value
         converter = self._converter()
+        if timeout is None:
+            timeout = self._default_timeout(wait)
+        what = f"ca://{self.write_pv}: put of {value!r}" + (" with callback" if wait else "")
         try:
-            await caput(self.write_pv, value, datatype=converter.request, wait=wait, timeout=None)
+            await bounded(
+                caput(self.write_pv, value, datatype=converter.request, wait=wait, timeout=None),
+                timeout,
+                what,
+                "; the record's processing has not completed (is it busy, or stuck?)"
+                if wait
+                else "; is the IOC running?",
+            )
         except CANothing as error:
             raise SignalAccessError(
                 f"{self.write_pv} refused the put of {value!r}: {error}. The record may "
                 f"be disabled (DISP), protected by access security, or the value rejected "
                 f"by its record support"
             ) from None
+
+    def _default_timeout(self, wait: bool) -> float:
+        if not wait:
+            return self.io_timeout
+        if self.put_timeout is not None:
+            return self.put_timeout
+        return CaBackend.default_put_timeout
 
     # -- monitoring --------------------------------------------------------------------
 

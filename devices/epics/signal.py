@@ -5,6 +5,11 @@ label as str, numpy array for waveforms). Give one to have it checked at connect
 ``EpicsSignalRW("sim:tc1:SP", datatype=float)``, ``EpicsSignalRW(pv, datatype=Mode)``
 (a `StrEnum` whose labels must all be among the PV's choices), ``datatype=str`` for a
 char waveform read as text.
+
+Every put is bounded: a put with callback (``set(v)``, ``trigger()``) by its ``timeout=``,
+else the signal's ``put_timeout=``, else `devices.epics.set_default_put_timeout` (10 s,
+or ``$ACQ_CA_PUT_TIMEOUT``). A callback that never comes ends the step with
+`StatusTimeoutError` naming the PV, not a hang.
 """
 
 from __future__ import annotations
@@ -46,8 +51,12 @@ class EpicsSignalRW(SignalRW[T]):
         write_pv: str | None = None,
         datatype: type[T] | None = None,
         io_timeout: float = DEFAULT_IO_TIMEOUT,
+        put_timeout: float | None = None,
     ) -> None:
-        super().__init__(CaBackend(datatype, read_pv, write_pv, io_timeout=io_timeout), name=name)
+        super().__init__(
+            CaBackend(datatype, read_pv, write_pv, io_timeout=io_timeout, put_timeout=put_timeout),
+            name=name,
+        )
 
 
 #: the everyday name for a read-write PV
@@ -64,8 +73,12 @@ class EpicsSignalWO(SignalW[T]):
         *,
         datatype: type[T] | None = None,
         io_timeout: float = DEFAULT_IO_TIMEOUT,
+        put_timeout: float | None = None,
     ) -> None:
-        super().__init__(CaBackend(datatype, write_pv, io_timeout=io_timeout), name=name)
+        super().__init__(
+            CaBackend(datatype, write_pv, io_timeout=io_timeout, put_timeout=put_timeout),
+            name=name,
+        )
 
 
 class EpicsSignalX(SignalX):
@@ -78,7 +91,11 @@ class EpicsSignalX(SignalX):
         *,
         value: Any = 1,
         io_timeout: float = DEFAULT_IO_TIMEOUT,
+        put_timeout: float | None = None,
     ) -> None:
         super().__init__(
-            CaBackend(None, write_pv, put_value=value, io_timeout=io_timeout), name=name
+            CaBackend(
+                None, write_pv, put_value=value, io_timeout=io_timeout, put_timeout=put_timeout
+            ),
+            name=name,
         )
