@@ -36,9 +36,10 @@ class Backend(Protocol):
     label: str  # where the data goes, for messages ("sqlite:///...", "mongodb://h:p/db")
     writable: bool
 
-    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
-        """Store records (identical duplicates are fine). Returns conflicts as
-        ``(record, stored_doc)``; raises `BackendUnavailable` if it could not write."""
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
+        """Store records (identical duplicates are fine). Returns the ones that can never
+        be stored as ``(record, why)`` (a different document under the same uid, a value
+        the server refuses); raises `BackendUnavailable` if it could not write now."""
         ...
 
     async def search(self, query: Query, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -40,7 +40,8 @@ class JournalError(StorageError):
 
 
 class DocumentConflictError(StorageError):
-    """A document with the same uid is stored already, with different contents."""
+    """A document with the same uid is stored already with different contents, or the
+    server refuses the document for good (the document is kept in ``<journal>.rejected``)."""
 
 
 class FlushTimeoutError(StorageError, TimeoutError):

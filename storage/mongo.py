@@ -141,28 +141,26 @@ class MongoBackend:
 
     # -- writing ---------------------------------------------------------------------
 
-    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         from pymongo.errors import BulkWriteError, PyMongoError
 
         groups: dict[str, list[Record]] = {}
         for record in records:
             if record.name in COLLECTIONS:
                 groups.setdefault(record.name, []).append(record)
-        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        conflicts: list[tuple[Record, str]] = []
         for kind, group in groups.items():
             docs = [{"_id": object_id(r.seq), **sanitize(r.doc)} for r in group]
             try:
                 with anyio.fail_after(self.timeout):
                     await self._col(COLLECTIONS[kind]).insert_many(docs, ordered=False)
             except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != 11000 for e in errors):
-                    raise BackendUnavailable(
-                        f"{self.label} refused documents: {errors[:3]}"
-                    ) from exc
-                for error in errors:
+                for error in exc.details.get("writeErrors", []):
                     record = group[error["index"]]
-                    conflicts += await self._conflict(kind, record)
+                    if error.get("code") == 11000:
+                        conflicts += await self._conflict(kind, record)
+                    else:  # the server will never take this one (e.g. a value it cannot hold)
+                        conflicts.append((record, f"refused: {error.get('errmsg')}"))
             except TimeoutError as exc:
                 raise BackendUnavailable(
                     f"{self.label} did not store {len(docs)} {kind} documents within "
@@ -172,13 +170,13 @@ class MongoBackend:
                 raise BackendUnavailable(f"{self.label}: {exc}") from exc
         return conflicts
 
-    async def _conflict(self, kind: str, record: Record) -> list[tuple[Record, dict[str, Any]]]:
+    async def _conflict(self, kind: str, record: Record) -> list[tuple[Record, str]]:
         key = id_field(kind)
         found = await self._find(COLLECTIONS[kind], {key: record.doc[key]})
         if not found:  # the duplicate was on _id: same document, same emission slot
             found = await self._find(COLLECTIONS[kind], {"_id": object_id(record.seq)})
         if found and canonical(found[0]) != canonical(record.doc):
-            return [(record, found[0])]
+            return [(record, f"stored differently: {found[0]!r}")]
         return []
 
     # -- reading ---------------------------------------------------------------------

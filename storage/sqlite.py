@@ -172,18 +172,18 @@ class SQLiteBackend:
 
     # -- writing ---------------------------------------------------------------------
 
-    async def store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         try:
             return await self._run(self._store, records)
         except sqlite3.OperationalError as exc:  # locked by another writer, disk full...
             raise BackendUnavailable(f"{self.label}: {exc}") from exc
 
-    def _store(self, records: Sequence[Record]) -> list[tuple[Record, dict[str, Any]]]:
+    def _store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         groups: dict[str, list[Record]] = {}
         for record in records:
             groups.setdefault(record.name, []).append(record)
         conn = self._conn
-        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        conflicts: list[tuple[Record, str]] = []
         conn.execute("BEGIN")
         try:
             for kind, group in groups.items():
@@ -200,13 +200,13 @@ class SQLiteBackend:
             raise
         return conflicts
 
-    def _conflicts(self, kind: str, group: list[Record]) -> list[tuple[Record, dict[str, Any]]]:
+    def _conflicts(self, kind: str, group: list[Record]) -> list[tuple[Record, str]]:
         """Some rows were ignored as duplicates: the ones whose stored copy differs."""
         out = []
         for record in group:
             stored = self._stored(kind, record.doc[TABLES[kind][1]])
             if stored is not None and canonical(stored) != canonical(sanitize(record.doc)):
-                out.append((record, stored))
+                out.append((record, f"stored differently: {stored!r}"))
         return out
 
     def _stored(self, kind: str, key: str) -> dict[str, Any] | None:

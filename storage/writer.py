@@ -144,9 +144,10 @@ class CatalogWriter:
         """Store every waiting document, a batch at a time; False if the database failed.
 
         Raises DocumentConflictError after storing everything else, if any document
-        conflicts with a stored one (conflicting documents are kept in ``<journal>.rejected``).
+        conflicts with a stored one or is refused by the server (those documents are kept
+        in ``<journal>.rejected``).
         """
-        conflicts: list[tuple[Record, dict[str, Any]]] = []
+        conflicts: list[tuple[Record, str]] = []
         async with self._lock:
             while self._backlog:
                 batch = self._backlog[: self.batch_size]
@@ -183,16 +184,17 @@ class CatalogWriter:
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, 30.0)
 
-    def _reject(self, conflicts: list[tuple[Record, dict[str, Any]]]) -> None:
+    def _reject(self, conflicts: list[tuple[Record, str]]) -> None:
         rejected = self.journal.path.with_name(self.journal.path.name + ".rejected")
         with open(rejected, "ab") as f:
             for record, _ in conflicts:
                 pickle.dump(tuple(record), f, protocol=5)
-        record, stored = conflicts[0]
+        record, why = conflicts[0]
+        key = record.doc.get("uid", record.doc.get("datum_id", ""))
         raise DocumentConflictError(
-            f"{len(conflicts)} document(s) conflict with what {self.backend.label} holds "
-            f"under the same uid, e.g. a {record.name} {record.doc.get('uid', '')!r}: "
-            f"stored {stored!r}, new {record.doc!r}. The new ones are kept in {rejected}."
+            f"{self.backend.label} cannot store {len(conflicts)} document(s), e.g. the "
+            f"{record.name} {key!r}: {why}; new document {record.doc!r}. They are kept in "
+            f"{rejected}."
         )
 
     def _describe_backlog(self) -> str:

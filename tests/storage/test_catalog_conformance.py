@@ -1,0 +1,248 @@
+"""The conformance suite both backends pass (sqlite and mongo, fixture `catalog_uri`):
+documents from real RunEngine runs go in through `catalog.writer` and come back out as
+the same documents, the same columns, and the same runs found by every kind of key."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+from conftest import Docs
+from storage_helpers import stored_form, subscribe_writer
+
+from acq import RunEngine
+from devices.sim import SimDetector, SimMotor
+from plans import count, scan
+from storage import (
+    AmbiguousRunError,
+    Catalog,
+    DocumentConflictError,
+    RunNotFoundError,
+    open_catalog,
+)
+
+
+@pytest.fixture
+def devices() -> tuple[SimMotor, SimDetector]:
+    motor = SimMotor("m1")
+    return motor, SimDetector("det", motor, center=0.2, width=0.5, peak=100.0)
+
+
+async def test_a_scan_reads_back_as_the_events_it_emitted(
+    RE: RunEngine, docs: Docs, catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    motor, det = devices
+    subscribe_writer(RE, catalog.writer)
+    result = await RE(scan([det], motor, -1, 1, 21), sample="Si", operator="ana")
+    await catalog.writer.flush(timeout=30)
+
+    run = await catalog.run(result.run_uids[0])
+    assert run.start == docs.of("start")[0]
+    assert run.stop is not None and run.stop["exit_status"] == "success"
+    assert await run.streams() == ["primary"]
+    table = await run.table("primary")
+    events = docs.of("event")
+    assert list(table["seq_num"]) == [e["seq_num"] for e in events]
+    np.testing.assert_array_equal(table["time"], [e["time"] for e in events])
+    for key in ("det", "m1"):
+        np.testing.assert_array_equal(table[key], [e["data"][key] for e in events])
+    assert table["det"].dtype == np.float64
+    stamps = await run.timestamps("primary")
+    np.testing.assert_array_equal(stamps["det"], [e["timestamps"]["det"] for e in events])
+    configuration = await run.configuration("primary")
+    assert configuration == docs.of("descriptor")[0]["configuration"]
+
+
+async def test_the_document_stream_replays_in_emission_order(
+    RE: RunEngine, docs: Docs, catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    motor, det = devices
+    subscribe_writer(RE, catalog.writer)
+    result = await RE(scan([det], motor, 0, 1, 5))
+    await catalog.writer.flush(timeout=30)
+    run = await catalog.run(result.run_uids[0])
+    replayed = await run.documents()
+    assert stored_form(replayed) == stored_form(list(docs))
+
+    again = Docs()
+    assert await run.replay(again) == len(replayed)
+    assert [n for n, _ in again] == [n for n, _ in docs]
+
+
+async def test_replayed_documents_store_into_the_other_backend(
+    RE: RunEngine,
+    docs: Docs,
+    catalog: Catalog,
+    catalog_uri: str,
+    mongo_uri: str,
+    tmp_path,
+    devices: tuple[SimMotor, SimDetector],
+) -> None:
+    _, det = devices
+    subscribe_writer(RE, catalog.writer)
+    result = await RE(count([det], 7))
+    await catalog.writer.flush(timeout=30)
+    other_uri = mongo_uri if catalog_uri.startswith("sqlite") else f"sqlite:///{tmp_path}/o.db"
+    async with await open_catalog(other_uri) as other:
+        await (await catalog.run(-1)).replay(other.writer)
+        await other.writer.flush(timeout=30)
+        copied = await other.run(result.run_uids[0])
+        assert stored_form(await copied.documents()) == stored_form(list(docs))
+
+
+async def test_runs_are_found_by_uid_partial_uid_scan_id_and_index(
+    RE: RunEngine, catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    _, det = devices
+    subscribe_writer(RE, catalog.writer)
+    uids = []
+    for _ in range(3):
+        uids += (await RE(count([det], 2))).run_uids
+    await catalog.writer.flush(timeout=30)
+    starts = [(await catalog.run(uid)).start for uid in uids]
+
+    assert (await catalog.run(uids[1][:8])).uid == uids[1]
+    assert (await catalog.run(-1)).uid == uids[2]
+    assert (await catalog.run(-3)).uid == uids[0]
+    assert (await catalog.run(starts[0]["scan_id"])).uid == uids[0]
+    with pytest.raises(RunNotFoundError, match="at least 5"):
+        await catalog.run(uids[0][:3])
+    with pytest.raises(RunNotFoundError, match="no run"):
+        await catalog.run("ffffffff-not-a-run")
+    with pytest.raises(RunNotFoundError):
+        await catalog.run(-4)
+    with pytest.raises(RunNotFoundError, match="scan_id 99999"):
+        await catalog.run(99999)
+
+
+async def test_a_repeated_scan_id_finds_the_latest_run(
+    catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    _, det = devices
+    RE = RunEngine(waiting_hook=None)
+    subscribe_writer(RE, catalog.writer)
+    first = await RE(count([det], 1), scan_id=7)
+    second = await RE(count([det], 1), scan_id=7)
+    await catalog.writer.flush(timeout=30)
+    assert (await catalog.run(7)).uid == second.run_uids[0] != first.run_uids[0]
+
+
+async def test_an_ambiguous_partial_uid_lists_the_matches(catalog: Catalog) -> None:
+    now = time.time()
+    for i, uid in enumerate(["abcde111-0000", "abcde222-0000"]):
+        await catalog.writer("start", {"uid": uid, "time": now + i, "scan_id": i})
+    await catalog.writer.flush(timeout=30)
+    with pytest.raises(AmbiguousRunError) as info:
+        await catalog.run("abcde")
+    assert "abcde111-0000" in str(info.value) and "abcde222-0000" in str(info.value)
+    assert (await catalog.run("abcde2")).uid == "abcde222-0000"
+
+
+async def test_search_by_metadata_plan_time_and_text_newest_first_paginated(
+    RE: RunEngine, catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    motor, det = devices
+    subscribe_writer(RE, catalog.writer)
+    si = (await RE(count([det], 1), sample="Si", purpose="alignment")).run_uids[0]
+    ge = (await RE(scan([det], motor, 0, 1, 2), sample="Ge")).run_uids[0]
+    middle = time.time()
+    si2 = (await RE(scan([det], motor, 0, 1, 2), sample="Si")).run_uids[0]
+    await catalog.writer.flush(timeout=30)
+
+    def uids(runs):
+        return [r.uid for r in runs]
+
+    assert uids(await catalog.search()) == [si2, ge, si]
+    assert uids(await catalog.search(sample="Si")) == [si2, si]
+    assert uids(await catalog.search(plan_name="scan")) == [si2, ge]
+    assert uids(await catalog.search(plan_name="scan", sample="Si")) == [si2]
+    assert uids(await catalog.search(since=middle)) == [si2]
+    assert uids(await catalog.search(until=middle)) == [ge, si]
+    assert uids(await catalog.search("alignment")) == [si]
+    assert uids(await catalog.search(limit=2)) == [si2, ge]
+    assert uids(await catalog.search(limit=2, offset=2)) == [si]
+    assert await catalog.search(sample="nothing") == []
+    found = (await catalog.search(sample="Ge"))[0]
+    assert found.stop is not None and found.stop["exit_status"] == "success"
+
+
+async def test_tables_as_pandas_and_xarray(
+    RE: RunEngine, catalog: Catalog, devices: tuple[SimMotor, SimDetector]
+) -> None:
+    motor, det = devices
+    subscribe_writer(RE, catalog.writer)
+    await RE(scan([det], motor, -1, 1, 5))
+    await catalog.writer.flush(timeout=30)
+    run = await catalog.run(-1)
+    table = await run.table()
+    frame = await run.dataframe()
+    assert list(frame.index) == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(frame["det"].to_numpy(), table["det"])
+    dataset = await run.dataset()
+    np.testing.assert_array_equal(dataset["m1"].values, table["m1"])
+    np.testing.assert_array_equal(dataset["time"].values, table["time"])
+
+
+async def test_numpy_values_event_pages_and_identical_duplicates(
+    catalog: Catalog, catalog_uri: str
+) -> None:
+    # nx-27017 keeps documents as SQLite JSON, which has no NaN (MongoDB itself has)
+    missing = (
+        np.nan if catalog_uri.startswith("sqlite") or os.environ.get("ACQ_TEST_MONGO_URI") else -1.0
+    )
+    writer = catalog.writer
+    now = time.time()
+    start = {"uid": "run-np-0001", "time": now, "scan_id": 1}
+    descriptor = {
+        "uid": "desc-np-0001",
+        "run_start": start["uid"],
+        "time": now,
+        "name": "primary",
+        "data_keys": {
+            "x": {"source": "sim", "dtype": "number", "shape": []},
+            "img": {"source": "sim", "dtype": "array", "shape": [2, 2]},
+        },
+    }
+    page = {
+        "descriptor": descriptor["uid"],
+        "uid": ["ev-np-1", "ev-np-2"],
+        "seq_num": [1, 2],
+        "time": [now + 1, now + 2],
+        "data": {"x": [np.float64(1.5), np.float32(missing)], "img": [np.eye(2), np.ones((2, 2))]},
+        "timestamps": {"x": [now, now], "img": [now, now]},
+        "filled": {},
+    }
+    for name, doc in [("start", start), ("descriptor", descriptor), ("event_page", page)]:
+        await writer(name, doc)
+    await writer(
+        "stop",
+        {
+            "uid": "stop-np",
+            "run_start": start["uid"],
+            "time": now + 3,
+            "exit_status": "success",
+            "num_events": {"primary": 2},
+        },
+    )
+    await writer.flush(timeout=30)
+    await writer("descriptor", dict(descriptor))  # an identical duplicate is fine
+    await writer.flush(timeout=30)
+
+    table = await (await catalog.run("run-np-0001")).table()
+    np.testing.assert_array_equal(table["x"], [1.5, missing])
+    np.testing.assert_array_equal(table["img"], [np.eye(2), np.ones((2, 2))])
+    names = [n for n, _ in await (await catalog.run(-1)).documents()]
+    assert names == ["start", "descriptor", "event", "event", "stop"]
+
+
+async def test_a_different_document_under_a_stored_uid_is_an_error(catalog: Catalog) -> None:
+    start = {"uid": "run-conflict-1", "time": time.time(), "scan_id": 1}
+    await catalog.writer("start", start)
+    await catalog.writer.flush(timeout=30)
+    with pytest.raises(DocumentConflictError, match="run-conflict-1"):
+        await catalog.writer("start", {**start, "scan_id": 2})
+    assert (await catalog.run("run-conflict-1")).start == start
+    rejected = catalog.writer.journal.path.with_name(catalog.writer.journal.path.name + ".rejected")
+    assert rejected.stat().st_size > 0
