@@ -14,9 +14,11 @@ from .errors import PlotServerError, VizError
 from .peak_callback import PeakStatsCallback
 from .peaks import PeakStats, peak_stats
 from .server import LivePlots
+from .table import LiveTable
 
 __all__ = [
     "LivePlots",
+    "LiveTable",
     "PeakStats",
     "PeakStatsCallback",
     "PlotServerError",

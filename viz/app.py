@@ -9,7 +9,7 @@ interval, and a session that connects late starts from everything kept so far.
 
 Names of data sources are part of the page's contract (the tests and the benchmark read
 them back in the browser): ``points`` (every plotted column of the shown run),
-``grid:<field>``, ``image:<field>`` and ``peak_stats``.
+``grid:<field>``, ``image:<field>``, ``peak_stats``, and the ``run_selector`` widget.
 """
 
 from __future__ import annotations
@@ -70,11 +70,14 @@ class SessionView:
         self.peaks_drawn = False
         self.runs_version = -1
         self.points = ColumnDataSource(data={}, name="points")
+        self.named_sources: dict[str, ColumnDataSource] = {}
         self.grid_sources: dict[str, ColumnDataSource] = {}
         self.image_sources: dict[str, ColumnDataSource] = {}
         self.line_figures: dict[str, Any] = {}
         self.stats = ColumnDataSource(data=_empty_stats(), name="peak_stats")
-        self.selector = Select(title="Run", value=FOLLOW, options=[(FOLLOW, "latest run")])
+        self.selector = Select(
+            title="Run", value=FOLLOW, options=[(FOLLOW, "latest run")], name="run_selector"
+        )
         self.selector.on_change("value", self._on_select)
         self.status = Div(text="waiting for a run...", name="status")
         self.body = column(Div(text="<i>waiting for a run...</i>"), sizing_mode="stretch_width")
@@ -151,8 +154,7 @@ class SessionView:
             return
         first, rows = run.rows(0)
         self.sent = first + len(rows.get("seq_num", ()))
-        # a new source per run: replacing .data of the old one would send both columns sets
-        self.points = ColumnDataSource(data=rows, name="points")
+        self.points.data = rows
         self.body.children = [self._build(run)]
         self._update(run)
 
@@ -170,6 +172,16 @@ class SessionView:
             return gridplot(panels, ncols=1 if len(panels) < 3 else 2,
                             sizing_mode="stretch_width", height=PLOT_HEIGHT)  # fmt: skip
         return gridplot(panels, ncols=2, width=SQUARE[0], height=SQUARE[1])
+
+    def _source(self, name: str, data: dict[str, Any]) -> ColumnDataSource:
+        """The session's source of that name, with new data: one model per name for the
+        whole session (the browser keeps models it has seen; names must stay unique)."""
+        source = self.named_sources.get(name)
+        if source is None:
+            source = self.named_sources[name] = ColumnDataSource(data=data, name=name)
+        else:
+            source.data = data
+        return source
 
     def _line_panels(self, run: Run) -> list[Any]:
         panels: list[Any] = []
@@ -206,9 +218,7 @@ class SessionView:
                 tools=TOOLS,
                 name=f"plot:{name}",
             )
-            source = ColumnDataSource(
-                data=_grid_data(run.grids[name], x0, y0, dx, dy), name=f"grid:{name}"
-            )
+            source = self._source(f"grid:{name}", _grid_data(run.grids[name], x0, y0, dx, dy))
             mapper = LinearColorMapper(palette=Viridis256, nan_color="#eeeeee")
             fig.image("image", x="x", y="y", dw="dw", dh="dh", source=source, color_mapper=mapper)
             fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
@@ -245,7 +255,7 @@ class SessionView:
     def _image_panels(self, run: Run) -> list[Any]:
         panels: list[Any] = []
         for name in run.image_fields[:2]:
-            source = ColumnDataSource(data=_image_data(None), name=f"image:{name}")
+            source = self._source(f"image:{name}", _image_data(None))
             fig = figure(title=f"{name} (latest)", tools=TOOLS, match_aspect=True)
             mapper = LinearColorMapper(palette=Viridis256)
             fig.image("image", x=0, y=0, dw="dw", dh="dh", source=source, color_mapper=mapper)
