@@ -79,9 +79,11 @@ class SimBeamline:
         return time.monotonic() - start
 
     @asynccontextmanager
-    async def monitor(self, suffix: str) -> AsyncIterator[Updates]:
+    async def monitor(self, suffix: str, **kwargs: Any) -> AsyncIterator[Updates]:
+        """Record every update; ``format=FORMAT_TIME`` adds the IOC's ``.timestamp`` to
+        each value (server time: unlike arrival times, not skewed by a loaded client)."""
         updates = Updates(self.pv(suffix))
-        subscription = camonitor(self.pv(suffix), updates, all_updates=True)
+        subscription = camonitor(self.pv(suffix), updates, all_updates=True, **kwargs)
         try:
             await updates.wait_for(lambda _: True, timeout=5, what="a first update")
             yield updates
