@@ -1,0 +1,124 @@
+"""Live plots under a 1 kHz event stream: scan slowdown and browser lag.
+
+    python -m bench.viz_liveplots [--n 3000] [--runs 5]
+
+A soft ``count`` with ``delay=0.001`` (about 1,000 events per second), alternately without
+and with `viz.LivePlots` subscribed and one headless chromium showing the page. Figures:
+time per point in both cases (medians over runs) and the slowdown (goal <= 5 %); the lag
+from an event's creation (its ``time``) to the moment its row is in Bokeh's document in
+the browser (median over every event, goal <= 250 ms). Needs Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests" / "viz"))  # the CDP driver the tests use
+
+from browser import JS_READY, Browser, find_chromium, wait_for  # noqa: E402
+
+SLOWDOWN_GOAL = 0.05
+LAG_GOAL_MS = 250.0
+
+# In the page: for every row that arrives in the `points` source, now minus its event time.
+JS_LAG_PROBE = """(() => {
+    window.lags = []; window.seen = 0;
+    const doc = Bokeh.documents[0];
+    doc.on_change(() => {
+        const src = doc.get_model_by_name('points');
+        if (!src) return;
+        const times = src.data.get ? src.data.get('time') : src.data.time;
+        if (!times) return;
+        if (times.length < window.seen) window.seen = 0;   // a new run
+        const now = Date.now() / 1000;
+        for (let i = window.seen; i < times.length; i++) window.lags.push(now - times[i]);
+        window.seen = times.length;
+    });
+    return true;
+})()"""
+
+
+async def one_run(RE, plan_factory, n: int) -> float:
+    start = time.perf_counter()
+    result = await RE(plan_factory())
+    assert result.exit_status == "success", result
+    return (time.perf_counter() - start) / n
+
+
+async def measure(n: int, runs: int) -> dict[str, float]:
+    import plans
+    from acq import RunEngine
+    from devices.sim import SimDetector
+    from viz import LivePlots
+
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("bench.viz_liveplots needs chromium (apt-get install chromium)")
+    det = SimDetector("det", noise=0.1, seed=1)
+    RE = RunEngine(waiting_hook=None, handle_sigint=False)
+    await RE(plans.count([det], 200, delay=0.001))  # warm up
+
+    plots = LivePlots(port=0, announce=None)
+    profile = Path(tempfile.mkdtemp(prefix="acq-bench-chromium-"))
+    browser = Browser(chromium, profile)
+    bare, plotted, lags = [], [], []
+    try:
+        await browser.start(plots.url)
+        await wait_for(lambda: browser.evaluate(JS_READY), 30, "Bokeh in the page")
+        await browser.evaluate(JS_LAG_PROBE)
+        for _ in range(runs):
+            bare.append(await one_run(RE, lambda: plans.count([det], n, delay=0.001), n))
+            token = RE.subscribe(plots)
+            plotted.append(await one_run(RE, lambda: plans.count([det], n, delay=0.001), n))
+            await RE.flush()
+            RE.unsubscribe(token)
+            await wait_for(
+                lambda: browser.evaluate(f"window.seen >= {n} || null"), 30, "all rows shown"
+            )
+            lags += await browser.evaluate("window.lags.splice(0)")
+    finally:
+        await browser.close()
+        await plots.close()
+    return {
+        "bare_ms": statistics.median(bare) * 1e3,
+        "plotted_ms": statistics.median(plotted) * 1e3,
+        "lag_ms": statistics.median(lags) * 1e3,
+        "lag_p95_ms": statistics.quantiles(lags, n=20)[-1] * 1e3,
+        "events": float(len(lags)),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3000, help="points per count")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
+    r = asyncio.run(measure(args.n, args.runs))
+    slowdown = r["plotted_ms"] / r["bare_ms"] - 1
+    print(f"  count, no plots          {r['bare_ms']:8.4f} ms/point (median of {args.runs})")
+    print(f"  count, LivePlots+browser {r['plotted_ms']:8.4f} ms/point (median of {args.runs})")
+    print(f"  slowdown                 {slowdown * 100:8.2f} %")
+    print(
+        f"  browser lag              {r['lag_ms']:8.1f} ms median, {r['lag_p95_ms']:.1f} ms p95 "
+        f"(over {int(r['events'])} events)"
+    )
+    met = slowdown <= SLOWDOWN_GOAL and r["lag_ms"] <= LAG_GOAL_MS
+    print(
+        f"SUMMARY viz_liveplots: 1 kHz count {slowdown * 100:+.1f} % per point with live plots "
+        f"(goal <= {SLOWDOWN_GOAL * 100:.0f} %), browser lag {r['lag_ms']:.0f} ms median "
+        f"(goal <= {LAG_GOAL_MS:.0f} ms): {'met' if met else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
