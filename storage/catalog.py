@@ -168,6 +168,7 @@ async def open_catalog(
     replay_timeout: float = 60.0,
     batch_size: int = 1000,
     sync_interval: float = 0.05,
+    max_delay: float = 0.5,
     store_timeout: float = 10.0,
 ) -> Catalog:
     """Open a catalog: ``sqlite:///path`` (or a plain path), ``mongodb://host/db``, or a
@@ -177,6 +178,10 @@ async def open_catalog(
     and that the journal can be written; raises one `StorageError` subclass naming the
     cause otherwise. Documents an earlier process left in the journal are stored before
     this returns (bounded by `replay_timeout`).
+
+    Writer tuning (see `CatalogWriter`): `batch_size` documents per insert, journal
+    written at most `sync_interval` s after a document arrives (the most a SIGKILL can
+    lose), database batches at least every `max_delay` s, each within `store_timeout` s.
     """
     from .mongo import open_mongo
     from .sqlite import open_sqlite
@@ -213,6 +218,7 @@ async def open_catalog(
         journal_,
         batch_size=batch_size,
         sync_interval=sync_interval,
+        max_delay=max_delay,
         store_timeout=store_timeout,
     )
     try:

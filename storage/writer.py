@@ -82,6 +82,11 @@ class CatalogWriter:
         """Documents journalled (or buffered) but not yet in the database."""
         return len(self._backlog)
 
+    @property
+    def last_error(self) -> str | None:
+        """Why the last attempt to store failed (None once the database took a batch)."""
+        return self._last_error
+
     # -- the subscriber ----------------------------------------------------------------
 
     async def __call__(self, name: str, doc: dict[str, Any]) -> None:
@@ -240,4 +245,12 @@ class CatalogWriter:
         for record, end in self.journal.pending():
             self._backlog.append((record, end))
             self._last_seq = max(self._last_seq, record.seq)
+        if self._backlog:
+            log.warning(
+                "the journal %s holds %d documents (%s) not yet in %s; storing them now",
+                self.journal.path,
+                len(self._backlog),
+                self._describe_backlog(),
+                self.backend.label,
+            )
         return len(self._backlog)

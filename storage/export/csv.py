@@ -1,0 +1,76 @@
+"""CSV: one file per stream of each run, a row per Event.
+
+Columns: ``time`` (epoch seconds), ``seq_num``, then every data key in descriptor order.
+Scalars are written as they are. Images and other arrays are not: a key stored in files
+(``external``) holds where its value lives (``file#frame`` or ``file#datum_id``), and an
+array stored in the Event holds ``array<shape>``. The first line says so, as a comment
+(``pandas.read_csv(path, comment="#")`` skips it).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._runs import Run, Stream, group_runs, plain
+
+__all__ = ["export_csv"]
+
+NOTE = (
+    "# arrays are not written: file-stored keys hold file#frame, in-event arrays "
+    "array<shape>; load them with storage.handlers or the catalog"
+)
+
+
+def export_csv(
+    documents: Iterable[tuple[str, Mapping[str, Any]]], directory: str | Path
+) -> list[Path]:
+    """Write ``<scan_id>_<uid8>_<stream>.csv`` per stream into `directory` (created if
+    needed); returns the paths written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for run in group_runs(documents):
+        stem = f"{run.start.get('scan_id', 'run')}_{run.uid[:8]}"
+        for stream in run.streams.values():
+            path = directory / f"{stem}_{_safe(stream.name)}.csv"
+            _write(path, run, stream)
+            written.append(path)
+    return written
+
+
+def _write(path: Path, run: Run, stream: Stream) -> None:
+    keys = list(stream.data_keys)
+    columns: dict[str, list[Any]] = {}
+    for key in keys:
+        if stream.data_keys[key].get("external"):
+            columns[key] = [str(ref) if ref else "" for ref in run.references(stream, key)]
+        else:
+            columns[key] = [_cell(v) for v in stream.column(key)]
+    with path.open("w", newline="") as file:
+        arrays = any(
+            stream.data_keys[k].get("external") or stream.data_keys[k]["dtype"] == "array"
+            for k in keys
+        )
+        if arrays:
+            file.write(NOTE + "\n")
+        writer = csv.writer(file)
+        writer.writerow(["time", "seq_num", *keys])
+        for i, event in enumerate(stream.events):
+            writer.writerow([repr(event["time"]), event["seq_num"], *(columns[k][i] for k in keys)])
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, np.ndarray | list | tuple):
+        return f"array{list(np.shape(value))}"
+    value = plain(value)
+    return repr(value) if isinstance(value, float) else value
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)

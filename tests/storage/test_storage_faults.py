@@ -1,0 +1,140 @@
+"""Faults: the database goes away mid-run and comes back, the acquiring process is killed
+with SIGKILL, the database is slow. Every document ends up stored exactly once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from conftest import Docs
+from storage_helpers import MongoServer, SlowProxy, stored_form, subscribe_writer
+
+from acq import RunEngine
+from devices.sim import SimDetector
+from plans import stubs as bps
+from storage import Catalog, open_catalog
+
+pytestmark = pytest.mark.slow
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+async def points_until(
+    det: Any, condition: Callable[[], bool], timeout: float, what: str
+) -> AsyncIterator[Any]:
+    """Take points until `condition()` holds (a plan fragment); fail after `timeout`."""
+    with anyio.fail_after(timeout):
+        while not condition():
+            yield bps.trigger_and_read([det])
+            await anyio.sleep(0.01)
+    if not condition():
+        raise AssertionError(f"never happened: {what}")
+
+
+async def test_mongo_stopped_and_restarted_mid_run_loses_nothing(
+    tmp_path: Path, RE: RunEngine, docs: Docs
+) -> None:
+    server = MongoServer(tmp_path / "server", db=str(tmp_path / "mongo.db"))  # survives restarts
+    server.start()
+    det = SimDetector("det")
+    try:
+        catalog = await open_catalog(f"{server.uri}/acq", timeout=1.0, store_timeout=1.0)
+        subscribe_writer(RE, catalog.writer)
+        writer = catalog.writer
+
+        async def plan() -> AsyncIterator[Any]:
+            yield bps.open_run()
+            for _ in range(5):
+                yield bps.trigger_and_read([det])
+            await writer.flush(timeout=10)
+            await anyio.to_thread.run_sync(server.stop)
+            yield points_until(det, lambda: writer.last_error is not None, 30, "a failed store")
+            for _ in range(5):
+                yield bps.trigger_and_read([det])
+            await anyio.to_thread.run_sync(server.start)
+            yield points_until(det, lambda: writer.last_error is None, 60, "a store after restart")
+            for _ in range(5):
+                yield bps.trigger_and_read([det])
+            yield bps.close_run()
+
+        result = await RE(plan())
+        assert result.exit_status == "success"
+        await writer.flush(timeout=60)
+        run = await catalog.run(result.run_uids[0])
+        n_events = len(docs.of("event"))
+        assert n_events > 15
+        assert list((await run.table())["seq_num"]) == list(range(1, n_events + 1))
+        assert stored_form(await run.documents()) == stored_form(list(docs))
+        await catalog.close()
+    finally:
+        server.stop()
+
+
+async def test_sigkill_mid_run_then_reopen_replays_the_journal(catalog_uri: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "acquire.py"), catalog_uri],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        with anyio.fail_after(60):
+            assert process.stdout is not None
+            while True:
+                line = await anyio.to_thread.run_sync(process.stdout.readline)
+                if not line:
+                    raise AssertionError(f"acquire.py ended early: {process.stderr.read()}")
+                seen.append(line.split())
+                if seen[-1] == ["event", "12"]:
+                    break
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        process.stdout.close()
+        process.stderr.close()
+    run_uid = seen[0][1]
+    # Event 11 was emitted 0.2 s before event 12 was printed: 4x the journal's
+    # 50 ms sync interval, so it must be journalled; event 12 may be lost.
+    async with await open_catalog(catalog_uri, timeout=10) as catalog:
+        run = await catalog.run(run_uid)
+        assert run.stop is None  # the run never closed
+        seq = list((await run.table())["seq_num"])
+        assert seq == list(range(1, len(seq) + 1))  # in order, no duplicate, no gap
+        assert len(seq) >= 11
+        assert catalog.writer.backlog == 0
+
+
+async def test_a_slow_database_never_holds_up_the_scan(
+    mongo_base: str, RE: RunEngine, docs: Docs
+) -> None:
+    host_port = mongo_base.split("//", 1)[1].split("@")[-1]
+    det = SimDetector("det")
+    with SlowProxy(int(host_port.rsplit(":", 1)[1]), delay=0.2) as proxy:
+        catalog: Catalog = await open_catalog(
+            f"mongodb://127.0.0.1:{proxy.port}/acq_slow", timeout=10
+        )
+        subscribe_writer(RE, catalog.writer)
+        waiting: list[int] = []
+
+        async def plan() -> AsyncIterator[Any]:
+            yield bps.open_run()
+            for _ in range(300):
+                yield bps.trigger_and_read([det])
+                waiting.append(catalog.writer.backlog)
+            yield bps.close_run()
+
+        result = await RE(plan())
+        await catalog.writer.flush(timeout=120)
+        # the scan went on while documents waited for the database
+        assert max(waiting) > 0
+        run = await catalog.run(result.run_uids[0])
+        assert list((await run.table())["seq_num"]) == list(range(1, 301))
+        assert stored_form(await run.documents()) == stored_form(list(docs))
+        await catalog.close()
