@@ -128,7 +128,7 @@ def group_runs(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Run]:
             stream.descriptors.append(doc)
             stream_of[doc["uid"]] = (run, stream)
         elif name in ("event", "event_page"):
-            events = [doc] if name == "event" else list(unpack_event_page(doc))
+            events = [doc] if name == "event" else list(unpack_event_page(doc))  # type: ignore[arg-type]
             for event in events:
                 if event["descriptor"] not in stream_of:
                     raise ValueError(f"event {event.get('uid')} before its descriptor")
@@ -138,11 +138,11 @@ def group_runs(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Run]:
             run.resources[doc["uid"]] = doc
             resource_run[doc["uid"]] = run
         elif name in ("datum", "datum_page"):
-            datums = [doc] if name == "datum" else list(unpack_datum_page(doc))
+            datums = [doc] if name == "datum" else list(unpack_datum_page(doc))  # type: ignore[arg-type]
             for datum in datums:
-                run = resource_run.get(datum["resource"])
-                if run is not None:
-                    run.datums[datum["datum_id"]] = dict(datum)
+                owner = resource_run.get(datum["resource"])
+                if owner is not None:
+                    owner.datums[datum["datum_id"]] = dict(datum)
         elif name == "stream_resource":
             _run(runs, doc.get("run_start", ""), name, fallback=runs).stream_resources[
                 doc["uid"]

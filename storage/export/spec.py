@@ -75,7 +75,8 @@ def _existing_header(path: Path) -> _Header | None:
     """The last header block of an existing file (its #E and #O motor names)."""
     if not path.exists() or path.stat().st_size == 0:
         return None
-    epoch, motors = None, []
+    epoch: float | None = None
+    motors: list[str] = []
     with path.open(encoding="utf-8") as file:
         for line in file:
             if line.startswith("#E "):
