@@ -1,0 +1,59 @@
+"""A scan of the simulated beamline IOC (EPICS motor, scaler) stored and read back, on
+both backends: what the user sees in the catalog is what the engine emitted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+from aioca import caget, caput
+from conftest import Docs
+from storage_helpers import stored_form, subscribe_writer
+
+from acq import RunEngine
+from devices import connect
+from devices.epics import EpicsMotor, Scaler
+from plans import scan
+from storage import Catalog
+
+pytestmark = pytest.mark.slow
+
+
+@asynccontextmanager
+async def quick(ioc: Any) -> AsyncIterator[None]:
+    """A fast m1 and short counts; the shared IOC gets its values back after."""
+    values = {ioc.pv("m1.VELO"): 10.0, ioc.pv("m1.ACCL"): 0.05, ioc.pv("scaler1.TP"): 0.05}
+    before = {pv: await caget(pv, timeout=5) for pv in values}
+    for pv, value in values.items():
+        await caput(pv, value, wait=True, timeout=10)
+    try:
+        yield
+    finally:
+        for pv, value in before.items():
+            await caput(pv, value, wait=True, timeout=30)
+
+
+async def test_an_ioc_scan_is_stored_and_read_back(
+    sim_ioc: Any, RE: RunEngine, docs: Docs, catalog: Catalog
+) -> None:
+    m1 = EpicsMotor(sim_ioc.pv("m1"), name="m1")
+    scaler = Scaler(sim_ioc.pv("scaler1"), name="scaler")
+    await connect(m1, scaler, timeout=10)
+    subscribe_writer(RE, catalog.writer)
+    async with quick(sim_ioc):
+        result = await RE(scan([scaler], m1, -1, 1, 5), sample="Si")
+    assert result.exit_status == "success"
+    await catalog.writer.flush(timeout=30)
+
+    run = await catalog.run(-1)
+    assert run.uid == result.run_uids[0] and run.start["sample"] == "Si"
+    table = await run.table()
+    events = docs.of("event")
+    np.testing.assert_allclose(table["m1"], [-1, -0.5, 0, 0.5, 1], atol=1e-3)
+    for key in events[0]["data"]:
+        np.testing.assert_array_equal(table[key], [e["data"][key] for e in events])
+    assert "scaler" in await run.configuration()
+    assert stored_form(await run.documents()) == stored_form(list(docs))
