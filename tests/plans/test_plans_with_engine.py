@@ -7,7 +7,6 @@ Each test's documents are validated against event-model's schemas as they are em
 import asyncio
 import itertools
 import math
-import time
 
 import pytest
 from cycler import cycler
@@ -217,11 +216,19 @@ async def test_fly_collects_pages_from_a_flyer(RE, documents):
 
 async def test_mv_and_mvr_move_motors_concurrently(RE):
     a, b = SimMotor("a", velocity=2.0), SimMotor("b", velocity=2.0)
-    began = time.monotonic()
-    await RE(bps.mv(a, 1.0, b, 1.0))  # 0.5 s each: together 0.5 s, one after the other 1 s
-    elapsed = time.monotonic() - began
+    updates: list[tuple[str, float]] = []  # every readback update of both, in order
+    watchers = {m: (lambda v, name=m.name: updates.append((name, v))) for m in (a, b)}
+    for motor, watch in watchers.items():
+        motor.user_readback.subscribe_value(watch)
+    try:
+        await RE(bps.mv(a, 1.0, b, 1.0))
+    finally:
+        for motor, watch in watchers.items():
+            motor.user_readback.clear_sub(watch)
     assert (a.position, b.position) == (1.0, 1.0)
-    assert elapsed < 0.85
+    a_arrived = updates.index(("a", 1.0))
+    b_on_the_way = next(i for i, (name, v) in enumerate(updates) if name == "b" and 0 < v < 1)
+    assert b_on_the_way < a_arrived, "the moves should overlap, not run one after the other"
     result = await RE(bps.mvr(a, -0.5, b, 0.5))
     assert (a.position, b.position) == (0.5, 1.5)
     assert len(result.plan_result) == 2
