@@ -22,18 +22,9 @@ from typing import Any
 import numpy as np
 from bokeh.document import Document
 from bokeh.layouts import column, gridplot, row
-from bokeh.models import (
-    BoxAnnotation,
-    ColorBar,
-    ColumnDataSource,
-    DataTable,
-    Div,
-    LinearColorMapper,
-    NumberFormatter,
-    Select,
-    Span,
-    TableColumn,
-)
+from bokeh.models import ColumnDataSource, LinearColorMapper
+from bokeh.models.annotations import BoxAnnotation, ColorBar, Span
+from bokeh.models.widgets import DataTable, Div, NumberFormatter, Select, TableColumn
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
@@ -76,7 +67,10 @@ class SessionView:
         self.line_figures: dict[str, Any] = {}
         self.stats = ColumnDataSource(data=_empty_stats(), name="peak_stats")
         self.selector = Select(
-            title="Run", value=FOLLOW, options=[(FOLLOW, "latest run")], name="run_selector"
+            title="Run",
+            value=FOLLOW,
+            options=list[str | tuple[Any, str]]([(FOLLOW, "latest run")]),
+            name="run_selector",
         )
         self.selector.on_change("value", self._on_select)
         self.status = Div(text="waiting for a run...", name="status")
@@ -126,7 +120,7 @@ class SessionView:
         return self.runs.runs.get(self.selected, self.runs.latest)
 
     def _refresh_selector(self) -> None:
-        options = [(FOLLOW, "latest run (follow)")]
+        options: list[str | tuple[Any, str]] = [(FOLLOW, "latest run (follow)")]
         for run in reversed(self.runs.runs.values()):
             options.append((run.uid, _run_label(run)))
         self.selector.options = options
@@ -169,8 +163,12 @@ class SessionView:
         if not panels:
             return Div(text="<i>no hinted numeric fields to plot in this run</i>")
         if run.kind == "line" and not run.image_fields:
-            return gridplot(panels, ncols=1 if len(panels) < 3 else 2,
-                            sizing_mode="stretch_width", height=PLOT_HEIGHT)  # fmt: skip
+            return gridplot(
+                panels,
+                ncols=1 if len(panels) < 3 else 2,
+                sizing_mode="stretch_width",
+                height=PLOT_HEIGHT,
+            )
         return gridplot(panels, ncols=2, width=SQUARE[0], height=SQUARE[1])
 
     def _source(self, name: str, data: dict[str, Any]) -> ColumnDataSource:
@@ -193,9 +191,11 @@ class SessionView:
                 y_axis_label=run.label(name),
                 tools=TOOLS,
                 name=f"plot:{name}",
-                **({"x_range": shared_x} if shared_x is not None else {}),
             )
-            shared_x = fig.x_range
+            if shared_x is None:
+                shared_x = fig.x_range
+            else:
+                fig.x_range = shared_x
             color = Category10_10[i % 10]
             fig.line(run.x, name, source=self.points, color=color, line_width=2)
             fig.scatter(run.x, name, source=self.points, color=color, size=5)
@@ -220,7 +220,7 @@ class SessionView:
             )
             source = self._source(f"grid:{name}", _grid_data(run.grids[name], x0, y0, dx, dy))
             mapper = LinearColorMapper(palette=Viridis256, nan_color="#eeeeee")
-            fig.image("image", x="x", y="y", dw="dw", dh="dh", source=source, color_mapper=mapper)
+            fig.image("image", x="x", y="y", dw="dw", dh="dh", source=source, color_mapper=mapper)  # type: ignore[call-arg]
             fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
             fig.scatter(run.x, run.y, source=self.points, size=3, color="white", alpha=0.5)
             self.grid_sources[name] = source
@@ -258,7 +258,7 @@ class SessionView:
             source = self._source(f"image:{name}", _image_data(None))
             fig = figure(title=f"{name} (latest)", tools=TOOLS, match_aspect=True)
             mapper = LinearColorMapper(palette=Viridis256)
-            fig.image("image", x=0, y=0, dw="dw", dh="dh", source=source, color_mapper=mapper)
+            fig.image("image", x=0, y=0, dw="dw", dh="dh", source=source, color_mapper=mapper)  # type: ignore[call-arg]
             fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
             total = f"{name}_sum"
             trace = figure(
@@ -283,7 +283,7 @@ class SessionView:
             if set(rows) != set(self.points.data):
                 self.points.data = run.rows(0)[1]  # columns appeared (descriptor came late)
             else:
-                self.points.stream(rows, rollover=run.max_points)
+                self.points.stream(dict[str, Any](rows), rollover=run.max_points)
         if run.grid_version != self.grid_version:
             self.grid_version = run.grid_version
             for name, source in self.grid_sources.items():
@@ -342,11 +342,12 @@ class SessionView:
                         right=max(left, right),
                         fill_color="red",
                         fill_alpha=0.08,
-                    )  # fmt: skip
+                    )
                 )
             fig.scatter([stats.max[0]], [stats.max[1]], marker="triangle", size=12, color="red")
-            fig.scatter([stats.min[0]], [stats.min[1]], marker="inverted_triangle", size=12,
-                        color="gray")  # fmt: skip
+            fig.scatter(
+                [stats.min[0]], [stats.min[1]], marker="inverted_triangle", size=12, color="gray"
+            )
             fig.title.text = (
                 f"{name}: cen {_fmt(stats.cen)}, fwhm {_fmt(stats.fwhm)}, com {_fmt(stats.com)}"
             )

@@ -242,8 +242,21 @@ def plot_layout(start: dict[str, Any]) -> dict[str, Any]:
     x = ELAPSED if first == "time" else first
     if len(fields) == 2 and start.get("plan_pattern") not in INNER_PATTERNS:
         grid = GridSpec.from_start(start)
-        kind: PlotKind = "grid" if grid is not None else "scatter"
-        return {"kind": kind, "x": fields[1][0], "y": fields[0][0], "stream": stream, "grid": grid}
+        if grid is not None:  # the fast (second) motor across, the slow one up
+            return {
+                "kind": "grid",
+                "x": fields[1][0],
+                "y": fields[0][0],
+                "stream": stream,
+                "grid": grid,
+            }
+        return {
+            "kind": "scatter",
+            "x": fields[0][0],
+            "y": fields[1][0],
+            "stream": stream,
+            "grid": None,
+        }
     return {"kind": "line", "x": x, "y": None, "stream": stream, "grid": None}
 
 

@@ -81,7 +81,7 @@ class LiveTable:
             dims = (self._start or {}).get("hints", {}).get("dimensions") or []
             motors = [f for fields, _ in dims for f in fields if f in names]
             names = motors + [n for n in names if n not in motors]  # motors first
-        columns = [("seq_num", 7, None), ("time", 12, None)]
+        columns: list[tuple[str, int, int | None]] = [("seq_num", 7, None), ("time", 12, None)]
         for name in names:
             key = keys[name]
             precision = key.get("precision")
@@ -101,8 +101,10 @@ class LiveTable:
         units = [self._units.get(n, "") for n, _, _ in self._columns]
         if not any(units):
             return names
-        line = "|".join(f" {_head(f'({u})' if u else '', w)} " for (_, w, _), u in
-                        zip(self._columns, units, strict=True))  # fmt: skip
+        line = "|".join(
+            f" {_head(f'({u})' if u else '', w)} "
+            for (_, w, _), u in zip(self._columns, units, strict=True)
+        )
         return names + "\n|" + line + "|"
 
     def _on_event(self, doc: dict[str, Any]) -> None:

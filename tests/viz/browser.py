@@ -58,7 +58,7 @@ def ensure_chromium() -> str:
 
 def _install_chromium() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "not installed, and cannot install it (needs root and apt-get): apt-get install chromium"
+        return "not installed, and installing it needs root and apt-get (apt-get install chromium)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
     deadline = time.monotonic() + INSTALL_TIMEOUT
