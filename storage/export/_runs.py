@@ -26,7 +26,7 @@ class Reference:
     frame: int | str
 
     def __str__(self) -> str:
-        return f"{self.file}#{self.frame}"
+        return f"{self.file}[{self.frame}]"
 
 
 @dataclass

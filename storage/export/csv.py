@@ -2,7 +2,7 @@
 
 Columns: ``time`` (epoch seconds), ``seq_num``, then every data key in descriptor order.
 Scalars are written as they are. Images and other arrays are not: a key stored in files
-(``external``) holds where its value lives (``file#frame`` or ``file#datum_id``), and an
+(``external``) holds where its value lives (``file[frame]`` or ``file[datum_id]``), and an
 array stored in the Event holds ``array<shape>``. The first line says so, as a comment
 (``pandas.read_csv(path, comment="#")`` skips it).
 """
@@ -22,7 +22,7 @@ from ._runs import Run, Stream, group_runs, plain
 __all__ = ["export_csv"]
 
 NOTE = (
-    "# arrays are not written: file-stored keys hold file#frame, in-event arrays "
+    "# arrays are not written: file-stored keys hold file[frame], in-event arrays "
     "array<shape>; load them with storage.handlers or the catalog"
 )
 

@@ -1,0 +1,212 @@
+"""storage.export: CSV, JSON Lines, SPEC and NeXus files from real RunEngine runs (a
+snaking grid scan with a baseline, a count of the sim IOC's HDF5 area detector), each
+read back with an independent reader."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from recorded_runs import Documents, grid, hdf5_count, of, stream_events
+from spec2nexus.spec import SpecDataFile
+
+from storage.documents import sanitize
+from storage.export import export_csv, export_jsonl, export_nexus, export_spec, import_jsonl
+
+
+@pytest.fixture
+async def grid_docs() -> Documents:
+    return await grid(sample="Si(111)", operator="S2")
+
+
+@pytest.fixture
+async def image_docs(sim_ioc, tmp_path: Path) -> Documents:
+    return await hdf5_count(sim_ioc, tmp_path / "images", num=3)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open() as file:
+        lines = [line for line in file if not line.startswith("#")]
+    rows = list(csv.DictReader(lines))
+    return list(rows[0]), rows
+
+
+# -- CSV -------------------------------------------------------------------------------
+
+
+def test_csv_has_one_file_per_stream_with_the_event_values(grid_docs, tmp_path: Path):
+    paths = export_csv(grid_docs, tmp_path / "csv")
+
+    start = of(grid_docs, "start")[0]
+    assert sorted(p.name for p in paths) == sorted(
+        f"{start['scan_id']}_{start['uid'][:8]}_{s}.csv" for s in ("primary", "baseline")
+    )
+    primary = next(p for p in paths if p.name.endswith("_primary.csv"))
+    header, rows = read_csv(primary)
+    events = stream_events(grid_docs)
+    assert header[:2] == ["time", "seq_num"] and {"det", "m1", "m2"} <= set(header)
+    assert len(rows) == len(events) == 12
+    for row, event in zip(rows, events, strict=True):
+        assert float(row["time"]) == event["time"]  # written exactly
+        assert int(row["seq_num"]) == event["seq_num"]
+        for key in ("det", "m1", "m2"):
+            assert float(row[key]) == event["data"][key]
+
+
+def test_csv_of_images_holds_file_references_and_a_note(image_docs, tmp_path: Path):
+    (path,) = export_csv(image_docs, tmp_path / "csv")
+
+    assert path.read_text().startswith("# arrays are not written")
+    frame = pd.read_csv(path, comment="#")
+    (resource,) = of(image_docs, "stream_resource")
+    assert list(frame["det_image"]) == [f"{resource['uri']}[{n}]" for n in range(3)]
+    assert list(frame["det_num_captured"]) == [1, 2, 3]
+
+
+# -- JSON Lines ------------------------------------------------------------------------
+
+
+def test_jsonl_round_trip_is_exact(grid_docs, image_docs, tmp_path: Path):
+    docs = [*grid_docs, *image_docs, ("event", _numpy_event(grid_docs))]
+    path = export_jsonl(docs, tmp_path / "runs.jsonl")
+
+    back = list(import_jsonl(path))
+    assert same(back, [(name, sanitize(doc)) for name, doc in docs])  # NaN included
+    again = export_jsonl(back, tmp_path / "again.jsonl")
+    assert again.read_bytes() == path.read_bytes()
+
+
+def same(a: Documents, b: Documents) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _numpy_event(docs: Documents) -> dict:
+    """An Event whose values are numpy types (as a device may hand them over)."""
+    event = dict(stream_events(docs)[0])
+    event["data"] = {
+        **event["data"],
+        "det": np.float64(1.5),
+        "m1": np.array([1.0, np.nan]),
+        "m2": np.int32(7),
+    }
+    return event
+
+
+def test_jsonl_import_names_a_broken_line(tmp_path: Path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('["start", {"uid": "a"}]\nnot json\n')
+    with pytest.raises(Exception, match=r"bad\.jsonl:2"):
+        list(import_jsonl(path))
+
+
+# -- SPEC ------------------------------------------------------------------------------
+
+
+def test_spec_file_reads_back_with_spec2nexus(grid_docs, image_docs, tmp_path: Path):
+    path = tmp_path / "session.spec"
+    export_spec(grid_docs, path)
+    export_spec(image_docs, path)  # appended to the same session file
+
+    spec = SpecDataFile(str(path))
+    grid_start, count_start = of(grid_docs, "start")[0], of(image_docs, "start")[0]
+    assert spec.getScanNumbers() == [str(grid_start["scan_id"]), str(count_start["scan_id"])]
+    assert path.read_text().count("#F ") == 1
+
+    scan = spec.getScan(grid_start["scan_id"])
+    events = stream_events(grid_docs)
+    assert scan.L[:3] == ["m1", "m2", "Epoch"] and "det" in scan.L
+    for key in ("m1", "m2", "det"):
+        assert scan.data[key] == [e["data"][key] for e in events]
+    assert scan.data["Epoch"] == pytest.approx(
+        [e["time"] - int(grid_start["time"]) for e in events]
+    )
+    assert spec.headers[0].O == [["m1", "m2"]]
+    assert scan.positioner == {"m1": 0.25, "m2": 0.0}  # from the baseline stream
+
+    count = spec.getScan(count_start["scan_id"])
+    assert count.data["det_num_captured"] == [1.0, 2.0, 3.0]
+    assert "det_image" not in count.L
+
+
+def test_spec_appends_a_new_header_when_the_motors_change(grid_docs, image_docs, tmp_path):
+    path = tmp_path / "session.spec"
+    export_spec(image_docs, path)  # no baseline: a header without motors
+    export_spec(grid_docs, path)
+
+    spec = SpecDataFile(str(path))
+    assert len(spec.getScanNumbers()) == 2
+    scan = spec.getScan(of(grid_docs, "start")[0]["scan_id"])
+    assert scan.positioner == {"m1": 0.25, "m2": 0.0}
+
+
+# -- NeXus -----------------------------------------------------------------------------
+
+
+def check_nexus_structure(file: h5py.File) -> h5py.Group:
+    """nxvalidate's structural rules that matter to a reader; returns the default NXdata."""
+    missing: list[str] = []
+
+    def visit(name: str, obj: object) -> None:
+        if isinstance(obj, h5py.Group) and "NX_class" not in obj.attrs:
+            missing.append(name)
+
+    file.visititems(visit)
+    assert not missing, f"groups without NX_class: {missing}"
+    assert file.attrs["NX_class"] == "NXroot"
+    entry = file[file.attrs["default"]]
+    assert entry.attrs["NX_class"] == "NXentry"
+    data = entry[entry.attrs["default"]]
+    assert data.attrs["NX_class"] == "NXdata"
+    signal = data[data.attrs["signal"]]
+    axes = list(data.attrs["axes"])
+    assert axes, "NXdata without axes"
+    for axis in axes:
+        assert len(data[axis]) == len(signal), f"axis {axis} and signal differ in length"
+        assert data.attrs[f"{axis}_indices"] == 0
+    return data
+
+
+def test_nexus_entry_plots_the_hinted_detector_against_the_motors(grid_docs, tmp_path):
+    path = export_nexus(grid_docs, tmp_path / "grid.nxs")
+
+    start = of(grid_docs, "start")[0]
+    events = stream_events(grid_docs)
+    with h5py.File(path, "r") as file:
+        data = check_nexus_structure(file)
+        assert data.attrs["signal"] == "det"
+        assert list(data.attrs["axes"]) == ["m1", "m2"]
+        for key in ("det", "m1", "m2"):
+            np.testing.assert_array_equal(data[key][()], [e["data"][key] for e in events])
+        entry = data.parent
+        assert entry["entry_identifier"][()].decode() == start["uid"]
+        assert json.loads(entry["start/data"][()]) == json.loads(json.dumps(start))
+        assert entry["start"].attrs["NX_class"] == "NXnote"
+        assert entry["stop/data"][()] and entry["metadata/sample"][()].decode() == "Si(111)"
+        baseline = entry["baseline"]
+        assert baseline.attrs["NX_class"] == "NXcollection"
+        baseline_events = stream_events(grid_docs, "baseline")
+        np.testing.assert_array_equal(
+            baseline["m1"][()], [e["data"]["m1"] for e in baseline_events]
+        )
+        assert baseline["m1"][0] == 0.25
+
+
+def test_nexus_links_the_detector_frames(grid_docs, image_docs, tmp_path):
+    path = export_nexus([*grid_docs, *image_docs], tmp_path / "both.nxs")
+
+    count_start = of(image_docs, "start")[0]
+    with h5py.File(path, "r") as file:
+        check_nexus_structure(file)
+        entry = file[f"entry_{count_start['scan_id']}"]
+        data = entry["data"]
+        assert list(data.attrs["axes"]) == ["time"]
+        assert data.attrs["signal"] == "det_num_captured"
+        frames = entry["external/det_image"][()]  # the external link into the IOC's file
+        assert frames.shape == (3, 64, 64)
+        refs = [r.decode() for r in entry["external/det_image_reference"][()]]
+        assert [r.rsplit("[", 1)[1] for r in refs] == ["0]", "1]", "2]"]
