@@ -52,7 +52,9 @@ async def test_move_completes_on_the_put_callback_with_progress(m3) -> None:
     assert updates[-1].current == 1.5 and updates[-1].fraction == 1.0
     assert updates[-1].unit == "mm" and updates[-1].initial == pytest.approx(0.0)
     assert updates[-1].time_elapsed >= 1.5 / 10.0  # distance / VELO
-    assert len(updates) >= 3  # RBV monitor updates during the move
+    assert any(0.0 < u.current < 1.5 for u in updates), (
+        "progress during the move, not only at its end"
+    )
     assert all(u.time_remaining is not None for u in updates)
 
 
@@ -104,20 +106,21 @@ async def test_pause_holds_the_move_and_resume_finishes_it(sim_ioc) -> None:
     assert isinstance(m4, Pausable)
     await m4.velocity.set(10.0)
     await m4.set(0.0).wait(timeout=30)  # the IOC tests may have left it anywhere
-    await m4.velocity.set(2.0)
+    await m4.velocity.set(1.0)
     try:
-        status = m4.set(1.0)
+        status = m4.set(3.0)  # 3 s: the pause lands mid-move even on a loaded machine
         await _until(
             lambda: status.progress is not None and status.progress.current > 0.1, timeout=10
         )
         await m4.pause()
-        with pytest.raises(StatusTimeoutError):  # unpaused, the rest takes < 0.5 s
-            await status.wait(timeout=1.0)
         held = (await m4.read())["m4"]["value"]
-        assert 0.1 < held < 1.0
+        with pytest.raises(StatusTimeoutError):  # paused: the move stays pending
+            await status.wait(timeout=1.0)
+        assert (await m4.read())["m4"]["value"] == pytest.approx(held, abs=0.05), "it moved on"
+        assert 0.1 < held < 3.0
         await m4.resume()
-        await status.wait(timeout=10)
-        assert (await m4.read())["m4"]["value"] == pytest.approx(1.0)
+        await status.wait(timeout=30)
+        assert (await m4.read())["m4"]["value"] == pytest.approx(3.0)
     finally:
         await m4.resume()
         await m4.velocity.set(10.0)
@@ -129,7 +132,7 @@ async def test_signal_set_with_a_timeout_fails_when_the_put_takes_longer(m3) -> 
     with pytest.raises(StatusTimeoutError, match=r"did not finish within 0\.2 s"):
         await m3.user_setpoint.set(5.0, wait=True, timeout=0.2)
     await m3.stop()
-    assert (await m3.read())["m3"]["value"] < 1.0
+    assert (await m3.read())["m3"]["value"] < 5.0, "stop should end the move short of 5"
 
 
 async def test_a_limit_violation_left_by_an_earlier_put_does_not_fail_the_next_move(m3) -> None:

@@ -141,16 +141,16 @@ async def _until(condition) -> None:
 async def test_paused_motor_holds_and_resumes_to_its_target() -> None:
     m1 = SimMotor("m1", velocity=2.0)
     assert isinstance(m1, Pausable)
-    status = m1.set(0.3)
+    status = m1.set(3.0)  # 1.5 s: the pause lands mid-move even on a loaded machine
     await asyncio.wait_for(_until(lambda: m1.position > 0.02), timeout=5)
     m1.pause()
     held = m1.position
-    with pytest.raises(StatusTimeoutError):  # unpaused, the whole move takes 0.15 s
+    with pytest.raises(StatusTimeoutError):  # paused: the move stays pending
         await status.wait(timeout=0.3)
-    assert m1.position == pytest.approx(held, abs=0.05)
+    assert m1.position == pytest.approx(held, abs=0.05), "unpaused it would be 0.6 mm on"
     m1.resume()
-    await asyncio.wait_for(status.wait(), timeout=5)
-    assert status.success and m1.position == 0.3
+    await asyncio.wait_for(status.wait(), timeout=20)
+    assert status.success and m1.position == 3.0
 
 
 async def test_flyer_sweeps_and_collects_pages() -> None:
