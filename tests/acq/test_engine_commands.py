@@ -333,35 +333,35 @@ async def test_a_signal_with_a_soft_backend_can_be_read_and_set(RE, docs):
 
 
 async def test_wait_can_move_on_after_a_timeout(RE):
-    slow = SimMotor("slow", velocity=2.0)
+    slow = SimMotor("slow", velocity=1.0)
 
     async def plan():
-        yield Msg("set", slow, 1.0, group="A")
+        yield Msg("set", slow, 2.0, group="A")  # 2 s: the 0.05 s wait ends mid-move
         yield Msg("wait", None, group="A", timeout=0.05, error_on_timeout=False)
         early = slow.position
         yield Msg("wait", None, group="A")  # the move is still in its group
         yield plan_return((early, slow.position))
 
     early, final = (await RE(plan())).plan_result
-    assert 0.0 <= early < 1.0 and final == 1.0
+    assert 0.0 <= early < 2.0 and final == 2.0
 
 
 async def test_stop_stops_a_moving_device_and_its_wait_ends(RE):
     slow = SimMotor("slow", velocity=1.0)
 
     async def plan():
-        status = yield Msg("set", slow, 5.0, group="A")
+        status = yield Msg("set", slow, 100.0, group="A")
         yield Msg("sleep", None, 0.05)
         yield Msg("stop", slow)
         yield Msg("wait", None, group="A")
         where = yield Msg("locate", slow)
         yield plan_return((status.done, where))
 
-    with anyio.fail_after(3):  # the full move would take 5 s
+    with anyio.fail_after(30):  # a hang guard: the full move would take 100 s
         result = await RE(plan())
     done, where = result.plan_result
     assert done and result.exit_status == "success"
-    assert 0.0 < where["readback"] < 5.0
+    assert 0.0 < where["readback"] < 100.0
     assert where["setpoint"] == where["readback"]  # stopped where it was
 
 
