@@ -13,7 +13,7 @@ StreamDatum (which frames of that file belong to this Event). ``read()`` holds o
 ``stage()`` points the plugin at `directory` (the IOC must see it:
 ``FilePathExists_RBV`` = 1, else `FileWriterError`), names a fresh file, sets Stream mode
 and starts the capture; ``unstage()`` ends the capture, which closes the file. Every wait
-is bounded by `timeout` (plus the exposure for a trigger).
+is bounded by `timeout` (plus, for a trigger, the AcquireTime read at ``stage()``).
 
 One frame per Event: ``stage()`` sets NumImages = 1, and a StreamDatum always covers the
 latest frame only, so a trigger that was re-done after a pause (its first frame never
@@ -87,6 +87,8 @@ class HDF5Detector(StandardReadable):
         self._frame_shape: list[int] | None = None
         self._resource_uid: str | None = None
         self._captured = 0  # frames in the file after the last trigger
+        self._last_reading: Reading | None = None  # NumCaptured_RBV after that trigger
+        self._exposure = 0.0  # AcquireTime at stage: bounds a trigger's wait
         self._reported = 0  # frames already referenced by a StreamDatum
         super().__init__(name=name)
 
@@ -140,8 +142,10 @@ class HDF5Detector(StandardReadable):
                 ) from error
             self._file = await hdf.full_file_name.get_value()
             self._frame_shape = [height, width]
+            self._exposure = await self.cam.acquire_time.get_value()
             self._resource_uid = None
             self._captured = self._reported = 0
+            self._last_reading = None
 
     @Status.wrap
     async def unstage(self) -> None:
@@ -149,6 +153,7 @@ class HDF5Detector(StandardReadable):
         async with self._bounded("unstage"):
             await self.hdf.capture.set("Done")
         self._file = None
+        self._last_reading = None
 
     # -- trigger / read --------------------------------------------------------------
 
@@ -158,23 +163,28 @@ class HDF5Detector(StandardReadable):
         if self._file is None:
             raise FileWriterError(f"{self.name}: trigger() before stage(); stage it first")
         expected = self._captured + 1
-        exposure = await self.cam.acquire_time.get_value()
-        async with self._bounded("trigger", extra=exposure):
+        counter = self.hdf.num_captured.backend
+        async with self._bounded("trigger", extra=self._exposure):
             await self.cam.acquire.trigger(wait=True)
-            captured = await self.hdf.num_captured.get_value()
-            if captured < expected and await self.hdf.capture_rbv.get_value() != "Capture":
+            reading = await counter.get_reading()  # a fresh read, after the completion
+            if reading["value"] < expected and await self.hdf.capture_rbv.get_value() != "Capture":
                 why = await self.hdf.write_message.get_value()
                 raise FileWriterError(
                     f"{self.name}: the file plugin stopped capturing ({why or 'no message'}); "
                     f"frame {expected} is not in {self._file}"
                 )
-            while captured < expected:  # a plugin that lags the camera (real IOCs)
+            while reading["value"] < expected:  # a plugin that lags the camera (real IOCs)
                 await asyncio.sleep(0.01)
-                captured = await self.hdf.num_captured.get_value()
-        self._captured = captured
+                reading = await counter.get_reading()
+        self._captured = reading["value"]
+        self._last_reading = reading
 
     async def read(self) -> dict[str, Reading]:
-        return {self.captured_key: await self.hdf.num_captured.backend.get_reading()}
+        """NumCaptured_RBV as read when the last trigger completed (no extra round trip)."""
+        reading = self._last_reading
+        if reading is None:
+            reading = await self.hdf.num_captured.backend.get_reading()
+        return {self.captured_key: reading}
 
     async def describe(self) -> dict[str, DataKey]:
         shape = self._frame_shape
