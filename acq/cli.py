@@ -11,10 +11,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# subcommand -> (module with a `main(argv) -> int`, one-line help)
+# subcommand -> ("module" with a `main(argv) -> int`, or "module:function"; one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "iocs": ("iocs.__main__", "start the simulated beamline IOCs"),
     "demo": ("acq.demo", "run the demo session against the simulated beamline"),
+    "runs": ("storage.cli:runs_main", "list runs in the catalog, newest first"),
+    "show": ("storage.cli:show_main", "show one run: metadata, streams, first rows"),
+    "export": ("storage.cli:export_main", "write a run as csv, jsonl, spec or nexus"),
 }
 
 
@@ -30,8 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[0] not in SUBCOMMANDS:
         parser.parse_args(argv)  # exits: help for -h/--help (0), refusal otherwise (2)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
-    return int(module.main(argv[1:]) or 0)
+    module_name, _, function = SUBCOMMANDS[argv[0]][0].partition(":")
+    module = importlib.import_module(module_name)
+    return int(getattr(module, function or "main")(argv[1:]) or 0)
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ class Catalog:
 async def open_catalog(
     uri: str | os.PathLike[str] | Any,
     *,
+    read_only: bool = False,
     journal: str | os.PathLike[str] | None = None,
     timeout: float = 5.0,
     replay_timeout: float = 60.0,
@@ -179,6 +180,9 @@ async def open_catalog(
     cause otherwise. Documents an earlier process left in the journal are stored before
     this returns (bounded by `replay_timeout`).
 
+    ``read_only=True`` (or ``sqlite:///path?mode=ro``) opens for reading only: no
+    journal, no writer, nothing created; for browsing while another process acquires.
+
     Writer tuning (see `CatalogWriter`): `batch_size` documents per insert, journal
     written at most `sync_interval` s after a document arrives (the most a SIGKILL can
     lose), database batches at least every `max_delay` s, each within `store_timeout` s.
@@ -187,18 +191,18 @@ async def open_catalog(
     from .sqlite import open_sqlite
 
     backend: Backend
-    read_only = False
     if isinstance(uri, str) and uri.startswith(("mongodb://", "mongodb+srv://")):
-        backend = await open_mongo(uri, timeout)
+        backend = await open_mongo(uri, timeout, read_only=read_only)
         label = uri
         default_journal = state_dir() / "journal" / f"{_mongo_journal_name(uri)}.journal"
     elif isinstance(uri, str | os.PathLike):
-        path, read_only = _sqlite_target(os.fspath(uri))
+        path, ro_uri = _sqlite_target(os.fspath(uri))
+        read_only = read_only or ro_uri
         backend = await open_sqlite(path, read_only)
         label = f"sqlite:///{path}"
         default_journal = path.with_name(path.name + ".journal")
     elif hasattr(uri, "get_collection") and hasattr(uri, "command"):
-        backend = await open_mongo(uri, timeout)
+        backend = await open_mongo(uri, timeout, read_only=read_only)
         label = backend.label
         default_journal = state_dir() / "journal" / f"{getattr(uri, 'name', 'mongo')}.journal"
     else:

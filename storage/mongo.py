@@ -266,6 +266,13 @@ class MongoBackend:
 
     # -- setup -----------------------------------------------------------------------
 
+    async def detect_text_index(self) -> None:
+        with anyio.fail_after(self.timeout):
+            indexes = await self._col("run_start").index_information()
+        self.has_text_index = any(
+            "text" in [str(kind) for _, kind in spec.get("key", [])] for spec in indexes.values()
+        )
+
     async def create_indexes(self) -> None:
         for collection, keys, options in INDEXES:
             with anyio.fail_after(self.timeout):
@@ -316,7 +323,7 @@ def _label(uri: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", uri)  # never print a password
 
 
-async def open_mongo(target: Any, timeout: float = 5.0) -> MongoBackend:
+async def open_mongo(target: Any, timeout: float = 5.0, read_only: bool = False) -> MongoBackend:
     """Connect to a ``mongodb://`` URI (or wrap a pymongo-async or motor database),
     check that the server answers and takes writes, and create the indexes."""
     client: Any = None
@@ -338,10 +345,14 @@ async def open_mongo(target: Any, timeout: float = 5.0) -> MongoBackend:
         db = target
         label = f"mongodb database {getattr(db, 'name', db)!r}"
     backend = MongoBackend(db, label, timeout, client)
+    backend.writable = not read_only
     try:
         with anyio.fail_after(timeout * 2):
             await db.command("ping")
-            await backend.create_indexes()
+            if read_only:
+                await backend.detect_text_index()
+            else:
+                await backend.create_indexes()
     except Exception as exc:
         if client is not None:
             await client.close()

@@ -338,6 +338,10 @@ async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
     """Open (and create, unless read-only) the catalog file; errors name the cause."""
 
     def open_() -> SQLiteBackend:
+        if read_only and not path.exists():
+            raise CatalogUnreachableError(
+                f"there is no catalog at sqlite:///{path}; check the path (or acquire a run first)"
+            )
         if not read_only:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

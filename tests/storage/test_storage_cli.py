@@ -1,0 +1,99 @@
+"""``acq runs``, ``acq show``, ``acq export`` as a user types them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from storage_helpers import subscribe_writer
+
+from acq import RunEngine
+from devices.sim import SimDetector, SimMotor
+from plans import count, scan
+from storage import open_catalog
+
+ACQ = str(Path(sys.executable).parent / "acq")
+
+
+def acq(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ACQ, *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+@pytest.fixture
+async def catalog_with_runs(tmp_path: Path) -> tuple[str, list[str]]:
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    motor = SimMotor("m1")
+    det = SimDetector("det", motor)
+    RE = RunEngine(waiting_hook=None)
+    async with await open_catalog(uri) as catalog:
+        subscribe_writer(RE, catalog.writer)
+        uids = (await RE(scan([det], motor, -1, 1, 5), sample="Si")).run_uids
+        uids += (await RE(count([det], 3), sample="Ge")).run_uids
+    return uri, uids
+
+
+async def test_runs_lists_newest_first_as_a_table(catalog_with_runs) -> None:
+    uri, uids = catalog_with_runs
+    done = acq("runs", "--catalog", uri)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["scan", "uid", "start", "plan", "status", "events"]
+    assert uids[1][:8] in lines[1] and "count" in lines[1] and "success" in lines[1]
+    assert uids[0][:8] in lines[2] and "scan" in lines[2] and lines[2].rstrip().endswith("5")
+
+
+async def test_runs_search_and_environment_catalog(catalog_with_runs, monkeypatch) -> None:
+    uri, uids = catalog_with_runs
+    env = {**os.environ, "ACQ_CATALOG": uri}
+    done = acq("runs", "sample=Si", env=env)
+    assert done.returncode == 0, done.stderr
+    assert uids[0][:8] in done.stdout and uids[1][:8] not in done.stdout
+    done = acq("runs", "--search", "Ge", "--limit", "1", env=env)
+    assert uids[1][:8] in done.stdout and uids[0][:8] not in done.stdout
+
+
+async def test_show_prints_metadata_and_the_stream(catalog_with_runs) -> None:
+    uri, uids = catalog_with_runs
+    done = acq("show", uids[0][:8], "--catalog", uri)
+    assert done.returncode == 0, done.stderr
+    assert f"run {uids[0]}" in done.stdout
+    assert "sample = 'Si'" in done.stdout
+    assert "stream 'primary': 5 events" in done.stdout
+    assert "-0.5" in done.stdout  # a motor position in the table
+
+
+async def test_export_jsonl_writes_the_document_stream(catalog_with_runs, tmp_path) -> None:
+    uri, _ = catalog_with_runs
+    done = acq("export", "-1", "--format", "jsonl", "-o", str(tmp_path / "out"), "--catalog", uri)
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip())
+    names = [json.loads(line)[0] for line in path.read_text().splitlines()]
+    assert names[0] == "start" and names[-1] == "stop" and names.count("event") == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["runs"], "no catalog: pass --catalog URI or set ACQ_CATALOG"),
+        (["show", "nosuchrun", "--catalog", "{uri}"], "no run whose uid starts with"),
+        (["show", "99", "--catalog", "{uri}"], "no run with scan_id 99"),
+        (["runs", "--catalog", "sqlite:///{tmp}/missing.db"], "there is no catalog at"),
+        (["runs", "--catalog", "mongodb://127.0.0.1:1/acq"], "no MongoDB server answered"),
+    ],
+)
+async def test_errors_are_one_line_and_exit_non_zero(
+    catalog_with_runs, tmp_path, monkeypatch, args, message
+) -> None:
+    uri, _ = catalog_with_runs
+    env = {k: v for k, v in os.environ.items() if k != "ACQ_CATALOG"}
+    done = acq(*(a.format(uri=uri, tmp=tmp_path) for a in args), env=env)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
