@@ -23,6 +23,7 @@ CA error and a ``WriteMessage`` that names the path.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -35,6 +36,8 @@ from .pvs import PutRejected, SimGroup, choice
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+log = logging.getLogger("iocs.hdf5_plugin")
 
 DATASET = "/entry/data/data"
 DEFAULT_TEMPLATE = "%s%s_%3.3d.h5"
@@ -266,9 +269,17 @@ class HDF5Plugin(SimGroup):
         await self.array_counter.write(self.array_counter.value + 1)
         await self.array_counter_rbv.write(self.array_counter.value)
         self._last = frame
+        try:
+            await self._take(frame)
+        except Exception as error:  # the camera must keep running whatever the disk does
+            log.warning("%s: frame not written: %s", self.prefix, error)
+            await self._error(f"frame {self.array_counter.value} not written: {error}")
+
+    async def _take(self, frame: np.ndarray) -> None:
         mode = self.file_write_mode.value
         if mode == "Single":
-            if self.auto_save.value == "Yes" and os.path.isdir(self.file_path.value):
+            if self.auto_save.value == "Yes":
+                await self._check_directory(self.auto_save.pvname)
                 await self._write_whole_file(self.write_file.pvname, [frame])
         elif self.capturing and mode == "Capture":
             self._buffer.append(frame)

@@ -142,3 +142,20 @@ async def test_disabled_callbacks_write_nothing(hdf, tmp_path: Path):
         assert await hdf.get(f"{HDF}ArrayCounter_RBV") == counter
     finally:
         await hdf.put(f"{HDF}EnableCallbacks", 1)
+
+
+async def test_a_failed_auto_save_leaves_the_camera_running(hdf, tmp_path: Path):
+    await hdf.put(f"{HDF}FileWriteMode", "Single")
+    await hdf.put(f"{HDF}AutoSave", 1)
+    await put_text(hdf, f"{HDF}FilePath", str(tmp_path / "gone"))
+    counter = await hdf.get("ad1:cam1:ArrayCounter_RBV")
+
+    await hdf.put("ad1:cam1:Acquire", 1)  # completes: the frame is taken, not written
+
+    assert await hdf.get("ad1:cam1:ArrayCounter_RBV") == counter + 1
+    assert await hdf.get(f"{HDF}WriteStatus") == 1
+    assert "gone" in await get_text(hdf, f"{HDF}WriteMessage")
+    await put_text(hdf, f"{HDF}FilePath", str(tmp_path))
+    await hdf.put("ad1:cam1:Acquire", 1)
+    assert await hdf.get(f"{HDF}WriteStatus") == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["frames_001.h5"]
