@@ -7,9 +7,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
+from acq_plans import trigger_and_read
 
 import plans
+from acq import Msg, RunEngine, RunEnginePaused
 from acq.errors import DocumentError
 from devices import Status
 
@@ -110,3 +113,41 @@ async def test_a_detector_that_reports_no_frame_is_an_error(RE, docs):
     with pytest.raises(DocumentError, match="no stream_datum came for this event"):
         await RE(plans.count([StepStreamDetector("det", report=False)], 1))
     assert "event" not in docs.names
+
+
+async def test_a_step_redone_after_a_pause_emits_one_stream_datum_per_event(RE: RunEngine, docs):
+    det = StepStreamDetector("det")
+    at_gate, release = anyio.Event(), anyio.Event()
+
+    async def gate(msg: Msg) -> None:
+        at_gate.set()
+        await release.wait()
+
+    RE.register_command("gate", gate)
+
+    async def plan():
+        yield Msg("open_run")
+        for i in range(3):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 1:
+                yield Msg("gate")  # paused here, after the save: resume re-does the step
+        yield Msg("close_run")
+
+    async def pause_at_gate() -> None:
+        await at_gate.wait()
+        RE.request_pause()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_at_gate)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    release.set()
+    await RE.resume()
+
+    events = [e for e in docs.of("event") if "det_frames" in e["data"]]
+    datums = docs.of("stream_datum")
+    assert [e["seq_num"] for e in events] == [1, 2, 3]
+    assert [d["seq_nums"]["start"] for d in datums] == [1, 2, 3]
+    # the re-done trigger wrote frame 2, which no Event refers to
+    assert [d["indices"]["start"] for d in datums] == [0, 1, 3]
