@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from event_model import pack_event_page
 from recorded_runs import Documents, grid, hdf5_count, of, stream_events
 from spec2nexus.spec import SpecDataFile
 
@@ -66,6 +67,18 @@ def test_csv_of_images_holds_file_references_and_a_note(image_docs, tmp_path: Pa
     (resource,) = of(image_docs, "stream_resource")
     assert list(frame["det_image"]) == [f"{resource['uri']}[{n}]" for n in range(3)]
     assert list(frame["det_num_captured"]) == [1, 2, 3]
+
+
+def test_csv_of_event_pages_equals_csv_of_events(grid_docs, tmp_path: Path):
+    events = stream_events(grid_docs)
+    uids = {e["uid"] for e in events}
+    paged = [(n, d) for n, d in grid_docs if not (n == "event" and d["uid"] in uids)]
+    at = next(i for i, (n, _) in enumerate(paged) if n == "stop")
+    paged.insert(at, ("event_page", pack_event_page(*events)))
+
+    by_events = export_csv(grid_docs, tmp_path / "events")
+    by_pages = export_csv(paged, tmp_path / "pages")
+    assert [p.read_text() for p in by_pages] == [p.read_text() for p in by_events]
 
 
 # -- JSON Lines ------------------------------------------------------------------------
