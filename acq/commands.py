@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -137,8 +137,10 @@ class Commands:
             )
         plan_md = check_metadata(msg.kwargs, "open_run")
         md = merge_metadata(engine._checked_md("RE.md", engine.md), plan_md, ex.call_md)
-        explicit_scan_id = md.pop("scan_id", None)
-        scan_id = explicit_scan_id if explicit_scan_id is not None else engine.scan_ids.last() + 1
+        scan_id = md.pop("scan_id", None)
+        counted = scan_id is None and engine.counts_scan_ids
+        if scan_id is None:  # the counter file is only peeked at: a refused run uses none
+            scan_id = await (engine._peek_scan_id() if counted else engine._next_scan_id(md))
         start = compose_start(
             scan_id=scan_id, plan_name=ex.plan_name, md=md, versions=engine.versions
         )
@@ -147,8 +149,8 @@ class Commands:
                 engine.md_validator(start)
             except Exception as error:
                 raise MetadataError(f"the metadata validator refused the run: {error}") from error
-        if explicit_scan_id is None:
-            start["scan_id"] = engine.scan_ids.next()
+        if counted:
+            start["scan_id"] = await engine._next_scan_id(md)
         engine._open_run(ex, msg.run, start)
         return start["uid"]
 
@@ -184,8 +186,14 @@ class Commands:
     async def read(self, msg: Msg) -> Any:
         obj = msg.obj
         reading = _verb(obj, "read")()
-        if type(reading) is not dict:
-            reading = await reading
+        if type(reading) is not dict:  # the fast path is a plain dict
+            reading = await maybe_await(reading)
+            if not isinstance(reading, Mapping):
+                raise TypeError(
+                    f"{name_of(obj)}.read() gave {type(reading).__name__}, not a mapping of "
+                    f"data key -> {{'value': ..., 'timestamp': ...}}"
+                )
+            reading = dict(reading)
         run = self.ex.runs.get(msg.run)
         if run is not None and run.bundle_name is not None:
             run.add_reading(obj, reading)

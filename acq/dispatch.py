@@ -15,7 +15,15 @@ documents emitted in between wait in the streams, so nothing is lost.
   starve the scan, but one call that blocks, blocks the loop. Pass ``threaded=True`` for
   callbacks that block (file writers, synchronous database clients): they then run in a
   worker thread, a batch of documents at a time.
-- A callback that raises is logged with its name and keeps receiving documents.
+- A callback that raises is never silent: each failure is logged with its name and a
+  running count, and recorded as a `SubscriberFailure` (the engine lists those of a call
+  on its result as ``subscriber_errors``). It keeps receiving documents. A subscription
+  made ``critical=True`` also tells the engine (`on_critical`), which fails the run.
+- Backlogs are watched: a subscriber that falls 1,000, 10,000, ... documents behind is
+  warned about with its name and backlog. At `max_backlog` (default 50,000) memory stops
+  growing: a non-critical subscriber then misses events (never start, descriptor, stop;
+  each drop is counted and reported as a failure), while a critical one holds the engine
+  back (`overloaded`) until it catches up: it never loses a document.
 """
 
 from __future__ import annotations
@@ -28,13 +36,21 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["DOCUMENT_NAMES", "Callback", "Dispatcher"]
+__all__ = [
+    "DOCUMENT_NAMES",
+    "Callback",
+    "Dispatcher",
+    "SubscriberBehind",
+    "SubscriberFailure",
+    "SubscriberStalled",
+]
 
 log = logging.getLogger("acq.subscribers")
 
@@ -55,6 +71,36 @@ Item = tuple[str, dict[str, Any]]
 
 _TIME_SLICE = 0.002  # a consumer yields to the loop after this long of callbacks
 _THREAD_BATCH = 64
+_FIRST_WARNING = 1_000  # backlog of the first high-water warning; then x10 each time
+DEFAULT_MAX_BACKLOG = 50_000
+_DROPPABLE = frozenset(("event", "event_page"))  # what a full queue may skip
+_KEPT_FAILURES = 100  # per subscription: the first ones, for the result; the rest counted
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberFailure:
+    """One failure of a subscriber: its exception on a document, or documents dropped."""
+
+    subscriber: str
+    document: str  # the document name ("event", ...) it failed on
+    error: BaseException
+    count: int  # this subscriber's failures so far, this one included
+    critical: bool
+
+    def __str__(self) -> str:
+        kind = "critical subscriber" if self.critical else "subscriber"
+        return (
+            f"{kind} {self.subscriber} failed on a {self.document!r} document "
+            f"(failure {self.count}): {type(self.error).__name__}: {self.error}"
+        )
+
+
+class SubscriberBehind(Exception):
+    """A subscriber's backlog reached its limit: documents were dropped for it."""
+
+
+class SubscriberStalled(Exception):
+    """A critical subscriber stopped making progress while the engine waited for it."""
 
 
 def _label(callback: Callback) -> str:
@@ -67,25 +113,43 @@ class _Subscription:
     __slots__ = (
         "callback",
         "consuming",
+        "critical",
+        "dropped",
         "failures",
         "handled",
         "in_hand",
         "label",
         "last_progress",
+        "max_backlog",
         "names",
+        "next_warning",
         "receive",
         "send",
         "sent",
         "threaded",
         "token",
         "wakeup",
+        "watermark",
     )
 
-    def __init__(self, token: int, callback: Callback, names: frozenset[str], threaded: bool):
+    def __init__(
+        self,
+        token: int,
+        callback: Callback,
+        names: frozenset[str],
+        threaded: bool,
+        critical: bool = False,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ):
         self.token = token
         self.callback = callback
         self.names = names
         self.threaded = threaded
+        self.critical = critical
+        self.max_backlog = max_backlog
+        self.next_warning = min(_FIRST_WARNING, max_backlog)
+        self.watermark = self.next_warning  # emit looks closer from this backlog on
+        self.dropped = 0
         self.label = _label(callback)
         self.send: MemoryObjectSendStream[Item]
         self.receive: MemoryObjectReceiveStream[Item]
@@ -114,10 +178,26 @@ class Dispatcher:
         self._tg: TaskGroup | None = None
         self._changed: anyio.Event | None = None  # set when a subscriber catches up
         self._closing: set[_Subscription] = set()  # unsubscribed, documents still queued
+        #: every failure recorded (the first `_KEPT_FAILURES` of each subscription)
+        self.failures: list[SubscriberFailure] = []
+        #: called with the first failure of a critical subscriber (the engine fails the run)
+        self.on_critical: Callable[[SubscriberFailure], None] | None = None
+        #: True while a critical subscriber's backlog is at its limit: the engine waits
+        self.overloaded = False
 
     # -- subscriptions -------------------------------------------------------------
 
-    def subscribe(self, callback: Callback, name: str = "all", *, threaded: bool = False) -> int:
+    def subscribe(
+        self,
+        callback: Callback,
+        name: str = "all",
+        *,
+        threaded: bool = False,
+        critical: bool = False,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ) -> int:
+        if max_backlog < 1:
+            raise ValueError(f"max_backlog must be at least 1 document, not {max_backlog!r}")
         if not callable(callback):
             raise TypeError(f"subscribe() needs a callable cb(name, doc), got {callback!r}")
         if name == "all":
@@ -129,7 +209,7 @@ class Dispatcher:
                 f"cannot subscribe to {name!r} documents; choose 'all' or one of "
                 f"{', '.join(DOCUMENT_NAMES)}"
             )
-        sub = _Subscription(next(self._tokens), callback, names, threaded)
+        sub = _Subscription(next(self._tokens), callback, names, threaded, critical, max_backlog)
         self._subs[sub.token] = sub
         self._reroute()
         if self._tg is not None:
@@ -162,12 +242,71 @@ class Dispatcher:
     def emit(self, name: str, doc: dict[str, Any]) -> None:
         subs = self._routes[name]
         for sub in subs:
+            if sub.sent - sub.handled >= sub.watermark and not self._admit(sub, name):
+                continue
             sub.sent += 1
             sub.send.send_nowait((name, doc))
         schedule = self._call_later
         if subs and schedule is not None:
             self._call_later = None  # until this batch's wake-up has run
             schedule(self.latency, self._wake_batch)
+
+    def _admit(self, sub: _Subscription, name: str) -> bool:
+        """A subscriber is behind: warn, hold the engine back, or drop; False to drop."""
+        backlog = sub.sent - sub.handled
+        if backlog >= sub.max_backlog:
+            if sub.critical:
+                self.overloaded = True  # the engine waits for it: nothing is lost
+                return True
+            if name not in _DROPPABLE:
+                return True
+            sub.dropped += 1
+            if sub.dropped == 1 or sub.dropped % 10_000 == 0:
+                error = SubscriberBehind(
+                    f"{backlog} documents behind (its limit, max_backlog): "
+                    f"{sub.dropped} events dropped for it so far"
+                )
+                self._record_failure(sub, name, error)
+            return False
+        log.warning(
+            "subscriber %s is %d documents behind; at %d %s",
+            sub.label,
+            backlog,
+            sub.max_backlog,
+            "the scan waits for it (critical)" if sub.critical else "it will miss events",
+        )
+        sub.next_warning = min(sub.next_warning * 10, sub.max_backlog)
+        sub.watermark = sub.next_warning if backlog < sub.next_warning else sub.max_backlog
+        return True
+
+    async def relieve(self, stall_timeout: float) -> None:
+        """Wait until critical subscribers are back under half their limit.
+
+        Raises `SubscriberStalled` if one makes no progress for `stall_timeout` s.
+        """
+        self._wake_all()
+        while True:
+            heavy = [
+                s
+                for s in self._everyone()
+                if s.critical and s.sent - s.handled > s.max_backlog // 2
+            ]
+            if not heavy:
+                self.overloaded = False
+                return
+            now = time.monotonic()
+            stuck = [s for s in heavy if now - s.last_progress >= stall_timeout]
+            if stuck:
+                raise SubscriberStalled(
+                    f"critical subscriber {stuck[0].label} made no progress for "
+                    f"{stall_timeout:g} s with {stuck[0].sent - stuck[0].handled} documents "
+                    f"waiting; the run cannot go on without it"
+                )
+            changed = self._changed
+            if changed is None:
+                changed = self._changed = anyio.Event()
+            with anyio.move_on_after(0.05):
+                await changed.wait()
 
     @staticmethod
     def _wake(sub: _Subscription) -> None:
@@ -253,6 +392,8 @@ class Dispatcher:
     def _progress(self, sub: _Subscription, n: int) -> None:
         sub.handled += n
         sub.last_progress = time.monotonic()
+        if sub.watermark != _FIRST_WARNING and sub.handled == sub.sent:  # caught up
+            sub.next_warning = sub.watermark = min(_FIRST_WARNING, sub.max_backlog)
         changed = self._changed
         if changed is not None:
             self._changed = None
@@ -297,8 +438,8 @@ class Dispatcher:
                 result = sub.callback(name, doc)
                 if result is not None and inspect.isawaitable(result):
                     await result
-            except Exception:
-                self._log_failure(sub, name)
+            except Exception as error:
+                self._record_failure(sub, name, error)
             sub.in_hand = None
             self._progress(sub, 1)
             if time.perf_counter() - slice_start > _TIME_SLICE:
@@ -317,29 +458,32 @@ class Dispatcher:
                     batch.append(sub.receive.receive_nowait())
                 except (anyio.WouldBlock, anyio.EndOfStream):
                     break
+            errors: list[tuple[str, Exception]] = []
             try:
                 # Not abandoned on cancel: the batch finishes, so nothing is half-delivered.
-                await anyio.to_thread.run_sync(self._call_batch, sub, batch)
+                await anyio.to_thread.run_sync(self._call_batch, sub, batch, errors)
             finally:
                 self._progress(sub, len(batch))
+                for name, error in errors:  # recorded here, in the loop's thread
+                    self._record_failure(sub, name, error)
 
-    @classmethod
-    def _call_batch(cls, sub: _Subscription, batch: list[Item]) -> None:
+    @staticmethod
+    def _call_batch(sub: _Subscription, batch: list[Item], errors: list[Any]) -> None:
         for name, doc in batch:
             try:
                 sub.callback(name, doc)
-            except Exception:
-                cls._log_failure(sub, name)
+            except Exception as error:
+                errors.append((name, error))
 
-    @staticmethod
-    def _log_failure(sub: _Subscription, name: str) -> None:
+    def _record_failure(self, sub: _Subscription, name: str, error: BaseException) -> None:
+        """Log it (every time, with the count), keep it for the result, tell the engine."""
         sub.failures += 1
+        failure = SubscriberFailure(sub.label, name, error, sub.failures, sub.critical)
         if sub.failures == 1:
-            log.exception(
-                "subscriber %s failed on a %r document; it keeps receiving documents "
-                "(further failures are counted, not all logged)",
-                sub.label,
-                name,
-            )
-        elif sub.failures % 1000 == 0:
-            log.error("subscriber %s has failed %d times", sub.label, sub.failures)
+            log.error("%s; it keeps receiving documents", failure, exc_info=error)
+        else:
+            log.error("%s", failure)
+        if sub.failures <= _KEPT_FAILURES:
+            self.failures.append(failure)
+        if sub.critical and sub.failures == 1 and self.on_critical is not None:
+            self.on_critical(failure)

@@ -26,9 +26,11 @@ import anyio
 import anyio.lowlevel
 
 from .commands import Commands, Handler
-from .describe import name_of
-from .dispatch import Callback, Dispatcher
+from .describe import maybe_await, name_of
+from .dispatch import DEFAULT_MAX_BACKLOG, Callback, Dispatcher, SubscriberFailure
 from .errors import (
+    CriticalSubscriberError,
+    MetadataError,
     RequestAbort,
     RequestStop,
     RunEngineBusy,
@@ -53,6 +55,8 @@ log = logging.getLogger("acq.engine")
 
 _YIELD_EVERY = 0.005  # other tasks (subscribers, interrupters) run at least this often
 _MAX_REPLAY = 100_000  # messages kept for a rewind; beyond, the plan is not resumable
+SCAN_ID_TIMEOUT = 10.0  # s a scan_id source may take before open_run fails
+ScanIdSource = Callable[[Mapping[str, Any]], int | Awaitable[int]]
 _AUTO: Any = object()
 
 
@@ -66,6 +70,8 @@ class RunResult:
     plan_result: Any = None
     interrupted: bool = False
     exception: BaseException | None = None
+    #: failures of subscribers during the call (each also logged); empty when all went well
+    subscriber_errors: tuple[SubscriberFailure, ...] = ()
 
 
 class RunEngine(InterruptionHandling):
@@ -90,6 +96,11 @@ class RunEngine(InterruptionHandling):
     subscriber_stall_timeout:
         At the end of a call, how long to wait for a subscriber that makes no progress
         before returning anyway (its documents stay queued for later).
+    scan_id_source:
+        ``source(md) -> int``, sync or async (as bluesky's), called at each ``open_run``
+        without an explicit scan_id. Default: the counter file in `state_dir`, locked
+        and fsynced in a worker thread, so a slow (NFS) home never stalls the loop.
+        Bounded by `SCAN_ID_TIMEOUT`.
     """
 
     def __init__(
@@ -102,6 +113,7 @@ class RunEngine(InterruptionHandling):
         waiting_hook: Callable[[Any], None] | None = _AUTO,
         handle_sigint: bool = True,
         subscriber_stall_timeout: float = 5.0,
+        scan_id_source: ScanIdSource | None = None,
     ) -> None:
         self.md: dict[str, Any] = dict(md or {})
         self.md_validator = md_validator
@@ -110,9 +122,11 @@ class RunEngine(InterruptionHandling):
         self.handle_sigint = handle_sigint
         self.subscriber_stall_timeout = subscriber_stall_timeout
         self.scan_ids = ScanIdStore(state_dir)
+        self.scan_id_source: ScanIdSource = scan_id_source or self._persisted_scan_id
         self.versions = versions()
         self.last_result: RunResult | None = None
         self._dispatcher = Dispatcher()
+        self._dispatcher.on_critical = self._on_critical_failure
         self._extra_commands: dict[str, Handler] = {}
         self._suspenders: list[Suspender] = []
         self._state: State = "idle"
@@ -207,21 +221,52 @@ class RunEngine(InterruptionHandling):
             self._request_interrupt(Interrupt("pause", reason or "pause requested"))
 
     async def flush(self, timeout: float | None = None) -> None:
-        """Wait until every subscriber has handled every document emitted so far."""
+        """Wait until every subscriber has handled every document emitted so far.
+
+        Raises `CriticalSubscriberError` if a critical subscriber failed meanwhile.
+        """
+        first = len(self._dispatcher.failures)
         async with self._dispatcher.serving():
             behind = await self._dispatcher.drain(timeout)
+        self._raise_if_critical_failed(self._dispatcher.failures[first:])
         if behind:
             raise TimeoutError(f"subscribers still behind after {timeout} s: {behind}")
 
+    @staticmethod
+    def _raise_if_critical_failed(failures: list[SubscriberFailure]) -> None:
+        for failure in failures:
+            if failure.critical:
+                raise CriticalSubscriberError(str(failure)) from failure.error
+
+    def _on_critical_failure(self, failure: SubscriberFailure) -> None:
+        if self._state == "running":
+            error = CriticalSubscriberError(str(failure))
+            error.__cause__ = failure.error
+            self._request_interrupt(Interrupt("fail", str(failure), error=error))
+
     # -- subscriptions, commands, suspenders -------------------------------------------
 
-    def subscribe(self, callback: Callback, name: str = "all", *, threaded: bool = False) -> int:
+    def subscribe(
+        self,
+        callback: Callback,
+        name: str = "all",
+        *,
+        threaded: bool = False,
+        critical: bool = False,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ) -> int:
         """Send documents to ``callback(name, doc)``; returns a token for `unsubscribe`.
 
         `callback` may be sync or async. Sync callbacks must be quick (they run in the
-        loop) unless ``threaded=True``. See `acq.dispatch`.
+        loop) unless ``threaded=True``. A callback that raises is logged each time and
+        listed on the call's result (``subscriber_errors``); with ``critical=True`` its
+        first failure ends the run with exit_status 'fail' (a storage writer, say).
+        A subscriber `max_backlog` documents behind misses events, or, if critical, holds
+        the scan back until it catches up. See `acq.dispatch`.
         """
-        return self._dispatcher.subscribe(callback, name, threaded=threaded)
+        return self._dispatcher.subscribe(
+            callback, name, threaded=threaded, critical=critical, max_backlog=max_backlog
+        )
 
     def unsubscribe(self, token: int) -> None:
         self._dispatcher.unsubscribe(token)
@@ -272,6 +317,7 @@ class RunEngine(InterruptionHandling):
         self._idle = anyio.Event()
         self._interrupt = None
         self._deferred_pause = None
+        first_failure = len(self._dispatcher.failures)
         outcome: Outcome | None = None
         try:
             with self._ctrl_c.installed(self.handle_sigint):
@@ -303,9 +349,18 @@ class RunEngine(InterruptionHandling):
                 self._ex = None
             self._idle.set()
         assert outcome is not None  # _execute returned: it raises rather than return None
-        return self._conclude(ex, outcome)
+        failures = self._dispatcher.failures[first_failure:]
+        del self._dispatcher.failures[:first_failure]  # kept per call, not forever
+        result = self._conclude(ex, outcome, tuple(failures))
+        if result.exception is None and outcome.exit_status != "paused":
+            # a critical subscriber that failed after the plan's last message (its run
+            # already closed): still not silent
+            self._raise_if_critical_failed(failures)
+        return result
 
-    def _conclude(self, ex: Execution, outcome: Outcome) -> RunResult:
+    def _conclude(
+        self, ex: Execution, outcome: Outcome, failures: tuple[SubscriberFailure, ...] = ()
+    ) -> RunResult:
         if outcome.exit_status == "paused":
             raise RunEnginePaused(
                 f"plan {ex.plan_name!r} paused ({outcome.reason}) and waits at its last "
@@ -320,6 +375,7 @@ class RunEngine(InterruptionHandling):
             plan_result=outcome.plan_result,
             interrupted=ex.interrupted,
             exception=outcome.exception,
+            subscriber_errors=failures,
         )
         self.last_result = result
         return result
@@ -338,7 +394,10 @@ class RunEngine(InterruptionHandling):
                 await release_paused(ex)  # never resumed: nothing goes on moving
                 self._throw_interrupt(ex, interrupt)
             if how in ("start", "resume") and self._tripped():
-                outcome = await self._suspend(ex, commands, None)
+                try:
+                    outcome = await self._suspend(ex, commands, None)
+                except Exception as error:  # a suspender's pre/post plan failed
+                    return await self._finish(ex, "fail", _reason(error), exception=error)
                 if outcome is not None:
                     return outcome
             while True:
@@ -354,7 +413,10 @@ class RunEngine(InterruptionHandling):
                     return await self._finish(ex, "fail", _reason(error), exception=error)
                 interrupt = self._take_interrupt()
                 if interrupt is not None:
-                    outcome = await self._handle(ex, commands, interrupt)
+                    try:
+                        outcome = await self._handle(ex, commands, interrupt)
+                    except Exception as error:  # a suspender's pre/post plan failed
+                        return await self._finish(ex, "fail", _reason(error), exception=error)
                     if outcome is not None:
                         return outcome
         except BaseException as error:  # cancelled from outside, KeyboardInterrupt, ...
@@ -379,12 +441,15 @@ class RunEngine(InterruptionHandling):
         policy = CACHE_POLICY
         clock = time.perf_counter
         call_soon = asyncio.get_running_loop().call_soon
+        dispatcher = self._dispatcher
         last_look = clock()
         while True:
             if self._interrupt is not None:
                 return
             now = clock()
             if now - last_look > _YIELD_EVERY:
+                if dispatcher.overloaded:  # a critical subscriber is far behind: wait
+                    await dispatcher.relieve(self.subscriber_stall_timeout)
                 # Others get a turn at least this often. If this task has waited for
                 # something since the last look (the tick ran), they had one already.
                 last_look = now
@@ -417,7 +482,17 @@ class RunEngine(InterruptionHandling):
                 ex.response = await handler(msg)
             except Exception as error:
                 if self._interrupt is not None:
-                    return  # interrupted mid-command: re-done on resume
+                    # interrupted mid-command: a pause re-does it on resume; the error
+                    # is not the plan's to handle now, but must not vanish either
+                    self._annotate(error, ex, msg)
+                    log.error(
+                        "step failed while a %s was pending (the %s goes ahead): %s",
+                        self._interrupt.kind,
+                        self._interrupt.kind,
+                        _reason(error),
+                        exc_info=error,
+                    )
+                    return
                 self._annotate(error, ex, msg)
                 ex.pending_exc = error
                 ex.response = None
@@ -468,6 +543,47 @@ class RunEngine(InterruptionHandling):
             return None  # asked from inside the plan: cannot wait for ourselves
         await self._idle.wait()
         return self.last_result
+
+    # -- scan ids ----------------------------------------------------------------------
+
+    @property
+    def counts_scan_ids(self) -> bool:
+        """Whether scan_ids come from the counter file (the default source)."""
+        return self.scan_id_source == self._persisted_scan_id
+
+    async def _peek_scan_id(self) -> int:
+        """The scan_id the counter file would give next (for the validator's eyes)."""
+        try:
+            with anyio.fail_after(SCAN_ID_TIMEOUT):
+                last = await anyio.to_thread.run_sync(self.scan_ids.last, abandon_on_cancel=True)
+        except TimeoutError:
+            raise MetadataError(
+                f"the scan_id file {self.scan_ids.path} could not be read within "
+                f"{SCAN_ID_TIMEOUT:g} s (a slow or hung file system?); pass scan_id=... "
+                f"or a faster scan_id_source"
+            ) from None
+        return last + 1
+
+    async def _persisted_scan_id(self, md: Mapping[str, Any]) -> int:
+        # file lock + fsync: off the loop; if abandoned on timeout, at worst an id is skipped
+        return await anyio.to_thread.run_sync(self.scan_ids.next, abandon_on_cancel=True)
+
+    async def _next_scan_id(self, md: Mapping[str, Any]) -> int:
+        source = self.scan_id_source
+        try:
+            with anyio.fail_after(SCAN_ID_TIMEOUT):
+                scan_id = await maybe_await(source(md))
+        except TimeoutError:
+            raise MetadataError(
+                f"the scan_id source {name_of(source)} gave no scan_id within "
+                f"{SCAN_ID_TIMEOUT:g} s (a slow or hung file system at "
+                f"{self.scan_ids.path}?); pass scan_id=... or a faster scan_id_source"
+            ) from None
+        if isinstance(scan_id, bool) or not isinstance(scan_id, int):
+            raise MetadataError(
+                f"the scan_id source {name_of(source)} gave {scan_id!r}, not an int"
+            )
+        return scan_id
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -77,3 +77,7 @@ class RequestStop(PlanInterrupt):
 
 class RequestAbort(PlanInterrupt):
     """``RE.abort(reason)``: end the plan, running its cleanup; the run is marked aborted."""
+
+
+class CriticalSubscriberError(AcqError):
+    """A subscriber made ``critical=True`` failed: the run ends with exit_status 'fail'."""

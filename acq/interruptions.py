@@ -45,12 +45,13 @@ State = Literal["idle", "running", "paused"]
 
 @dataclass(slots=True)
 class Interrupt:
-    kind: Literal["pause", "suspend", "stop", "abort", "halt"]
+    kind: Literal["pause", "suspend", "stop", "abort", "fail", "halt"]
     reason: str = ""
     suspender: Suspender | None = None
+    error: BaseException | None = None  # for "fail": raised in the plan at its yield
 
 
-_STRENGTH = ("pause", "suspend", "stop", "abort", "halt")
+_STRENGTH = ("pause", "suspend", "stop", "abort", "fail", "halt")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -125,6 +126,12 @@ class InterruptionHandling(RunLifecycle):
         if kind in ("stop", "abort"):
             await release_paused(ex)  # suspended: paused devices must not go on
             self._throw_interrupt(ex, interrupt)
+            return None
+        if kind == "fail":  # a critical subscriber failed: the plan gets the error
+            await release_paused(ex)
+            ex.replay.clear()
+            ex.current = None
+            ex.pending_exc = interrupt.error
             return None
         if kind == "halt":
             ex.interrupted = True

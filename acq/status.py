@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
@@ -14,6 +15,8 @@ from .errors import WaitTimeout
 from .protocols import Progress
 
 __all__ = ["Pending", "TaskStatus", "as_status", "await_one", "is_done", "wait_all"]
+
+log = logging.getLogger("acq.engine")
 
 
 class TaskStatus:
@@ -45,7 +48,7 @@ class TaskStatus:
                 self._error = RuntimeError("cancelled: the engine ended before this finished")
             self._event.set()
             for callback in self._callbacks:
-                callback(self)
+                self._call(callback)
 
     def __await__(self) -> Any:
         return self._wait().__await__()
@@ -66,9 +69,16 @@ class TaskStatus:
 
     def add_callback(self, callback: Callable[[TaskStatus], None]) -> None:
         if self.done:
-            callback(self)
+            self._call(callback)
         else:
             self._callbacks.append(callback)
+
+    def _call(self, callback: Callable[[TaskStatus], None]) -> None:
+        # a callback's bug must not take down the engine's task group with it
+        try:
+            callback(self)
+        except Exception:
+            log.exception("status callback %r failed", callback)
 
     def watch(self, callback: Callable[[Progress], None]) -> None:
         """A plain coroutine reports no progress."""

@@ -107,7 +107,16 @@ async def test_a_failing_subscriber_is_logged_by_name_and_keeps_receiving(RE, de
     assert result.exit_status == "success"
     assert got[-1] == "stop" and got.count("event") == 3
     assert "picky" in caplog.text and "cannot handle events" in caplog.text
-    assert caplog.text.count("failed on") == 1  # logged once, then counted
+    # logged every time, with a running count (the traceback only the first time)
+    assert [f"(failure {n})" in caplog.text for n in (1, 2, 3)] == [True] * 3
+    assert caplog.text.count("Traceback") == 1
+    # and listed on the result
+    assert [(f.document, f.count, f.critical) for f in result.subscriber_errors] == [
+        ("event", 1, False),
+        ("event", 2, False),
+        ("event", 3, False),
+    ]
+    assert "picky" in result.subscriber_errors[0].subscriber
 
 
 async def test_a_threaded_subscriber_may_block(det):
