@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from bokeh.models.widgets import DataTable, Div, NumberFormatter, Select, TableC
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
+from .peaks import PeakStats
 from .runs import Run, Runs
 
 __all__ = ["SessionView"]
@@ -64,7 +66,7 @@ class SessionView:
         self.named_sources: dict[str, ColumnDataSource] = {}
         self.grid_sources: dict[str, ColumnDataSource] = {}
         self.image_sources: dict[str, ColumnDataSource] = {}
-        self.line_figures: dict[str, Any] = {}
+        self.peak_marks: dict[str, PeakMarks] = {}
         self.stats = ColumnDataSource(data=_empty_stats(), name="peak_stats")
         self.selector = Select(
             title="Run",
@@ -140,7 +142,7 @@ class SessionView:
         self.sent = 0
         self.grid_version = self.image_version = -1
         self.peaks_drawn = False
-        self.grid_sources, self.image_sources, self.line_figures = {}, {}, {}
+        self.grid_sources, self.image_sources, self.peak_marks = {}, {}, {}
         self.stats.data = _empty_stats()
         self.table.visible = False
         if run is None:
@@ -148,7 +150,7 @@ class SessionView:
             return
         first, rows = run.rows(0)
         self.sent = first + len(rows.get("seq_num", ()))
-        self.points.data = rows
+        self.points.data = _arrays(rows)
         self.body.children = [self._build(run)]
         self._update(run)
 
@@ -199,7 +201,7 @@ class SessionView:
             color = Category10_10[i % 10]
             fig.line(run.x, name, source=self.points, color=color, line_width=2)
             fig.scatter(run.x, name, source=self.points, color=color, size=5)
-            self.line_figures[name] = fig
+            self.peak_marks[name] = PeakMarks(fig)
             panels.append(fig)
         return panels
 
@@ -270,7 +272,7 @@ class SessionView:
             trace.line(run.x, total, source=self.points, line_width=2)
             trace.scatter(run.x, total, source=self.points, size=4)
             self.image_sources[name] = source
-            self.line_figures[total] = trace
+            self.peak_marks[total] = PeakMarks(trace)
             panels += [fig, trace]
         return panels
 
@@ -281,9 +283,9 @@ class SessionView:
             first, rows = run.rows(self.sent)
             self.sent = first + len(rows["seq_num"])
             if set(rows) != set(self.points.data):
-                self.points.data = run.rows(0)[1]  # columns appeared (descriptor came late)
+                self.points.data = _arrays(run.rows(0)[1])  # columns appeared late
             else:
-                self.points.stream(dict[str, Any](rows), rollover=run.max_points)
+                self.points.stream(_arrays(rows), rollover=run.max_points)
         if run.grid_version != self.grid_version:
             self.grid_version = run.grid_version
             for name, source in self.grid_sources.items():
@@ -324,33 +326,48 @@ class SessionView:
             "fwhm": [_nan(s.fwhm) for s in run.peaks.values()],
         }
         for name, stats in run.peaks.items():
-            fig = self.line_figures.get(name)
-            if fig is None:
-                continue
-            fig.add_layout(Span(location=stats.com, dimension="height", line_dash="dotted"))
-            if stats.cen is not None:
-                fig.add_layout(
-                    Span(
-                        location=stats.cen, dimension="height", line_color="red", line_dash="dashed"
-                    )
-                )
-            if len(stats.crossings) >= 2:
-                left, right = stats.crossings[0], stats.crossings[-1]
-                fig.add_layout(
-                    BoxAnnotation(
-                        left=min(left, right),
-                        right=max(left, right),
-                        fill_color="red",
-                        fill_alpha=0.08,
-                    )
-                )
-            fig.scatter([stats.max[0]], [stats.max[1]], marker="triangle", size=12, color="red")
-            fig.scatter(
-                [stats.min[0]], [stats.min[1]], marker="inverted_triangle", size=12, color="gray"
-            )
-            fig.title.text = (
-                f"{name}: cen {_fmt(stats.cen)}, fwhm {_fmt(stats.fwhm)}, com {_fmt(stats.com)}"
-            )
+            marks = self.peak_marks.get(name)
+            if marks is not None:
+                marks.show(name, stats)
+
+
+def _arrays(rows: dict[str, list[float]]) -> dict[str, Any]:
+    """Columns as numpy arrays: Bokeh sends them as binary buffers, without checking
+    and encoding every number as it does for lists (several times cheaper per update)."""
+    return {name: np.asarray(values, dtype=float) for name, values in rows.items()}
+
+
+class PeakMarks:
+    """A line plot's peak annotations, made hidden with the plot and shown at run end:
+    setting a few properties then is cheap, adding renderers to a live document is not
+    (the whole document's model graph is walked again)."""
+
+    def __init__(self, fig: Any) -> None:
+        self.fig = fig
+        self.com = Span(dimension="height", line_dash="dotted", visible=False)
+        self.cen = Span(dimension="height", line_color="red", line_dash="dashed", visible=False)
+        self.band = BoxAnnotation(fill_color="red", fill_alpha=0.08, visible=False)
+        self.extremes = ColumnDataSource(data={"x": [], "y": [], "marker": [], "color": []})
+        for annotation in (self.com, self.cen, self.band):
+            fig.add_layout(annotation)
+        fig.scatter("x", "y", marker="marker", color="color", size=12, source=self.extremes)
+
+    def show(self, name: str, stats: PeakStats) -> None:
+        self.com.update(location=stats.com, visible=math.isfinite(stats.com))
+        if stats.cen is not None:
+            self.cen.update(location=stats.cen, visible=True)
+        if len(stats.crossings) >= 2:
+            left, right = sorted((stats.crossings[0], stats.crossings[-1]))
+            self.band.update(left=left, right=right, visible=True)
+        self.extremes.data = {
+            "x": [stats.max[0], stats.min[0]],
+            "y": [stats.max[1], stats.min[1]],
+            "marker": ["triangle", "inverted_triangle"],
+            "color": ["red", "gray"],
+        }
+        self.fig.title.text = (
+            f"{name}: cen {_fmt(stats.cen)}, fwhm {_fmt(stats.fwhm)}, com {_fmt(stats.com)}"
+        )
 
 
 def _layout_key(run: Run) -> tuple[tuple[str, ...], tuple[str, ...]]:
