@@ -8,6 +8,7 @@ RunEnginePaused, then reads ``resume`` or ``abort`` from stdin, prints ``RESULT 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 from acq import Msg, RunEngine, RunEnginePaused
@@ -56,8 +57,12 @@ async def main(velocity: float, hang: bool) -> None:
         result = await (RE.resume() if command == "resume" else RE.abort("operator"))
     print(f"RESULT {result.exit_status} seq_nums={seq_nums}", flush=True)
     print("IDLE", flush=True)
-    await asyncio.sleep(30)
+    await asyncio.sleep(120)  # until the Ctrl-C the test sends (or the test kills us)
 
 
 if __name__ == "__main__":
+    # Ctrl-C as in a terminal. A test runner started as a background job (`pytest &` from
+    # a script) has SIGINT ignored, and children inherit that: the engine restores what it
+    # found after each call, so the final Ctrl-C would be ignored too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     asyncio.run(main(float(sys.argv[1]), "hang" in sys.argv[2:]))
