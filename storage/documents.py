@@ -55,7 +55,18 @@ def id_field(name: str) -> str:
     return "datum_id" if name == "datum" else "uid"
 
 
+_SCALARS = frozenset((float, int, str, bool, type(None)))
+
+
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        # The common case (an event's data) holds only scalars: share it, do not copy.
+        if all(type(v) in _SCALARS for v in value.values()):
+            return value
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -68,7 +79,8 @@ def _plain(value: Any) -> Any:
 
 
 def sanitize(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy with numpy scalars and arrays turned into Python numbers and lists.
+    """A new top-level dict with numpy scalars and arrays turned into Python numbers and
+    lists (nested dicts of plain values are shared, not copied: do not mutate them).
 
     Tuples become lists (what a database gives back), so a stored document and its
     sanitised original compare equal.

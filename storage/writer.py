@@ -71,6 +71,7 @@ class CatalogWriter:
         self._last_error: str | None = None
         self._journal_failure: JournalError | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._inflight: tuple[list[tuple[Record, int]], asyncio.Task[Any]] | None = None
         self._lock = anyio.Lock()
         self._closed = False
 
@@ -79,8 +80,8 @@ class CatalogWriter:
 
     @property
     def backlog(self) -> int:
-        """Documents journalled (or buffered) but not yet in the database."""
-        return len(self._backlog)
+        """Documents journalled (or buffered) but not yet known to be in the database."""
+        return len(self._backlog) + (len(self._inflight[0]) if self._inflight else 0)
 
     @property
     def last_error(self) -> str | None:
@@ -103,7 +104,7 @@ class CatalogWriter:
         ):
             self._write_journal(sync=name == "stop")
             if now >= self._retry_at:
-                await self._store_backlog()
+                await self._store_backlog(wait=name in _STORE_NOW)
         elif self.journal.unwritten > _MAX_BUFFER:
             self._write_journal()
         elif self._timer is None and self.journal.unwritten:
@@ -145,35 +146,67 @@ class CatalogWriter:
 
     # -- storing -----------------------------------------------------------------------
 
-    async def _store_backlog(self) -> bool:
-        """Store every waiting document, a batch at a time; False if the database failed.
+    async def _store_backlog(self, wait: bool = True) -> bool:
+        """Store the waiting documents a batch at a time; False if the database failed.
 
-        Raises DocumentConflictError after storing everything else, if any document
-        conflicts with a stored one or is refused by the server (those documents are kept
-        in ``<journal>.rejected``).
+        One batch at a time is in flight. With ``wait=False`` the last batch is left in
+        flight (the database works on it while the next documents are journalled) and
+        the next call, `flush` or `close` awaits it. Raises DocumentConflictError, after
+        storing everything else, if a document conflicts with a stored one or the server
+        refuses it (those documents are kept in ``<journal>.rejected``).
         """
         conflicts: list[tuple[Record, str]] = []
-        async with self._lock:
-            while self._backlog:
-                batch = self._backlog[: self.batch_size]
-                self._write_journal()  # a document reaches the database only after the journal
-                self._last_store = time.monotonic()
-                try:
-                    with anyio.fail_after(self.store_timeout):
-                        conflicts += await self.backend.store([r for r, _ in batch])
-                except (BackendUnavailable, TimeoutError) as exc:
-                    self._note_failure(exc)
+        try:
+            async with self._lock:
+                if not await self._finish_inflight(conflicts):
                     return False
-                del self._backlog[: len(batch)]
-                self.stored += len(batch)
-                self.journal.mark_stored(batch[-1][1])
-                if self._last_error is not None:
-                    log.warning("%s is back: storing the journalled documents", self.backend.label)
-                self._last_error = None
-                self._backoff = 0.5
-                self._retry_at = 0.0
-        if conflicts:
-            self._reject(conflicts)
+                while self._backlog:
+                    batch = self._backlog[: self.batch_size]
+                    del self._backlog[: len(batch)]
+                    self._write_journal()  # a document reaches the database after the journal
+                    self._last_store = time.monotonic()
+                    task = asyncio.get_running_loop().create_task(
+                        self._store_batch([r for r, _ in batch]),
+                        name=f"storage batch of {len(batch)} to {self.backend.label}",
+                    )
+                    self._inflight = (batch, task)
+                    if not wait and len(self._backlog) < self.batch_size:
+                        return True
+                    if not await self._finish_inflight(conflicts):
+                        return False
+                return True
+        finally:
+            if conflicts:
+                self._reject(conflicts)
+
+    async def _store_batch(self, records: list[Record]) -> list[tuple[Record, str]]:
+        with anyio.fail_after(self.store_timeout):
+            return await self.backend.store(records)
+
+    async def _finish_inflight(self, conflicts: list[tuple[Record, str]]) -> bool:
+        """Await the batch in flight; on failure put it back at the head of the backlog."""
+        if self._inflight is None:
+            return True
+        batch, task = self._inflight
+        try:
+            conflicts += await task
+        except (BackendUnavailable, TimeoutError) as exc:
+            self._inflight = None
+            self._backlog[:0] = batch
+            self._note_failure(exc)
+            return False
+        except BaseException:
+            self._inflight = None
+            self._backlog[:0] = batch
+            raise
+        self._inflight = None
+        self.stored += len(batch)
+        self.journal.mark_stored(batch[-1][1])
+        if self._last_error is not None:
+            log.warning("%s is back: the journalled documents are stored", self.backend.label)
+        self._last_error = None
+        self._backoff = 0.5
+        self._retry_at = 0.0
         return True
 
     def _note_failure(self, exc: BaseException) -> None:
@@ -215,13 +248,13 @@ class CatalogWriter:
         self._raise_journal_failure()
         self._write_journal(sync=True)
         with anyio.move_on_after(timeout):
-            while self._backlog:
+            while self._backlog or self._inflight:
                 if await self._store_backlog():
                     break
                 await anyio.sleep(max(0.0, min(self._retry_at - time.monotonic(), 2.0)))
-        if self._backlog:
+        if self._backlog or self._inflight:
             raise FlushTimeoutError(
-                f"{len(self._backlog)} documents ({self._describe_backlog()}) are not in "
+                f"{self.backlog} documents ({self._describe_backlog()}) are not in "
                 f"{self.backend.label} after {timeout} s ({self._last_error or 'no answer'}). "
                 f"They are safe in the journal {self.journal.path}; the next flush() or "
                 "open_catalog() on this journal stores them."
@@ -235,6 +268,10 @@ class CatalogWriter:
             await self.flush(timeout)
         finally:
             self._closed = True
+            if self._inflight is not None:  # flush gave up on it: stop it, keep it journalled
+                self._inflight[1].cancel()
+                await asyncio.wait([self._inflight[1]])  # its outcome was reported by flush
+                self._inflight = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None

@@ -1,0 +1,119 @@
+"""Documents/s through `catalog.writer` vs the raw client call, for both backends.
+
+    python -m bench.storage_write [--events 20000] [--runs 5]
+
+Mongo (nx-27017 on loopback): the writer (journal + batches of 1000 + sanitising) vs
+``insert_many`` of the same documents in the same batches on the same async client
+(target >= 0.9x). SQLite: the writer vs ``executemany`` of the same rows (JSON-encoded
+the same way) in one transaction per 1000 (target >= 0.8x). Medians of `runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench._storage_common import Docs, fresh_db, median, nx_server, state_dir, synthetic_run
+
+BATCH = 1000
+
+
+async def via_writer(uri: str, docs: Docs) -> float:
+    from storage import open_catalog
+
+    catalog = await open_catalog(uri, timeout=10, batch_size=BATCH)
+    writer = catalog.writer
+    start = time.perf_counter()
+    for name, doc in docs:
+        await writer(name, doc)
+    await writer.flush(timeout=120)
+    elapsed = time.perf_counter() - start
+    await catalog.close()
+    return len(docs) / elapsed
+
+
+async def raw_mongo(uri: str, docs: Docs) -> float:
+    from pymongo import AsyncMongoClient
+
+    from storage.mongo import COLLECTIONS
+
+    client: AsyncMongoClient = AsyncMongoClient(uri, serverSelectionTimeoutMS=10_000)
+    db = client.get_default_database()
+    await db.event.create_index("uid", unique=True)
+    copies = [(name, dict(doc)) for name, doc in docs]
+    start = time.perf_counter()
+    for i in range(0, len(copies), BATCH):
+        groups: dict[str, list[dict]] = {}
+        for name, doc in copies[i : i + BATCH]:
+            groups.setdefault(COLLECTIONS[name], []).append(doc)
+        for collection, batch in groups.items():
+            await db[collection].insert_many(batch, ordered=False)
+    elapsed = time.perf_counter() - start
+    await client.close()
+    return len(docs) / elapsed
+
+
+def raw_sqlite(path: Path, docs: Docs) -> float:
+    from storage.sqlite import SCHEMA, TABLES, insert_sql
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(SCHEMA)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    start = time.perf_counter()
+    for i in range(0, len(docs), BATCH):
+        groups: dict[str, list[tuple]] = {}
+        for seq, (name, doc) in enumerate(docs[i : i + BATCH], start=i):
+            groups.setdefault(name, []).append(TABLES[name][3](seq, doc))
+        conn.execute("BEGIN")
+        for name, rows in groups.items():
+            conn.executemany(insert_sql(name), rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return len(docs) / elapsed
+
+
+async def measure(n_events: int, runs: int) -> dict[str, float]:
+    docs = synthetic_run(n_events)
+    results: dict[str, list[float]] = {
+        k: [] for k in ("mongo raw", "mongo writer", "sqlite raw", "sqlite writer")
+    }
+    with nx_server() as server:
+        for _ in range(runs):
+            results["mongo raw"].append(await raw_mongo(fresh_db(server), docs))
+            results["mongo writer"].append(await via_writer(fresh_db(server), docs))
+    for _ in range(runs):
+        tmp = Path(tempfile.mkdtemp(prefix="acq-bench-sqlite-"))
+        results["sqlite raw"].append(raw_sqlite(tmp / "raw.db", docs))
+        results["sqlite writer"].append(await via_writer(f"sqlite:///{tmp}/w.db", docs))
+    return {k: median(v) for k, v in results.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    state_dir()
+    figures = asyncio.run(measure(args.events, args.runs))
+    for label, rate in figures.items():
+        print(f"  {label:<14} {rate:10,.0f} documents/s (median of {args.runs})")
+    mongo = figures["mongo writer"] / figures["mongo raw"]
+    sqlite = figures["sqlite writer"] / figures["sqlite raw"]
+    print(
+        f"SUMMARY storage_write: writer/raw into nx-27017 {mongo:.2f}x (target >= 0.9: "
+        f"{'met' if mongo >= 0.9 else 'NOT met'}), into SQLite {sqlite:.2f}x (target >= 0.8: "
+        f"{'met' if sqlite >= 0.8 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
