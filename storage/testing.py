@@ -135,8 +135,8 @@ class SlowProxy:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._pipe(client_r, server_w, self.delay))
                 tg.create_task(self._pipe(server_r, client_w, 0.0))
-        except (OSError, ExceptionGroup):
-            pass
+        except (OSError, ExceptionGroup, asyncio.CancelledError):
+            pass  # a peer hung up, or the proxy is closing: the connection ends either way
         finally:
             client_w.close()
             self._tasks.discard(task)
