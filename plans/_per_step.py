@@ -16,7 +16,7 @@ from acq.protocols import Triggerable
 
 from ._devices import new_group, unique
 from ._plan import Plan, is_plan, named, plan_return
-from ._validate import describe_value
+from ._validate import check_detectors, check_movable, check_name, describe_value
 from .errors import PlanArgumentError
 
 __all__ = [
@@ -36,6 +36,8 @@ def trigger_and_read(devices: Sequence[Any], name: str = "primary") -> Plan:
     Returns the readings of all devices merged into one dict. If a read fails, the
     half-filled event is dropped and the error raised.
     """
+    devices = check_detectors("trigger_and_read", devices)
+    check_name("trigger_and_read", name, "stream name")
     return named(_trigger_and_read(unique(devices), name), "trigger_and_read")
 
 
@@ -68,14 +70,48 @@ async def _trigger_and_read(devices: list[Any], name: str) -> Plan:
 TakeReading = Callable[..., Plan]
 
 
-async def one_shot(detectors: Sequence[Any], take_reading: TakeReading | None = None) -> Plan:
+def _check_take_reading(plan: str, take_reading: Any) -> None:
+    if take_reading is not None and not callable(take_reading):
+        raise PlanArgumentError(
+            f"{plan}: take_reading must be a function returning a plan (like "
+            f"trigger_and_read), got {describe_value(take_reading)}"
+        )
+
+
+def _check_step(plan: str, step: Any, pos_cache: Any) -> None:
+    if not isinstance(step, Mapping):
+        raise PlanArgumentError(
+            f"{plan}: step must map each motor to its position ({{m1: 0.5}}), "
+            f"got {describe_value(step)}"
+        )
+    for i, motor in enumerate(step):
+        check_movable(plan, motor, what=f"step motor {i + 1}")
+    if not isinstance(pos_cache, dict):
+        raise PlanArgumentError(
+            f"{plan}: pos_cache must be the dict the plan passes in, "
+            f"got {describe_value(pos_cache)}"
+        )
+
+
+def one_shot(detectors: Sequence[Any], take_reading: TakeReading | None = None) -> Plan:
     """One point of `count`: a checkpoint, then trigger and read the detectors."""
+    detectors = check_detectors("one_shot", detectors)
+    _check_take_reading("one_shot", take_reading)
+    return named(_one_shot(detectors, take_reading), "one_shot")
+
+
+async def _one_shot(detectors: Sequence[Any], take_reading: TakeReading | None) -> Plan:
     yield Msg("checkpoint")
     yield (take_reading or trigger_and_read)(list(detectors))
 
 
-async def move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> Plan:
+def move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> Plan:
     """Move the motors of one step concurrently (skipping any already there), then wait."""
+    _check_step("move_per_step", step, pos_cache)
+    return named(_move_per_step(step, pos_cache), "move_per_step")
+
+
+async def _move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> Plan:
     yield Msg("checkpoint")
     group = new_group("step")
     for motor, position in step.items():
@@ -86,7 +122,7 @@ async def move_per_step(step: Mapping[Any, Any], pos_cache: dict[Any, Any]) -> P
     yield Msg("wait", None, group=group)
 
 
-async def one_nd_step(
+def one_nd_step(
     detectors: Sequence[Any],
     step: Mapping[Any, Any],
     pos_cache: dict[Any, Any],
@@ -96,15 +132,36 @@ async def one_nd_step(
 
     Returns the readings. Reads the motors too, so their positions are in the event.
     """
-    yield move_per_step(step, pos_cache)
+    detectors = check_detectors("one_nd_step", detectors)
+    _check_step("one_nd_step", step, pos_cache)
+    _check_take_reading("one_nd_step", take_reading)
+    return named(_one_nd_step(detectors, step, pos_cache, take_reading), "one_nd_step")
+
+
+async def _one_nd_step(
+    detectors: Sequence[Any],
+    step: Mapping[Any, Any],
+    pos_cache: dict[Any, Any],
+    take_reading: TakeReading | None,
+) -> Plan:
+    yield _move_per_step(step, pos_cache)
     readings = yield (take_reading or trigger_and_read)([*detectors, *step])
     yield plan_return(readings)
 
 
-async def one_1d_step(
+def one_1d_step(
     detectors: Sequence[Any], motor: Any, step: Any, take_reading: TakeReading | None = None
 ) -> Plan:
     """One point of a 1-d scan: move `motor` to `step`, then trigger and read."""
+    detectors = check_detectors("one_1d_step", detectors)
+    check_movable("one_1d_step", motor)
+    _check_take_reading("one_1d_step", take_reading)
+    return named(_one_1d_step(detectors, motor, step, take_reading), "one_1d_step")
+
+
+async def _one_1d_step(
+    detectors: Sequence[Any], motor: Any, step: Any, take_reading: TakeReading | None
+) -> Plan:
     group = new_group("step")
     yield Msg("checkpoint")
     yield Msg("set", motor, step, group=group)

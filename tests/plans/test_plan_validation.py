@@ -255,6 +255,12 @@ def test_wrappers_want_a_plan_not_a_plan_function():
         (lambda: bps.install_suspender("s"), "install_suspender: 's' .* is not a suspender"),
         (lambda: bps.open_run("Si"), "open_run: md must be a dict"),
         (lambda: bps.close_run("ok"), "close_run: exit_status must be"),
+        (lambda: bps.trigger_and_read(det), r"trigger_and_read: .* write \[det\]"),
+        (lambda: bps.trigger_and_read([det], name=""), "trigger_and_read: stream name"),
+        (lambda: bps.one_shot([det], take_reading=5), "one_shot: take_reading must be"),
+        (lambda: bps.move_per_step([m1], {}), "move_per_step: step must map each motor"),
+        (lambda: bps.one_nd_step([det], {"m1": 1}, {}), "one_nd_step: step motor 1 is 'm1'"),
+        (lambda: bps.one_1d_step([det], "m1", 1), "one_1d_step: motor is 'm1' .* not movable"),
     ],
 )
 def test_every_stub_checks_its_arguments_when_called(call, match):
