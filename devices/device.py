@@ -5,7 +5,7 @@ name is ``<parent>_<attribute>``, and names become data keys::
 
     class Slit(Device):
         def __init__(self, prefix: str, name: str = "") -> None:
-            self.gap = EpicsSignalRW(float, prefix + "gap")     # named "s1_gap"
+            self.gap = EpicsSignalRW(prefix + "gap", datatype=float)  # named "s1_gap"
             super().__init__(name=name)                          # names the tree
 """
 

@@ -4,8 +4,8 @@ Subclasses declare which children go where::
 
     class Diode(StandardReadable):
         def __init__(self, prefix: str, name: str = "") -> None:
-            self.current = EpicsSignalRO(float, prefix + "I")
-            self.gain = EpicsSignalRW(float, prefix + "gain")
+            self.current = EpicsSignalRO(prefix + "I", datatype=float)
+            self.gain = EpicsSignalRW(prefix + "gain", datatype=float)
             self.add_readables([self.current], Format.HINTED)
             self.add_readables([self.gain], Format.CONFIG)
             super().__init__(name=name)
