@@ -8,11 +8,14 @@ Per document: split pages, append a journal frame to a memory buffer (about a
 microsecond). The buffer goes to the journal file (one ``write``) at the latest
 `sync_interval` (50 ms) after its first frame -- a loop timer does it even if no further
 document arrives -- and before any batch is sent to the database. Batches go to the
-database when a run starts, gets a descriptor, or stops, when `batch_size` documents are
-waiting, or when the last store is `max_delay` old. A database that fails or is slower
-than `store_timeout` leaves the documents in the journal; the writer retries with
-backoff (0.5 s doubling to 30 s) on later documents, and `flush()` or the next
-`open_catalog` on this journal stores the rest.
+database when a run starts, gets a descriptor, or stops (awaited, so a conflict shows at
+once), when `batch_size` documents are waiting, or when the last store is `max_delay`
+old. One batch is in flight while the next documents are journalled: the writer owns
+that single task and always awaits it (at the next batch, `flush()` or `close()`), so
+the database and the journal work at the same time, and nothing runs unowned. A
+database that fails or is slower than `store_timeout` leaves the documents in the
+journal; the writer retries with backoff (0.5 s doubling to 30 s) on later documents,
+and `flush()` or the next `open_catalog` on this journal stores the rest.
 
 It raises (so a critical subscription fails the run) only when a document cannot be
 made safe: the journal cannot be written, or the database holds a different document
