@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from .describe import name_of
-from .errors import NotResumable, RequestAbort, RequestStop
+from .errors import NotResumable, RequestAbort, RequestStop, UnknownCommand
 from .execution import Execution, Outcome
 from .lifecycle import RunLifecycle, guarded, release_paused, stop_movers
-from .plan_stack import Plan, PlanDone, PlanStack
+from .msg import Msg
+from .plan_stack import Plan, drive_plan
 from .suspenders import Suspender
 
 if TYPE_CHECKING:
@@ -202,19 +203,17 @@ class InterruptionHandling(RunLifecycle):
 
     async def _side_plan(self, ex: Execution, commands: dict[str, Handler], plan: Plan) -> None:
         """Run a suspender's pre/post plan to the end (not rewindable, not cached)."""
-        stack = PlanStack(plan)
-        response: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                msg = await (stack.send(response) if error is None else stack.throw(error))
-            except PlanDone:
-                return
-            error = None
-            try:
-                response = await commands[msg.command](msg)
-            except Exception as failure:
-                error, response = failure, None
+
+        async def respond(msg: Msg) -> Any:
+            handler = commands.get(msg.command)
+            if handler is None:
+                raise UnknownCommand(
+                    f"unknown command {msg.command!r} in a suspender's pre/post plan; "
+                    f"add one with RE.register_command(name, coroutine_function)"
+                )
+            return await handler(msg)
+
+        await drive_plan(plan, respond)
 
     async def _pause_devices(self, ex: Execution) -> None:
         """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""

@@ -1,4 +1,9 @@
-"""Driving a plan and the sub-plans it yields: a stack of generators.
+"""The plan interpreter: the one place that walks a plan and the sub-plans it yields.
+
+Everything that runs a plan goes through `PlanStack` (or `drive_plan`, built on it): the
+engine, ``plans.dry_run``, the wrappers' message rewriting (``plans.wrappers.plan_mutator``)
+and the suspenders' pre/post plans. So they all see the same messages: acq's `Msg`, whatever
+a plan yields.
 
 A plan is an async generator (or a plain generator) that yields `Msg` objects and
 sub-plans. A yielded sub-plan runs inline, on top of the stack; what it returns is sent
@@ -22,20 +27,43 @@ and sends ``None`` back; the generator should end right there, like a ``return``
 messages). A plain generator can ``return value`` as usual. A plan that never returns a
 value returns ``None``.
 
-Bluesky's ``Msg`` (same five fields) is accepted and converted, so its plain-generator
-plans run unchanged.
+**What a plan may yield, and what the interpreter hands out.** Only acq `Msg` objects
+leave the stack. A yielded item is normalised once, here:
+
+- an acq `Msg`: handed out as it is (the hot path: one type check);
+- bluesky's ``Msg`` (a namedtuple with the same five fields, ``command, obj, args,
+  kwargs, run``), or any 5-tuple starting with a command name: converted to an acq `Msg`;
+- a generator or async generator: a sub-plan, run inline on top of the stack;
+- ``plan_return(value)``: recorded as the frame's result, never handed out.
+
+bluesky plans are plain generators composed with ``yield from``: the whole composition is
+one frame here, and ``return value`` works as in Python. See
+docs/decisions/0009-one-plan-interpreter.md.
 """
 
 from __future__ import annotations
 
+import logging
 import types
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeAlias
 
 from .errors import PlanInterrupt
 from .msg import Msg
 
-__all__ = ["RETURN", "Plan", "PlanStack", "is_plan", "plan_name", "plan_return"]
+__all__ = [
+    "RETURN",
+    "Plan",
+    "PlanDone",
+    "PlanStack",
+    "as_msg",
+    "drive_plan",
+    "is_plan",
+    "plan_name",
+    "plan_return",
+]
+
+log = logging.getLogger("acq.engine")
 
 RETURN = "return"
 
@@ -81,7 +109,8 @@ class PlanDone(Exception):
         self.value = value
 
 
-def _as_msg(item: object) -> Msg | None:
+def as_msg(item: object) -> Msg | None:
+    """`item` as an acq `Msg` if it is a message (acq's or bluesky's), else None."""
     if type(item) is Msg:
         return item
     if isinstance(item, tuple) and len(item) == 5 and isinstance(item[0], str):
@@ -154,7 +183,7 @@ class PlanStack:
             except BaseException:
                 frames.pop()
                 raise
-            msg = _as_msg(item)
+            msg = as_msg(item)
             if msg is not None:
                 if msg.command != RETURN:
                     return msg
@@ -180,7 +209,7 @@ class PlanStack:
 
     async def _advance_from(self, frame: Frame, item: object) -> Msg:
         """`frame` yielded `item`, which is not a plain Msg: a return, a sub-plan, ..."""
-        msg = _as_msg(item)
+        msg = as_msg(item)
         if msg is not None:
             if msg.command != RETURN:
                 return msg
@@ -219,3 +248,41 @@ class PlanStack:
             except Exception as error:
                 errors.append(error)
         return errors
+
+
+Responder: TypeAlias = Callable[[Msg], Awaitable[Any]]
+
+
+async def drive_plan(
+    plan: Plan,
+    respond: Responder,
+    *,
+    fatal: tuple[type[BaseException], ...] = (),
+) -> Any:
+    """Run `plan` to its end, answering each message with ``await respond(msg)``.
+
+    What `respond` raises is thrown into the plan at its ``yield`` (so the plan may catch
+    it and its ``finally`` blocks run), except instances of `fatal`, which end the plan
+    (its generators are closed) and propagate. Returns the plan's result. Used for plans
+    the engine runs outside its message loop (suspenders' pre/post plans) and by
+    ``plans.dry_run``.
+    """
+    stack = PlanStack(plan)
+    response: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                msg = await (stack.send(response) if error is None else stack.throw(error))
+            except PlanDone as done:
+                return done.value
+            error = None
+            try:
+                response = await respond(msg)
+            except fatal:
+                raise
+            except Exception as failure:
+                error, response = failure, None
+    finally:
+        for failure in await stack.close():
+            log.error("closing plan %s failed: %r", plan_name(plan), failure, exc_info=failure)

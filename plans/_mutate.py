@@ -1,28 +1,34 @@
 """Rewriting the messages of a running plan: the machinery under the wrappers.
 
 An async generator cannot ``yield from`` another, so a wrapper that must see every
-message of a plan drives the plan itself: it pulls each item, passes the (possibly
-changed) item up to the engine, and sends the engine's reply back down. Errors raised at
-the wrapper's yield are thrown into the plan, so the plan's own ``try/finally`` runs.
+message of a plan drives the plan itself, with the engine's own interpreter
+(`acq.plan_stack.PlanStack`): sub-plans at any depth, plain generators composed with
+``yield from``, bluesky's ``Msg`` and return values are handled exactly as the engine
+handles them, and every message arrives here as an acq `Msg`. So ``relative_set_wrapper``
+around a bluesky plan moves relatively, and messages deep inside ``bps.mv`` are rewritten
+too. The wrapper passes each (possibly changed) message up to the engine and sends the
+engine's reply back down; errors raised at the wrapper's yield are thrown into the plan
+(at the generator that yielded the message), so the plan's own ``try/finally`` runs. When
+the plan ends, the wrapper returns what it returned.
 
-Sub-plans the wrapped plan yields are wrapped the same way, recursively, and handed to
-the engine as sub-plans: messages deep inside ``bps.mv`` are rewritten too, and the
-engine still sends each sub-plan's result back to its caller. The return marker
-(``plan_return(value)``) passes through untouched, so the wrapper returns what the plan
-returns.
+Sub-plans are run inside the wrapper, so the engine's plan stack (shown in error notes)
+names the wrapper, not the sub-plans under it.
 """
 
 from __future__ import annotations
 
-import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from acq.msg import Msg
+from acq.plan_stack import PlanDone, PlanStack
 
-from ._plan import Plan, as_async, is_return, plan_return
+from ._plan import Plan, plan_return
 
-__all__ = ["MsgProc", "ensure_async", "msg_mutator", "plan_mutator"]
+__all__ = ["MsgProc", "msg_mutator", "plan_mutator"]
+
+log = logging.getLogger("plans")
 
 MsgProc = Callable[[Msg], tuple[Plan | None, Plan | None]]
 """``proc(msg) -> (head, tail)``.
@@ -33,37 +39,22 @@ after the message. Either may be None. Neither is passed through `proc` again.
 """
 
 
-def ensure_async(plan: Any) -> Plan:
-    """An async generator plan, adapting a plain generator (bluesky-style sub-plan)."""
-    if inspect.isasyncgen(plan):
-        return plan
-    if inspect.isgenerator(plan):
-        return as_async(plan)
-    raise TypeError(f"expected a plan (an async generator), got {type(plan).__name__}")
-
-
 async def plan_mutator(plan: Any, proc: MsgProc) -> Plan:
     """`plan` with each of its messages (at any depth) replaced or followed per `proc`."""
-    inner = ensure_async(plan)
+    stack = PlanStack(plan)
     reply: Any = None
     error: BaseException | None = None
     try:
         while True:
             try:
-                item = await (inner.athrow(error) if error is not None else inner.asend(reply))
-            except StopAsyncIteration:
+                msg = await (stack.send(reply) if error is None else stack.throw(error))
+            except PlanDone as done:
+                yield plan_return(done.value)
                 return
             error = None
-            tail = None
-            if isinstance(item, Msg) and not is_return(item):
-                head, tail = proc(item)
-                out: Any = item if head is None else head
-            elif inspect.isasyncgen(item) or inspect.isgenerator(item):
-                out = plan_mutator(item, proc)
-            else:
-                out = item
+            head, tail = proc(msg)
             try:
-                reply = yield out
+                reply = yield (msg if head is None else head)
                 if tail is not None:
                     yield tail
             except GeneratorExit:
@@ -71,7 +62,8 @@ async def plan_mutator(plan: Any, proc: MsgProc) -> Plan:
             except BaseException as exc:
                 error = exc
     finally:
-        await inner.aclose()
+        for failure in await stack.close():
+            log.error("closing a wrapped plan failed: %r", failure, exc_info=failure)
 
 
 def msg_mutator(plan: Any, fn: Callable[[Msg], Msg | None]) -> Plan:

@@ -8,17 +8,16 @@ parent plan as the result of its ``yield sub_plan``.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeAlias
 
 from acq import plan_return
 from acq.msg import Msg
+from acq.plan_stack import is_plan
 
 __all__ = [
     "Plan",
     "PlanFactory",
-    "as_async",
     "is_plan",
     "is_return",
     "named",
@@ -42,30 +41,3 @@ def named(plan: Plan, name: str) -> Plan:
     """Give a plan the name the engine shows in its plan stack (``scan``, not ``_stage``)."""
     plan.__name__ = plan.__qualname__ = name  # type: ignore[attr-defined]
     return plan
-
-
-def is_plan(item: Any) -> bool:
-    """A sub-plan: an async generator or (bluesky style) a plain generator."""
-    return inspect.isasyncgen(item) or inspect.isgenerator(item)
-
-
-async def as_async(plan: Generator[Any, Any, Any]) -> Plan:
-    """Drive a plain generator plan from an async one, passing its return value on."""
-    reply: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = plan.throw(error) if error is not None else plan.send(reply)
-            except StopIteration as stop:
-                yield plan_return(stop.value)
-                return
-            error = None
-            try:
-                reply = yield item
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        plan.close()

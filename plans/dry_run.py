@@ -9,6 +9,10 @@ would, but answers every message from a simulation instead of touching devices:
 - ``read`` of a detector answers 0.0, or what the `readings` argument says;
 - ``open_run`` answers a made-up uid; everything else finishes at once.
 
+The plan is walked by the engine's own interpreter (`acq.plan_stack`), so whatever the
+engine runs, a dry run runs too: acq plans, bluesky plans (plain generators yielding
+bluesky's ``Msg``), sub-plans and their return values.
+
 A move outside the limits raises `SoftLimitError` naming the motor, the target, the limits
 and the message, before anything has run. A plan object runs only once, so dry-run one
 and give the engine a fresh one::
@@ -30,10 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from acq.msg import Msg
+from acq.plan_stack import drive_plan
 from acq.protocols import Movable, Progress, Status
 
-from ._mutate import ensure_async
-from ._plan import is_plan, is_return
 from ._validate import motor_limits, name_of
 from .errors import PlanError, SoftLimitError
 
@@ -277,55 +280,19 @@ async def dry_run(
     """
     report = DryRunReport()
     sim = _Simulation(report, positions, readings, check_limits, use_describe)
-    stack = [ensure_async(plan)]
-    results: list[Any] = [None]
-    reply: Any = None
-    error: BaseException | None = None
-    try:
-        while stack:
-            gen = stack[-1]
-            try:
-                item = await (gen.athrow(error) if error is not None else gen.asend(reply))
-            except StopAsyncIteration:
-                stack.pop()
-                reply, error = results.pop(), None
-                continue
-            except Exception as exc:
-                stack.pop()
-                results.pop()
-                if not stack:
-                    raise
-                error = exc
-                continue
-            error, reply = None, None
-            if is_return(item):
-                results[-1] = item.obj
-            elif is_plan(item):
-                stack.append(ensure_async(item))
-                results.append(None)
-            elif isinstance(item, Msg):
-                if len(report.messages) >= max_messages:
-                    raise PlanError(
-                        f"dry run stopped after {max_messages} messages: the plan does not "
-                        "end by itself (count(num=None)?)"
-                    )
-                index = len(report.messages)
-                report.messages.append(item)
-                try:
-                    reply = await sim.respond(index, item)
-                except SoftLimitError:
-                    raise
-                except Exception as exc:
-                    error = exc
-            else:
-                error = TypeError(
-                    f"the plan yielded {item!r}; a plan yields Msg(...) objects or sub-plans"
-                )
-        report.result = reply
-        return report
-    finally:
-        while stack:
-            await stack.pop().aclose()
+
+    async def respond(msg: Msg) -> Any:
+        if len(report.messages) >= max_messages:
+            raise PlanError(
+                f"dry run stopped after {max_messages} messages: the plan does not "
+                "end by itself (count(num=None)?)"
+            )
+        index = len(report.messages)
+        report.messages.append(msg)
+        return await sim.respond(index, msg)
+
+    report.result = await drive_plan(plan, respond, fatal=(SoftLimitError, PlanError))
+    return report
 
 
 def dry_run_sync(plan: Any, **kwargs: Any) -> DryRunReport:
