@@ -6,12 +6,13 @@
 
     await RE(scan([det], m1, -1, 1, 21))
 
-Every plan function checks its arguments when called and raises `PlanArgumentError`
+Every plan function and stub checks its arguments when called and raises `PlanArgumentError`
 (a `ValueError` and a `TypeError`) before any message is generated: an odd argument list,
 ``num < 1``, mismatched lists, something that is not a motor or not a detector, a position
 outside a motor's soft limits. It then returns the plan, an async generator that the
 engine runs. Each plan returns the uid of the run it opened (the nested temperature scan,
-the list of uids). `dry_run(plan)` lists a plan's messages and moves without hardware.
+the list of uids). ``await dry_run(plan)`` lists a plan's messages and moves without
+hardware (``dry_run_sync(plan)`` where no event loop runs).
 """
 
 from . import stubs, wrappers
