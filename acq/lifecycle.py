@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -103,7 +104,8 @@ async def stop_movers(ex: Execution, success: bool) -> None:
         return
     async with anyio.create_task_group() as tg:
         for obj in movers:
-            tg.start_soon(guarded, f"stop {name_of(obj)}", obj.stop, success)
+            # by keyword: ophyd's stop(*, success=False) takes no positional argument
+            tg.start_soon(guarded, f"stop {name_of(obj)}", partial(obj.stop, success=success))
 
 
 async def release_paused(ex: Execution) -> None:
@@ -120,7 +122,7 @@ async def release_paused(ex: Execution) -> None:
     for obj in list(ex.pausable.values()):
         if hasattr(obj, "pause") and hasattr(obj, "resume"):
             if hasattr(obj, "stop"):
-                await guarded(f"stop {name_of(obj)}", obj.stop, False)
+                await guarded(f"stop {name_of(obj)}", partial(obj.stop, success=False))
             await guarded(f"lift the pause of {name_of(obj)}", obj.resume)
 
 

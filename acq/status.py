@@ -13,6 +13,7 @@ from anyio.abc import TaskGroup
 from .describe import name_of
 from .errors import WaitTimeout
 from .protocols import Progress
+from .threaded_status import ThreadedStatus, is_threaded_status
 
 __all__ = ["Pending", "TaskStatus", "as_status", "await_one", "is_done", "wait_all"]
 
@@ -85,14 +86,28 @@ class TaskStatus:
 
 
 def as_status(result: Any, tg: TaskGroup | None, obj: Any, action: str) -> Any:
-    """What a device verb returned, as something the engine can await later (or None)."""
+    """What a device verb returned, as something the engine can await later (or None).
+
+    Awaitable statuses (acq's, ophyd-async's) are kept as they are; a coroutine becomes a
+    task; classic ophyd's threaded status is bridged to the loop (`ThreadedStatus`). Any
+    list (ophyd's ``stage()`` returns the devices it staged) is nothing to wait for.
+    """
     if result is None:
         return None
     if inspect.iscoroutine(result):
         if tg is None:
             raise RuntimeError("the engine is not running; cannot start a device coroutine")
         return TaskStatus(result, tg, f"{name_of(obj)}.{action}")
-    return result
+    if hasattr(type(result), "__await__"):  # the per-point path: one lookup on the class
+        return result
+    if is_threaded_status(result):
+        return ThreadedStatus(result, f"{name_of(obj)}.{action}")
+    if isinstance(result, list | tuple):  # ophyd's stage()/unstage(): the devices staged
+        return None
+    raise TypeError(
+        f"{name_of(obj)}.{action}() returned {type(result).__name__}, which the engine "
+        f"cannot wait for; return a Status (awaitable), a coroutine, or None"
+    )
 
 
 def is_done(status: Any) -> bool | None:
