@@ -7,6 +7,8 @@ bookkeeping; documents come from `acq.bundler`.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -102,6 +104,10 @@ class Commands:
         "install_suspender",
         "remove_suspender",
         "null",
+        "input",
+        "wait_for",
+        "rewindable",
+        "RE_class",
     )
 
     def __init__(self, engine: RunEngine, ex: Execution) -> None:
@@ -405,7 +411,7 @@ class Commands:
                     "step it protects, outside the event"
                 )
             run.checkpoint()
-        if ex.cache is None:
+        if ex.cache is None and ex.rewindable:
             ex.cache = deque()
         self.engine._at_checkpoint()
 
@@ -421,6 +427,67 @@ class Commands:
 
     async def null(self, msg: Msg) -> None:
         return None
+
+    async def rewindable(self, msg: Msg) -> bool:
+        """``Msg('rewindable', None, flag)``: allow (True) or forbid (False) re-doing steps
+        after a pause; None only asks. Returns the state now in force (bluesky's rule).
+        Not rewindable is like ``clear_checkpoint`` until rewinding is allowed again."""
+        flag = msg.args[0] if msg.args else msg.kwargs.get("rewindable")
+        ex = self.ex
+        if flag is not None and bool(flag) != ex.rewindable:
+            ex.rewindable = bool(flag)
+            ex.cache = deque() if ex.rewindable else None
+            for run in ex.runs.values():
+                run.checkpoint()
+        return ex.rewindable
+
+    async def RE_class(self, msg: Msg) -> type:
+        return type(self.engine)
+
+    # -- asking the user, waiting for the plan's own awaitables ----------------------
+
+    async def input(self, msg: Msg) -> str:
+        """``Msg('input', prompt='> ')`` (bluesky's ``bps.input_plan``): the user's answer.
+
+        ``RE.input_function(prompt)``: sync ones run in a worker thread, so the loop (and
+        a pause or abort requested meanwhile) goes on while the user types.
+        """
+        prompt = str(msg.kwargs.get("prompt", msg.args[0] if msg.args else ""))
+        ask = self.engine.input_function
+        if inspect.iscoroutinefunction(ask):
+            return await ask(prompt)
+        return await anyio.to_thread.run_sync(ask, prompt, abandon_on_cancel=True)
+
+    async def wait_for(self, msg: Msg) -> list[asyncio.Future[Any]]:
+        """``Msg('wait_for', None, [factory, ...], timeout=...)`` (bluesky's ``bps.wait_for``).
+
+        Each factory returns an awaitable; all are awaited together. Returns the finished
+        futures (as bluesky does). On timeout the unfinished ones are cancelled (and
+        awaited: nothing is left running) and `WaitTimeout` is raised.
+        """
+        factories = msg.args[0] if msg.args else msg.kwargs.get("futs", ())
+        timeout = msg.kwargs.get("timeout")
+        futures = [asyncio.ensure_future(factory()) for factory in factories]
+        if not futures:
+            return []
+        try:
+            _, pending = await asyncio.wait(futures, timeout=timeout)
+        finally:  # cancelled, or timed out: nothing outlives the command
+            unfinished = [f for f in futures if not f.done()]
+            for future in unfinished:
+                future.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished)
+        if pending:
+            raise WaitTimeout(
+                f"wait_for: {len(pending)} of {len(futures)} awaitables not done after "
+                f"{timeout} s (cancelled)"
+            )
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
+        return futures
 
     # -- subscriptions and suspenders ------------------------------------------------
 

@@ -43,7 +43,7 @@ from .interruptions import Interrupt, InterruptionHandling, State
 from .lifecycle import release_paused
 from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
 from .msg import Msg
-from .plan_stack import Plan, PlanDone
+from .plan_stack import Plan, PlanDone, ensure_plan, is_plan, plan_name
 from .progress import default_waiting_hook
 from .sigint import CtrlC
 from .suspenders import Suspender
@@ -101,6 +101,21 @@ class RunEngine(InterruptionHandling):
         without an explicit scan_id. Default: the counter file in `state_dir`, locked
         and fsynced in a worker thread, so a slow (NFS) home never stalls the loop.
         Bounded by `SCAN_ID_TIMEOUT`.
+
+    Attributes bluesky users know
+    -----------------------------
+    preprocessors:
+        ``[f(plan) -> plan, ...]`` applied in order to every plan of ``RE(plan)``
+        (a `plans.wrappers.SupplementalData`, or bluesky's with bluesky plans).
+    msg_hook:
+        ``f(msg)`` called with each message before the engine acts on it (replayed ones
+        too); what it raises fails that step, at the plan's ``yield``.
+    state_hook:
+        ``f(new_state, old_state)`` called when the state changes ('idle', 'running',
+        'paused'); a failing hook is logged, never fatal.
+    input_function:
+        ``f(prompt) -> str``, sync (run in a worker thread) or async, answering
+        ``Msg('input', prompt=...)`` (bluesky's ``bps.input_plan``). Default: `input`.
     """
 
     def __init__(
@@ -128,6 +143,10 @@ class RunEngine(InterruptionHandling):
         self._dispatcher = Dispatcher()
         self._dispatcher.on_critical = self._on_critical_failure
         self._extra_commands: dict[str, Handler] = {}
+        self.preprocessors: list[Callable[[Any], Any]] = []
+        self.msg_hook: Callable[[Msg], Any] | None = None
+        self.state_hook: Callable[[str, str], Any] | None = None
+        self.input_function: Callable[[str], Any] = input
         self._suspenders: list[Suspender] = []
         self._state: State = "idle"
         self._ex: Execution | None = None
@@ -155,6 +174,15 @@ class RunEngine(InterruptionHandling):
     def __repr__(self) -> str:
         return f"<RunEngine {self._state}>"
 
+    def _set_state(self, state: State) -> None:
+        old, self._state = self._state, state
+        hook = self.state_hook
+        if hook is not None and old != state:
+            try:
+                hook(state, old)
+            except Exception:
+                log.exception("the state hook %r failed; the engine goes on", hook)
+
     # -- running plans ---------------------------------------------------------------
 
     async def __call__(self, plan: Plan, **md: Any) -> RunResult:
@@ -173,7 +201,13 @@ class RunEngine(InterruptionHandling):
             raise RunEngineBusy(f"the RunEngine is {self._state} ({self._ex_name()}); {hint}")
         call_md = self._checked_md("metadata", md)
         self._checked_md("RE.md", self.md)
+        plan = ensure_plan(plan)
+        name = plan_name(plan)
+        if is_plan(plan):  # else Execution says what is wrong with it
+            for preprocess in self.preprocessors:
+                plan = preprocess(plan)
         ex = Execution(plan, call_md)
+        ex.plan_name = name
         self._ex = ex
         try:
             result = await self._call(ex, "start")
@@ -311,7 +345,7 @@ class RunEngine(InterruptionHandling):
         how: Literal["start", "resume", "stop", "abort", "halt"],
         interrupt: Interrupt | None = None,
     ) -> RunResult:
-        self._state = "running"
+        self._set_state("running")
         self._loop = asyncio.get_running_loop()
         self._engine_task = asyncio.current_task()
         self._idle = anyio.Event()
@@ -343,9 +377,9 @@ class RunEngine(InterruptionHandling):
             self._loop = None
             self._scope = None
             if outcome is not None and outcome.exit_status == "paused":
-                self._state = "paused"
+                self._set_state("paused")
             else:
-                self._state = "idle"
+                self._set_state("idle")
                 self._ex = None
             self._idle.set()
         assert outcome is not None  # _execute returned: it raises rather than return None
@@ -474,6 +508,8 @@ class RunEngine(InterruptionHandling):
             handler = commands.get(msg[0])
             ex.step += 1
             try:
+                if self.msg_hook is not None:
+                    self.msg_hook(msg)
                 if handler is None:
                     raise UnknownCommand(
                         f"unknown command {msg[0]!r}; known: {', '.join(self.commands)}. "

@@ -51,6 +51,8 @@ CACHE_POLICY: dict[str, str] = {
     "declare_stream": "reset",
     "pause": "skip",
     "null": "skip",
+    "rewindable": "skip",
+    "input": "skip",
 }
 
 
@@ -63,6 +65,7 @@ class Execution:
         self.call_md = call_md
         # Messages completed since the last checkpoint; None after clear_checkpoint.
         self.cache: deque[Msg] | None = deque()
+        self.rewindable = True  # Msg("rewindable", None, False): checkpoints cache nothing
         # Messages to (re-)do before asking the plan for the next one.
         self.replay: deque[Msg] = deque()
         self.current: Msg | None = None  # being processed; held if interrupted

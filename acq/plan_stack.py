@@ -58,6 +58,7 @@ __all__ = [
     "PlanStack",
     "as_msg",
     "drive_plan",
+    "ensure_plan",
     "is_plan",
     "plan_name",
     "plan_return",
@@ -83,6 +84,17 @@ def plan_return(value: Any = None) -> Msg:
 
 def is_plan(obj: object) -> bool:
     return isinstance(obj, _PLAN_TYPES)
+
+
+def ensure_plan(obj: Any) -> Any:
+    """A list or tuple of messages as a plan (bluesky's RunEngine takes those too)."""
+    if isinstance(obj, list | tuple) and as_msg(obj) is None:
+        return _messages(list(obj))
+    return obj
+
+
+def _messages(msgs: list[Any]) -> Generator[Any, Any, None]:
+    yield from msgs
 
 
 def plan_name(plan: object) -> str:
@@ -284,5 +296,5 @@ async def drive_plan(
             except Exception as failure:
                 error, response = failure, None
     finally:
-        for failure in await stack.close():
-            log.error("closing plan %s failed: %r", plan_name(plan), failure, exc_info=failure)
+        for problem in await stack.close():
+            log.error("closing plan %s failed: %r", plan_name(plan), problem, exc_info=problem)
