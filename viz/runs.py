@@ -210,9 +210,14 @@ class Run:
                 self.peaks[name] = peak_stats(x[good], y[good])
 
     def rows(self, since: int) -> tuple[int, dict[str, list[float]]]:
-        """Points from absolute index `since` on (or from the oldest one kept), and the
-        absolute index of the first one returned."""
-        first = max(since, self.dropped)
+        """Points from absolute index `since` on, at most the last `max_points`, and the
+        absolute index of the first one returned.
+
+        Never more than `max_points`: the buffer holds up to 10 % more between roll-overs,
+        and BokehJS's rollover of a typed-array column longer than the rollover keeps its
+        extra tail stale (the page would stop showing new points).
+        """
+        first = max(since, self.dropped, self.total - self.max_points)
         offset = first - self.dropped
         return first, {name: column[offset:] for name, column in self.columns.items()}
 

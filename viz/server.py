@@ -161,10 +161,17 @@ class LivePlots:
         server, http, self._server, self._http = self._server, self._http, None, None
         if server is None or http is None:
             return
-        for session in server.get_sessions():
-            _disconnect(session)
+        sessions = server.get_sessions()
+        for session in sessions:
+            _close_websockets(session)
         server.stop()
         await asyncio.wait_for(http.close_all_connections(), CLOSE_TIMEOUT)
+        # a session's document must outlive its websockets' on_close: end sessions after
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            while any(session.connection_count for session in sessions):
+                await asyncio.sleep(0.01)
+        for session in sessions:
+            session.destroy()  # stops its periodic update
         log.info("live plots at port %s closed", self._port)
 
     async def __aenter__(self) -> LivePlots:
@@ -199,10 +206,9 @@ class LivePlots:
         return f"<LivePlots {where}, {len(self.runs.runs)} run(s)>"
 
 
-def _disconnect(session: Any) -> None:
-    """Close a session's websockets and end it (bokeh's own stop() leaves them open)."""
+def _close_websockets(session: Any) -> None:
+    """Close a session's websockets (bokeh's own stop() leaves them open)."""
     for connection in list(getattr(session, "_subscribed_connections", ())):
         socket_handler = getattr(connection, "_socket", None)
         if socket_handler is not None:
             socket_handler.close()
-    session.destroy()

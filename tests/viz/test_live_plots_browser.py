@@ -242,3 +242,74 @@ async def test_the_page_lists_recent_runs_and_shows_an_older_one_on_request(
     data = await wait_for(five, 10, "the first run's 5 points")
     assert data["mx"] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
     assert not math.isnan(data["dx"][0])
+
+
+async def test_an_area_detector_shows_its_latest_image_and_the_sum_trace(
+    RE, plots: LivePlots, browsers, artifacts
+) -> None:
+    from devices.sim import SimImageDetector, SimMotor
+
+    mx, my = SimMotor("mx", velocity=1000.0), SimMotor("my", velocity=1000.0)
+    cam = SimImageDetector("cam", mx, my, shape=(24, 32), seed=5)
+    events = Events()
+    RE.subscribe(events)
+    RE.subscribe(plots)
+    page = await browsers(plots.url)
+    await RE(plans.scan([cam], mx, -8, 8, 9))
+
+    last = events.events[-1]["data"]["cam_image"]
+
+    async def latest_image() -> Any:
+        data = await page.evaluate(js_source("image:cam_image"))
+        if not data or data["dw"][0] != 32:
+            return None
+        image = np.array(data["image"][0], dtype=float).reshape(24, 32)
+        return image if image.sum() == last.sum() else None
+
+    image = await wait_for(latest_image, 20, "the last image in the page")
+    np.testing.assert_array_equal(image, last)
+    data = await wait_points(page, 9)
+    assert data["cam_image_sum"] == [float(e["data"]["cam_image"].sum()) for e in events.events]
+    png = await page.screenshot(artifacts / "image.png")
+    print(f"screenshot: {png}")
+
+
+async def test_a_spiral_is_a_scatter_of_both_motors(RE, plots: LivePlots, browsers) -> None:
+    from devices.sim import SimDetector, SimMotor
+
+    mx, my = SimMotor("mx", velocity=1000.0), SimMotor("my", velocity=1000.0)
+    det = SimDetector("det", mx)
+    events = Events()
+    RE.subscribe(events)
+    RE.subscribe(plots)
+    page = await browsers(plots.url)
+    await RE(plans.spiral([det], mx, my, 0, 0, 2, 2, 0.4, 5))
+    n = len(events.events)
+    data = await wait_points(page, n)
+    assert data["mx"] == pytest.approx(events.column("mx"))
+    assert data["my"] == pytest.approx(events.column("my"))
+    assert data["det"] == pytest.approx(events.column("det"))
+    kind = await page.evaluate("Bokeh.documents[0].get_model_by_name('plot:det').title.text")
+    assert kind == "det (scatter)"
+
+
+async def test_a_long_run_keeps_only_the_last_points_in_the_page(RE, browsers) -> None:
+    from devices.sim import SimDetector
+
+    det = SimDetector("noise", noise=0.1, seed=2)
+    plots = LivePlots(port=0, max_points=200, announce=None)
+    try:
+        RE.subscribe(plots)
+        page = await browsers(plots.url)
+        await wait_for(lambda: page.evaluate(JS_READY), 30, "Bokeh in the page")
+        await RE(plans.count([det], 2000))
+
+        async def last_point() -> Any:
+            data = await points_in(page)
+            return data if data and data["seq_num"] and data["seq_num"][-1] == 2000 else None
+
+        data = await wait_for(last_point, 20, "the run's last point in the page")
+        assert len(data["seq_num"]) == 200  # rolled over: memory bounded in the page too
+        assert data["seq_num"] == list(range(2001 - len(data["seq_num"]), 2001))
+    finally:
+        await plots.close()
