@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("storage.cli:runs_main", "list runs in the catalog, newest first"),
     "show": ("storage.cli:show_main", "show one run: metadata, streams, first rows"),
     "export": ("storage.cli:export_main", "write a run as csv, jsonl, spec or nexus"),
+    "serve": ("acq.service.cli:serve_main", "serve the engine and a plan queue over HTTP"),
+    "queue": ("acq.service.cli:queue_main", "talk to a queue service: status, add, start, ..."),
 }
 
 
