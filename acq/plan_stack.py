@@ -43,6 +43,7 @@ docs/decisions/0009-one-plan-interpreter.md.
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -83,7 +84,17 @@ def plan_return(value: Any = None) -> Msg:
 
 
 def is_plan(obj: object) -> bool:
-    return isinstance(obj, _PLAN_TYPES)
+    """A generator, an async generator, or a generator-like object (bluesky's ``Plan``)."""
+    return isinstance(obj, _PLAN_TYPES) or isinstance(obj, collections.abc.Generator)
+
+
+def _frame(obj: Any) -> Frame:
+    """A stack frame for a plan. bluesky 1.15 wraps its stubs in ``bluesky.utils.Plan`` (a
+    generator-like object that warns when never iterated); iterating it gives a generator."""
+    if isinstance(obj, _PLAN_TYPES):
+        return Frame(obj)
+    gen = iter(obj)
+    return Frame(gen if isinstance(gen, types.GeneratorType) else obj, plan_name(obj))
 
 
 def ensure_plan(obj: Any) -> Any:
@@ -99,7 +110,10 @@ def _messages(msgs: list[Any]) -> Generator[Any, Any, None]:
 
 def plan_name(plan: object) -> str:
     """The plan's function name: ``count`` for ``count([det])``."""
-    return getattr(plan, "__name__", type(plan).__name__)
+    name = getattr(plan, "__name__", None)
+    if name is None:  # bluesky's ``Plan`` wrapper keeps the generator in ``_iter``
+        name = getattr(getattr(plan, "_iter", None), "__name__", None)
+    return name if isinstance(name, str) else type(plan).__name__
 
 
 class Frame:
@@ -107,10 +121,10 @@ class Frame:
 
     __slots__ = ("gen", "is_async", "name", "result")
 
-    def __init__(self, gen: Plan) -> None:
+    def __init__(self, gen: Plan, name: str | None = None) -> None:
         self.gen = gen
         self.is_async = isinstance(gen, types.AsyncGeneratorType)
-        self.name = plan_name(gen)
+        self.name = name or plan_name(gen)
         self.result: Any = None
 
 
@@ -148,7 +162,7 @@ class PlanStack:
                 f"expected a plan (a generator or async generator, e.g. `count([det])`), "
                 f"got {plan!r}; did you pass the plan function instead of calling it?"
             )
-        self.frames: list[Frame] = [Frame(plan)]
+        self.frames: list[Frame] = [_frame(plan)]
 
     @property
     def names(self) -> list[str]:
@@ -202,7 +216,7 @@ class PlanStack:
                 frame.result = msg.obj
                 value = None
             elif is_plan(item):
-                frames.append(Frame(item))
+                frames.append(_frame(item))
                 value = None
             else:
                 exc = TypeError(
@@ -228,7 +242,7 @@ class PlanStack:
             frame.result = msg.obj
             return await self._advance(None, None)
         if is_plan(item):
-            self.frames.append(Frame(item))  # type: ignore[arg-type]
+            self.frames.append(_frame(item))
             return await self._advance(None, None)
         return await self._advance(
             None,
