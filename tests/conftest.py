@@ -1,6 +1,6 @@
 """Session-wide test peers (a private Channel Access environment and the IOCs in it) and
 the suite-wide checks: no leaked tasks, every emitted document obeys event-model, and no
-test touches the user's real scan_id file (each test gets its own ``ACQ_STATE_DIR``).
+test uses the user's real scan_id file (each test gets its own ``ACQ_STATE_DIR``).
 
 libca reads its environment once, at the first CA call, so the ports are chosen and
 exported here, at import time, before any test module imports aioca. Each IOC gets its
@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from doccheck import DocumentChecker
@@ -80,30 +81,38 @@ def sim_ioc(ca_repeater: ManagedProcess, ioc_logs: Path) -> Iterator[RunningIOC]
         process.stop()
 
 
-def _file_state(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
 @pytest.fixture(autouse=True)
 def acq_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private state directory (scan_ids) for every test, and the subprocesses it starts;
-    a test fails if the user's real scan_id file changed while it ran."""
+    """A private state directory (scan_ids) for every test and the subprocesses it starts
+    (they inherit ``ACQ_STATE_DIR``). A test that makes this process use the user's real
+    scan_id file anyway (``state_dir=`` pointing there, or the variable removed) fails.
+
+    The guard sits on the scan_id store, not on the file's mtime: on a shared machine
+    other acq sessions may write that file while a test runs.
+    """
     # imported here, not at the top: with tests/ on sys.path, an early `import acq` would
     # find the folder tests/acq (a namespace package) instead of the real package
-    from acq.metadata import STATE_DIR_ENV, default_state_dir
+    from acq.metadata import STATE_DIR_ENV, ScanIdStore, default_state_dir
 
-    real = default_state_dir() / "scan_id.json"  # the user's own, before we move it
-    state = tmp_path / "acq-state"
-    monkeypatch.setenv(STATE_DIR_ENV, str(state))
-    before = _file_state(real)
-    yield state
-    assert _file_state(real) == before, (
-        f"the test wrote the user's real scan_id file {real}; "
-        f"give RunEngine a state_dir under tmp_path or leave {STATE_DIR_ENV} alone"
+    real = (default_state_dir() / "scan_id.json").resolve()  # before we move it
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "acq-state"))
+    touched: list[str] = []
+
+    def guard(method: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(store: Any, *args: Any, **kwargs: Any) -> Any:
+            if Path(store.path).resolve() == real:
+                touched.append(method.__name__)
+                raise AssertionError(f"a test used the user's real scan_id file {real}")
+            return method(store, *args, **kwargs)
+
+        return guarded
+
+    for name in ("next", "last"):
+        monkeypatch.setattr(ScanIdStore, name, guard(getattr(ScanIdStore, name)))
+    yield tmp_path / "acq-state"
+    assert not touched, (
+        f"the test used the user's real scan_id file {real} ({', '.join(touched)}); give "
+        f"RunEngine a state_dir under tmp_path or leave {STATE_DIR_ENV} alone"
     )
 
 
