@@ -2,7 +2,8 @@
 
 The engine calls its `waiting_hook` with the statuses a ``wait`` is about to await (only
 when at least one is still busy) and with ``None`` when the wait ends. Statuses that
-have ``watch(cb)`` report `acq.protocols.Progress`; the bars draw from those.
+have ``watch(cb)`` report `acq.protocols.Progress` (acq's) or keyword arguments
+(bluesky's protocol: ophyd-async, ophyd); `watcher` accepts both, and the bars draw.
 
 `default_waiting_hook()` picks a Jupyter bar when running in a kernel with ipywidgets, a
 text bar on stderr when it is a terminal, and nothing otherwise.
@@ -12,18 +13,35 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TextIO
 
 from .protocols import Progress
 
-__all__ = ["JupyterProgressBar", "TerminalProgressBar", "default_waiting_hook"]
+__all__ = ["JupyterProgressBar", "TerminalProgressBar", "default_waiting_hook", "watcher"]
 
 WaitingHook = Any  # Callable[[Sequence[Status] | None], None]
 
 
 def _label(progress: Progress, fallback: str) -> str:
     return progress.name or fallback
+
+
+_FIELDS = frozenset(Progress.__dataclass_fields__)
+
+
+def watcher(report: Callable[[Progress], None]) -> Callable[..., None]:
+    """A ``status.watch`` callback that hands `report` a `Progress` either way a status
+    reports: acq's statuses pass one `Progress`; bluesky's protocol (ophyd-async's
+    WatchableAsyncStatus, ophyd's MoveStatus) passes keyword arguments."""
+
+    def on_update(progress: Progress | None = None, /, **fields: Any) -> None:
+        if progress is None:
+            progress = Progress(**{k: v for k, v in fields.items() if k in _FIELDS})
+        report(progress)
+
+    return on_update
 
 
 class TerminalProgressBar:
@@ -54,7 +72,7 @@ class TerminalProgressBar:
         for i, status in enumerate(statuses):
             watch = getattr(status, "watch", None)
             if watch is not None:
-                watch(lambda p, i=i, g=generation: self._update(g, i, p))
+                watch(watcher(partial(self._update, generation, i)))
 
     def _update(self, generation: int, index: int, progress: Progress) -> None:
         if generation != self._generation:
@@ -125,7 +143,7 @@ class JupyterProgressBar:
             bar = ipywidgets.FloatProgress(min=0.0, max=1.0, description=f"#{i}")
             self._bars[i] = bar
             display(bar)
-            watch(lambda p, bar=bar, g=generation: self._update(g, bar, p))
+            watch(watcher(partial(self._update, generation, bar)))
 
     def _update(self, generation: int, bar: Any, progress: Progress) -> None:
         if generation == self._generation and progress.fraction is not None:

@@ -10,12 +10,20 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from .bridged_status import BridgedStatus, is_bluesky_status
 from .describe import name_of
 from .errors import WaitTimeout
 from .protocols import Progress
-from .threaded_status import ThreadedStatus, is_threaded_status
 
-__all__ = ["Pending", "TaskStatus", "as_status", "await_one", "is_done", "wait_all"]
+__all__ = [
+    "Pending",
+    "TaskStatus",
+    "as_status",
+    "await_one",
+    "is_done",
+    "register_status_type",
+    "wait_all",
+]
 
 log = logging.getLogger("acq.engine")
 
@@ -88,26 +96,40 @@ class TaskStatus:
 def as_status(result: Any, tg: TaskGroup | None, obj: Any, action: str) -> Any:
     """What a device verb returned, as something the engine can await later (or None).
 
-    Awaitable statuses (acq's, ophyd-async's) are kept as they are; a coroutine becomes a
-    task; classic ophyd's threaded status is bridged to the loop (`ThreadedStatus`). Any
-    list (ophyd's ``stage()`` returns the devices it staged) is nothing to wait for.
+    acq's statuses are kept as they are (one set lookup: the per-point path); a coroutine
+    becomes a task; a bluesky-protocol status (classic ophyd's threaded ones, ophyd-async's)
+    is bridged (`BridgedStatus`: never blocks the loop, and a cancelled wait does not
+    cancel the operation); other awaitables are awaited as they are. A list (ophyd's
+    ``stage()`` returns the devices it staged) is nothing to wait for.
     """
     if result is None:
         return None
+    if type(result) in _NATIVE:
+        return result
     if inspect.iscoroutine(result):
         if tg is None:
             raise RuntimeError("the engine is not running; cannot start a device coroutine")
         return TaskStatus(result, tg, f"{name_of(obj)}.{action}")
-    if hasattr(type(result), "__await__"):  # the per-point path: one lookup on the class
+    if is_bluesky_status(result):
+        return BridgedStatus(result, f"{name_of(obj)}.{action}")
+    if hasattr(type(result), "__await__"):
         return result
-    if is_threaded_status(result):
-        return ThreadedStatus(result, f"{name_of(obj)}.{action}")
-    if isinstance(result, list | tuple):  # ophyd's stage()/unstage(): the devices staged
+    if isinstance(result, list | tuple):
         return None
     raise TypeError(
         f"{name_of(obj)}.{action}() returned {type(result).__name__}, which the engine "
         f"cannot wait for; return a Status (awaitable), a coroutine, or None"
     )
+
+
+def register_status_type(cls: type) -> type:
+    """Declare `cls` an acq-native status: awaitable, and awaiting it can be cancelled
+    without cancelling the operation. The engine then awaits it as it is (fast path)."""
+    _NATIVE.add(cls)
+    return cls
+
+
+_NATIVE: set[type] = {TaskStatus, BridgedStatus}
 
 
 def is_done(status: Any) -> bool | None:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Gener
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from acq.protocols import Progress
+from acq.status import register_status_type
 
 from .errors import DeviceError, StatusTimeoutError
 
@@ -37,6 +38,7 @@ class StatusCancelledError(DeviceError):
     """The operation behind a status was cancelled (``status.cancel()``)."""
 
 
+@register_status_type  # the engine awaits it as it is: a cancelled await leaves it running
 class Status:
     """An operation under way; see the module docstring."""
 

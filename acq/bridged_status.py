@@ -1,15 +1,23 @@
-"""Classic ophyd's threaded Status objects, made awaitable without blocking the loop.
+"""Statuses from bluesky's other device libraries, awaited the way bluesky's RunEngine does.
 
-ophyd (1.x) finishes a ``Status``/``DeviceStatus``/``MoveStatus`` from its own threads
-(the control layer's callback thread, a timer) and offers ``status.wait()``, which blocks
-the calling thread: on the engine's loop it would freeze every other task (subscribers,
-live plots, Ctrl-C). Instead `ThreadedStatus` registers one ``add_callback`` and hands
-the completion over to the loop with ``call_soon_threadsafe``; awaiting it waits on an
-asyncio future. Progress that ophyd reports through ``watch(func)`` (keyword arguments,
-from its threads) reaches acq's progress bars as `Progress`, also via the loop.
+Two kinds reach the engine from outside acq:
 
-The engine only wraps objects that are not awaitable themselves (see `acq.status.as_status`),
-so acq's own statuses and ophyd-async's never pass through here.
+- classic ophyd's (1.x) ``Status``/``DeviceStatus``/``MoveStatus``, finished from ophyd's
+  own threads (the control layer's callback thread, a timer). Their ``status.wait()``
+  blocks the calling thread: on the engine's loop it would freeze every other task
+  (subscribers, live plots, Ctrl-C).
+- ophyd-async's ``AsyncStatus``, whose ``__await__`` awaits its task directly: when the
+  engine's wait is cancelled (a pause, a timeout) the cancellation would go into the
+  device's task and end the operation silently -- the engine would then see a finished
+  move and not stop the motor, which goes on to its target.
+
+`BridgedStatus` treats both alike, as bluesky does: it registers one ``add_callback`` and
+hands the completion to the loop with ``call_soon_threadsafe`` (cheap from the loop's own
+thread too); awaiting it waits on an asyncio future that a cancelled wait leaves alone.
+Progress reported through ``watch(func)`` (keyword arguments, possibly from a thread)
+reaches acq's progress bars as `Progress`, in the loop.
+
+acq's own statuses never pass through here (see `acq.status.as_status`).
 """
 
 from __future__ import annotations
@@ -22,29 +30,25 @@ from typing import Any
 from .describe import name_of
 from .protocols import Progress
 
-__all__ = ["ThreadedStatus", "is_threaded_status"]
+__all__ = ["BridgedStatus", "StatusFailed", "is_bluesky_status"]
 
 log = logging.getLogger("acq.engine")
 
 _PROGRESS_FIELDS = frozenset(Progress.__dataclass_fields__)
 
 
-def is_threaded_status(obj: Any) -> bool:
-    """True for an object shaped like ophyd's StatusBase: ``add_callback`` and ``done``,
-    but no ``__await__``."""
-    return (
-        callable(getattr(obj, "add_callback", None))
-        and hasattr(obj, "done")
-        and not hasattr(type(obj), "__await__")
-    )
+def is_bluesky_status(obj: Any) -> bool:
+    """True for an object with bluesky's Status protocol: ``add_callback`` and ``done``."""
+    return callable(getattr(obj, "add_callback", None)) and hasattr(obj, "done")
 
 
 class StatusFailed(RuntimeError):
-    """A threaded status finished unsuccessfully without saying why."""
+    """A status finished unsuccessfully without saying why."""
 
 
-class ThreadedStatus:
-    """An awaitable view of a classic (threaded) ophyd status, bound to the running loop."""
+class BridgedStatus:
+    """An awaitable view of a bluesky-protocol status (ophyd, ophyd-async), in the running
+    loop; awaiting it never cancels the operation."""
 
     __slots__ = ("_callbacks", "_future", "_loop", "_watchers", "name", "status")
 
@@ -53,13 +57,13 @@ class ThreadedStatus:
         self.name = name or name_of(getattr(status, "device", None) or status)
         self._loop = asyncio.get_running_loop()
         self._future: asyncio.Future[Any] = self._loop.create_future()
-        self._callbacks: list[Callable[[ThreadedStatus], None]] = []
+        self._callbacks: list[Callable[[BridgedStatus], None]] = []
         self._watchers: list[Callable[[Progress], None]] = []
-        # ophyd calls this once: right away if already done (in this thread), else from
-        # one of its threads
+        # called once: right away if already done (in this thread), else later from the
+        # library's thread (ophyd) or from the loop (ophyd-async)
         status.add_callback(self._finished_in_any_thread)
 
-    # -- completion: from ophyd's thread to the loop ---------------------------------
+    # -- completion: from whichever thread to the loop --------------------------------
 
     def _finished_in_any_thread(self, status: Any) -> None:
         self._to_loop(self._settle)
@@ -104,14 +108,14 @@ class ThreadedStatus:
     def exception(self) -> BaseException | None:
         return self._future.exception() if self._future.done() else None
 
-    def add_callback(self, callback: Callable[[ThreadedStatus], None]) -> None:
+    def add_callback(self, callback: Callable[[BridgedStatus], None]) -> None:
         if self._future.done():
             _call_safely(callback, self)
         else:
             self._callbacks.append(callback)
 
     def watch(self, callback: Callable[[Progress], None]) -> None:
-        """Forward ophyd's ``watch`` updates (from its threads) as `Progress`, in the loop."""
+        """Forward the status's ``watch`` updates (keyword arguments) as `Progress`, in the loop."""
         watch = getattr(self.status, "watch", None)
         if watch is None:
             return
@@ -129,7 +133,7 @@ class ThreadedStatus:
 
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"
-        return f"<ThreadedStatus {self.name} {state} of {self.status!r}>"
+        return f"<BridgedStatus {self.name} {state} of {self.status!r}>"
 
 
 def _error_of(status: Any) -> BaseException | None:
