@@ -104,7 +104,7 @@ def capture(console: Console) -> Callable[[], None]:
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
     original = sys.stdout
-    sys.stdout = TeeStream(original, console)  # type: ignore[assignment]
+    sys.stdout = TeeStream(original, console)
 
     def undo() -> None:
         logger.removeHandler(handler)

@@ -288,7 +288,7 @@ class Service:
             )
             server = uvicorn.Server(config)
             # the service owns SIGINT/SIGTERM (a running plan is aborted first)
-            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.worker.run)
                 tg.start_soon(self._stop_on_signals, server)

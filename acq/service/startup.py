@@ -20,9 +20,12 @@ annotated ``-> Plan``, generator and async generator functions. Names starting w
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import inspect
 import runpy
 import traceback
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +55,18 @@ def is_plan_function(obj: Any) -> bool:
     if inspect.isasyncgenfunction(obj) or inspect.isgeneratorfunction(obj):
         return True
     ret = obj.__annotations__.get("return")
-    name = ret if isinstance(ret, str) else getattr(ret, "__name__", repr(ret))
-    return name.split(".")[-1] in ("Plan", "AsyncGenerator", "Generator", "PlanFactory")
+    if ret is None:
+        return False
+    if isinstance(ret, str):  # postponed annotations: judge by the name
+        return ret.split(".")[-1].split("[")[0] in _PLAN_RETURNS
+    union = typing.get_origin(ret) in (typing.Union, types.UnionType)
+    candidates = typing.get_args(ret) if union else (ret,)
+    return any(
+        (typing.get_origin(c) or c) in (cabc.AsyncGenerator, cabc.Generator) for c in candidates
+    )
+
+
+_PLAN_RETURNS = ("Plan", "AsyncGenerator", "Generator", "PlanFactory", "MsgGenerator")
 
 
 def _exported(namespace: Mapping[str, Any]) -> dict[str, Any]:
