@@ -22,6 +22,12 @@ from devices import soft_signal_rw
 from devices.sim import SimDetector, SimMotor
 
 
+async def until(condition, timeout: float = 10.0) -> None:
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.005)
+
+
 class Gate:
     """Lets a test hold the plan at a chosen point: ``yield from``-free, via a command."""
 
@@ -210,7 +216,7 @@ async def test_stop_from_another_task_runs_the_plans_cleanup_and_succeeds(RE, do
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(RE, plan())
-        await anyio.sleep(0.05)
+        await until(lambda: m1.position > 0)  # mid-move, however loaded the machine
         result = await RE.stop()
     assert result.exit_status == "success" and result.interrupted
     assert cleanup == ["ran"]
@@ -224,7 +230,7 @@ async def test_abort_marks_the_run_aborted_with_the_reason(RE, docs):
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(RE, scan([det], m1, [5.0, 10.0]))
-        await anyio.sleep(0.05)
+        await until(lambda: m1.position > 0)  # mid-move, however loaded the machine
         result = await RE.abort("sample fell off")
     assert result.exit_status == "abort" and result.reason == "sample fell off"
     stop = docs.of("stop")[0]
@@ -260,7 +266,7 @@ async def test_halt_skips_the_plans_cleanup_but_stops_and_unstages(RE, docs):
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(RE, plan())
-        await anyio.sleep(0.05)
+        await until(lambda: m1.position > 0)  # mid-move, however loaded the machine
         result = await RE.halt()
     assert result.exit_status == "abort" and "halt" in result.reason
     assert cleanup == ["finally ran"]  # the finally block ran, but could not yield
