@@ -1,0 +1,177 @@
+"""Every plan in ``bluesky.plans``, run on bluesky's RunEngine and on acq's, documents compared.
+
+For each public plan of bluesky 1.15 the same plan (built twice, each time on fresh
+``ophyd.sim`` devices) runs on both engines, and the runs must agree: start metadata
+(plan_name, detectors, motors, num_points, hints, plan_args keys), streams, data keys
+(dtype and shape), descriptor hints and object keys, number of events, seq_nums, the data
+of every Event, exit status and num_events. uids, times and ``plan_args`` reprs are left
+out. acq's documents are also checked against event-model by the suite's autouse checker.
+
+`COMPARED` lists how each plan is called. A plan is left out only with a reason
+(`NOT_COMPARED`), and `test_every_bluesky_plan_is_compared_or_has_a_reason` fails when
+bluesky grows a plan this file does not know.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import bluesky.plan_stubs as bps
+import bluesky.plans as bp
+import pytest
+from bluesky_runs import differences, run_on_acq, run_on_bluesky, summarize, without_values
+from cycler import cycler
+
+from acq import RunEngine
+
+
+def _ramp(hw: Any) -> Any:
+    def go():
+        return (yield from bps.abs_set(hw.motor, 1.0))
+
+    return bp.ramp_plan(go(), hw.motor, lambda: bps.trigger_and_read([hw.det]))
+
+
+def _spirals(plan: Callable[..., Any], *rest: Any) -> Callable[[Any], Any]:
+    """Absolute spirals take a centre; relative ones (``rel_*``) do not."""
+    centre = () if plan.__name__.startswith("rel") else (0.5, 0.5)
+    return lambda hw: plan([hw.det4], hw.motor1, hw.motor2, *centre, 1.0, 1.0, *rest)
+
+
+def _fermat(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return _spirals(plan, 0.3, 1.0)
+
+
+def _spiral(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return _spirals(plan, 0.3, 4)
+
+
+def _square(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return _spirals(plan, 3, 5)
+
+
+def _adaptive(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return lambda hw: plan([hw.det], "det", hw.motor, -1.0, 1.0, 0.05, 0.5, 0.1, True)
+
+
+def _list_grid(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return lambda hw: plan(
+        [hw.det4], hw.motor1, [1.0, 2.0], hw.motor2, [3.0, 4.0, 5.0], snake_axes=True
+    )
+
+
+def _grid(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return lambda hw: plan(
+        [hw.det4], hw.motor1, -1.0, 1.0, 3, hw.motor2, -1.0, 1.0, 2, snake_axes=True
+    )
+
+
+def _inner(plan: Callable[..., Any]) -> Callable[[Any], Any]:
+    return lambda hw: plan([hw.det4], 4, hw.motor1, -1.0, 1.0, hw.motor2, 0.0, 3.0)
+
+
+# name -> (plan built on devices `hw`, answers to Msg('input'), streams whose data depend on timing)
+COMPARED: dict[str, tuple[Callable[[Any], Any], tuple[str, ...], tuple[str, ...]]] = {
+    "count": (lambda hw: bp.count([hw.det, hw.det1], num=3), (), ()),
+    "list_scan": (lambda hw: bp.list_scan([hw.det], hw.motor, [1.0, 2.0, 3.0]), (), ()),
+    "rel_list_scan": (lambda hw: bp.rel_list_scan([hw.det], hw.motor, [-1.0, 0.5]), (), ()),
+    "relative_list_scan": (
+        lambda hw: bp.relative_list_scan([hw.det], hw.motor, [0.1, 0.2]),
+        (),
+        (),
+    ),
+    "list_grid_scan": (_list_grid(bp.list_grid_scan), (), ()),
+    "rel_list_grid_scan": (_list_grid(bp.rel_list_grid_scan), (), ()),
+    "log_scan": (lambda hw: bp.log_scan([hw.det], hw.motor, -1.0, 0.5, 5), (), ()),
+    "rel_log_scan": (lambda hw: bp.rel_log_scan([hw.det], hw.motor, -1.0, 0.5, 4), (), ()),
+    "relative_log_scan": (
+        lambda hw: bp.relative_log_scan([hw.det], hw.motor, 0.0, 0.5, 3),
+        (),
+        (),
+    ),
+    "adaptive_scan": (_adaptive(bp.adaptive_scan), (), ()),
+    "rel_adaptive_scan": (_adaptive(bp.rel_adaptive_scan), (), ()),
+    "relative_adaptive_scan": (_adaptive(bp.relative_adaptive_scan), (), ()),
+    "tune_centroid": (
+        lambda hw: bp.tune_centroid([hw.det], "det", hw.motor, -1.0, 1.0, 0.05, num=5),
+        (),
+        (),
+    ),
+    "scan_nd": (
+        lambda hw: bp.scan_nd(
+            [hw.det4], cycler(hw.motor1, [1.0, 2.0, 3.0]) * cycler(hw.motor2, [0.0, 1.0])
+        ),
+        (),
+        (),
+    ),
+    "inner_product_scan": (_inner(bp.inner_product_scan), (), ()),
+    "relative_inner_product_scan": (_inner(bp.relative_inner_product_scan), (), ()),
+    "scan": (lambda hw: bp.scan([hw.det], hw.motor, -1.0, 1.0, 11), (), ()),
+    "rel_scan": (lambda hw: bp.rel_scan([hw.det], hw.motor, -1.0, 1.0, 5), (), ()),
+    "relative_scan": (lambda hw: bp.relative_scan([hw.det], hw.motor, -1.0, 1.0, 3), (), ()),
+    "grid_scan": (_grid(bp.grid_scan), (), ()),
+    "outer_product_scan": (_grid(bp.outer_product_scan), (), ()),
+    "rel_grid_scan": (_grid(bp.rel_grid_scan), (), ()),
+    "relative_outer_product_scan": (_grid(bp.relative_outer_product_scan), (), ()),
+    "tweak": (
+        lambda hw: bp.tweak(hw.det, "det", hw.motor, 0.5),
+        ("", "0.25", "", "q"),
+        (),
+    ),
+    "spiral_fermat": (_fermat(bp.spiral_fermat), (), ()),
+    "rel_spiral_fermat": (_fermat(bp.rel_spiral_fermat), (), ()),
+    "relative_spiral_fermat": (_fermat(bp.relative_spiral_fermat), (), ()),
+    "spiral": (_spiral(bp.spiral), (), ()),
+    "rel_spiral": (_spiral(bp.rel_spiral), (), ()),
+    "relative_spiral": (_spiral(bp.relative_spiral), (), ()),
+    "spiral_square": (_square(bp.spiral_square), (), ()),
+    "rel_spiral_square": (_square(bp.rel_spiral_square), (), ()),
+    "ramp_plan": (_ramp, (), ("motor_monitor",)),
+    "x2x_scan": (lambda hw: bp.x2x_scan([hw.det], hw.motor1, hw.motor2, -1.0, 1.0, 5), (), ()),
+}
+
+# Plans left out, and why. Keep this short.
+NOT_COMPARED: dict[str, str] = {
+    "fly": "compared in test_fly_with_a_flyer (its trivial flyers give no data to compare)",
+}
+
+# Names in bluesky.plans that are helpers, not plans.
+NOT_PLANS = {"derive_default_hints"}
+
+
+def bluesky_plan_names() -> list[str]:
+    return sorted(
+        name
+        for name, obj in vars(bp).items()
+        if inspect.isfunction(obj)
+        and obj.__module__ == "bluesky.plans"
+        and not name.startswith("_")
+        and name not in NOT_PLANS
+    )
+
+
+@pytest.fixture
+def RE(tmp_path: Any) -> RunEngine:
+    return RunEngine(state_dir=str(tmp_path), waiting_hook=None, handle_sigint=False)
+
+
+def test_every_bluesky_plan_is_compared_or_has_a_reason():
+    names = set(bluesky_plan_names())
+    assert names - set(COMPARED) - set(NOT_COMPARED) == set(), "plans nobody compares"
+    assert set(COMPARED) - names == set(), "plans that bluesky no longer has"
+    assert len(NOT_COMPARED) <= 2
+
+
+@pytest.mark.parametrize("name", sorted(COMPARED))
+async def test_bluesky_plan_gives_the_same_documents_on_both_engines(RE: RunEngine, name: str):
+    factory, answers, timed_streams = COMPARED[name]
+    expected_docs = await anyio.to_thread.run_sync(run_on_bluesky, factory, answers)
+    got_docs = await run_on_acq(RE, factory, answers)
+    expected = without_values(summarize(expected_docs), timed_streams)
+    got = without_values(summarize(got_docs), timed_streams)
+    assert got == expected, "\n".join(differences(got, expected))
+    assert [n for n, _ in got_docs if n != "event"] == [n for n, _ in expected_docs if n != "event"]
+    assert expected and all(run["exit_status"] == "success" for run in got)
