@@ -205,23 +205,25 @@ def _stream_column(
     handlers: Any,
 ) -> np.ndarray:
     """One value per event row (matched by seq_num), or per stream index if no events."""
-    slots: list[tuple[int, dict[str, Any], int]] = []  # (seq_num, stream_datum, index)
+    slots: list[tuple[int, dict[str, Any], int]] = []  # (seq_num, stream_datum, offset)
     for sd in stream_datums:
         seq = sd["seq_nums"]
         index = sd["indices"]
         for offset in range(index["stop"] - index["start"]):
-            slots.append((seq["start"] + offset, sd, index["start"] + offset))
+            slots.append((seq["start"] + offset, sd, offset))
     slots.sort(key=lambda s: s[0])
     if len(table["seq_num"]):
         wanted = {int(s): i for i, s in enumerate(table["seq_num"])}
         slots = [s for s in slots if s[0] in wanted]
     else:
         table["seq_num"] = np.array([s[0] for s in slots], dtype=np.int64)
-    if handlers is None:
-        return np.array([s[2] for s in slots], dtype=np.int64)
+    if handlers is None:  # the frame's index in its file
+        return np.array(
+            [sd["indices"]["start"] + offset for _, sd, offset in slots], dtype=np.int64
+        )
     return _stack(
         [
-            handlers.load_stream_datum(stream_resources[sd["stream_resource"]], sd, index)
-            for _, sd, index in slots
+            handlers.load_stream_datum(stream_resources[sd["stream_resource"]], sd, offset)
+            for _, sd, offset in slots
         ]
     )
