@@ -81,7 +81,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         service = Service(config)
         asyncio.run(service.serve())
     except ServiceError as exc:
-        return _fail(str(exc).splitlines()[0] if "\n" not in str(exc)[:200] else str(exc))
+        return _fail(str(exc))  # a startup file's failure keeps its traceback
     except KeyboardInterrupt:
         return 130
     return 0
