@@ -70,9 +70,11 @@ async def test_a_suspended_standard_scan_has_one_event_per_point(RE, docs):
 
 async def test_pause_and_resume_a_standard_plan(RE, docs):
     det = SimDetector("det", SimMotor("m1"))
+    first = anyio.Event()
+    RE.subscribe(lambda name, doc: first.set(), "event")
 
     async def pause_soon():
-        await anyio.sleep(0.02)
+        await first.wait()  # the run is under way (a fixed delay may come before it starts)
         RE.request_pause(defer=True)
 
     async with anyio.create_task_group() as tg:
