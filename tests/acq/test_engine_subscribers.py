@@ -202,11 +202,13 @@ async def test_documents_reach_subscribers_while_the_engine_waits(det):
     slow = SimMotor("slow", velocity=2.0)
     seen = anyio.Event()
     values = []
+    delivered_at = []  # where the motor was when the new temperature reached us
 
     def on_event(name, doc):
         if "temperature" in doc["data"]:
             values.append(doc["data"]["temperature"])
             if doc["data"]["temperature"] == 2.0:
+                delivered_at.append(slow.position)
                 seen.set()
 
     RE.subscribe(on_event, "event")
@@ -214,18 +216,20 @@ async def test_documents_reach_subscribers_while_the_engine_waits(det):
     async def plan():
         yield Msg("open_run")
         yield Msg("monitor", temperature)
-        yield Msg("set", slow, 1.0, group="move")  # half a second
+        yield Msg("set", slow, 3.0, group="move")  # 1.5 s
         yield Msg("wait", None, group="move")
         yield Msg("close_run")
 
     async def change_during_the_move():
-        await anyio.sleep(0.1)
+        with anyio.fail_after(10):
+            while slow.position == 0.0:
+                await anyio.sleep(0.005)
         await temperature.set(2.0)
-        with anyio.fail_after(0.2):  # delivered during the move, not after it
+        with anyio.fail_after(10):
             await seen.wait()
-        assert slow.position < 1.0
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(change_during_the_move)
         await RE(plan())
     assert values == [1.0, 2.0]
+    assert 0.0 < delivered_at[0] < 3.0, "delivered during the move, not after it"
