@@ -322,12 +322,14 @@ class Commands:
             await self.wait(Msg("wait", group=msg.kwargs.get("group")))
         return status
 
-    async def wait(self, msg: Msg) -> None:
+    async def wait(self, msg: Msg) -> bool:
+        """Wait for a group; True when all is done, False when ``timeout`` passed and
+        ``error_on_timeout=False`` (or bluesky's ``move_on=True``) says not to raise."""
         kwargs = msg.kwargs
         group = kwargs.get("group", msg.args[0] if msg.args else None)
         pending = self.ex.groups.pop(group, None)
         if not pending:
-            return
+            return True
         timeout = kwargs.get("timeout")
         hook = self.engine.waiting_hook
         if len(pending) == 1 and timeout is None and hook is None:  # the per-point path
@@ -337,7 +339,7 @@ class Commands:
             except Exception as error:
                 error.add_note(f"while waiting for {name_of(p.obj)} to finish its {p.action}")
                 raise
-            return
+            return True
         watching = hook is not None and not all(is_done(p.status) for p in pending)
         if watching:
             _call_hook(hook, [p.status for p in pending])  # type: ignore[arg-type]
@@ -347,12 +349,15 @@ class Commands:
             busy = [p for p in pending if not is_done(p.status)]
             if busy:  # still running: a later wait on this group can pick them up
                 self.ex.groups.setdefault(group, []).extend(busy)
-            if isinstance(error, WaitTimeout) and not kwargs.get("error_on_timeout", True):
-                return
+            if isinstance(error, WaitTimeout) and (
+                not kwargs.get("error_on_timeout", True) or kwargs.get("move_on")
+            ):
+                return False
             raise
         finally:
             if watching:
                 _call_hook(hook, None)  # type: ignore[arg-type]
+        return True
 
     async def sleep(self, msg: Msg) -> None:
         duration = msg.args[0] if msg.args else msg.kwargs.get("duration", msg.obj)

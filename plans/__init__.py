@@ -27,17 +27,32 @@ from .grids import (
     rel_list_grid_scan,
     rel_spiral,
     rel_spiral_fermat,
+    rel_spiral_square,
     spiral,
     spiral_fermat,
+    spiral_square,
 )
-from .scans import count, list_scan, log_scan, rel_list_scan, rel_log_scan, rel_scan, scan, scan_nd
+from .ramp import RampFail, ramp_plan
+from .scans import (
+    count,
+    list_scan,
+    log_scan,
+    rel_list_scan,
+    rel_log_scan,
+    rel_scan,
+    scan,
+    scan_nd,
+    x2x_scan,
+)
 from .temperature import temperature_theta_2theta_scan
+from .tweak import tweak
 
 __all__ = [
     "DryRunReport",
     "Move",
     "PlanArgumentError",
     "PlanError",
+    "RampFail",
     "SoftLimitError",
     "adaptive_scan",
     "count",
@@ -48,6 +63,7 @@ __all__ = [
     "list_grid_scan",
     "list_scan",
     "log_scan",
+    "ramp_plan",
     "rel_adaptive_scan",
     "rel_grid_scan",
     "rel_list_grid_scan",
@@ -56,12 +72,16 @@ __all__ = [
     "rel_scan",
     "rel_spiral",
     "rel_spiral_fermat",
+    "rel_spiral_square",
     "scan",
     "scan_nd",
     "spiral",
     "spiral_fermat",
+    "spiral_square",
     "stubs",
     "temperature_theta_2theta_scan",
     "tune_centroid",
+    "tweak",
     "wrappers",
+    "x2x_scan",
 ]

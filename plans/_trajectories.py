@@ -20,6 +20,7 @@ __all__ = [
     "linspace",
     "outer_product",
     "spiral",
+    "square_spiral",
 ]
 
 GOLDEN_ANGLE = math.radians(137.508)
@@ -147,3 +148,34 @@ def fermat_spiral(
         if _inside(x, y, half_x, half_y, tilt):
             points.append((x_center + x, y_center + y * aspect))
     return points
+
+
+def square_spiral(
+    x_center: float, y_center: float, x_range: float, y_range: float, x_num: int, y_num: int
+) -> list[tuple[float, float]]:
+    """An ``x_num`` by ``y_num`` grid centred on the centre, walked as a square spiral.
+
+    The walk starts at the grid point nearest the centre and winds outwards (+x, -y, -x,
+    +y, with legs growing by one every two turns); points outside the grid are
+    skipped, so a rectangular grid is covered exactly once. Each axis needs at least two
+    points (its spacing is ``range / (num - 1)``); an even count puts the centre between
+    two points.
+    """
+    x_step, y_step = x_range / (x_num - 1), y_range / (y_num - 1)
+    i, j = (x_num - 1) // 2, y_num // 2  # the point nearest the centre (as bluesky's)
+    directions = ((1, 0), (0, -1), (-1, 0), (0, 1))
+    indices = [(i, j)]
+    leg, turn = 1, 0
+    while len(indices) < x_num * y_num:
+        di, dj = directions[turn % 4]
+        for _ in range(leg):
+            i, j = i + di, j + dj
+            if 0 <= i < x_num and 0 <= j < y_num:
+                indices.append((i, j))
+        turn += 1
+        if turn % 2 == 0:
+            leg += 1
+    return [
+        (x_center + x_step * (i - (x_num - 1) / 2), y_center + y_step * (j - (y_num - 1) / 2))
+        for i, j in indices
+    ]

@@ -38,8 +38,10 @@ __all__ = [
     "rel_list_grid_scan",
     "rel_spiral",
     "rel_spiral_fermat",
+    "rel_spiral_square",
     "spiral",
     "spiral_fermat",
+    "spiral_square",
 ]
 
 PerStep = Callable[..., Any]
@@ -459,6 +461,126 @@ def rel_spiral_fermat(
         ("factor", factor),
         dr_y,
         tilt,
+        per_step,
+        md,
+        relative=True,
+    )
+
+
+def _spiral_square(
+    plan: str,
+    detectors: Any,
+    x_motor: Any,
+    y_motor: Any,
+    x_center: Any,
+    y_center: Any,
+    x_range: Any,
+    y_range: Any,
+    x_num: Any,
+    y_num: Any,
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+) -> Plan:
+    detectors = check_detectors(plan, detectors)
+    check_movable(plan, x_motor, "x_motor")
+    check_movable(plan, y_motor, "y_motor")
+    check_unique(plan, [x_motor, y_motor])
+    x0, y0 = check_number(plan, x_center, "x_center"), check_number(plan, y_center, "y_center")
+    for what, value in (("x_range", x_range), ("y_range", y_range)):
+        if check_number(plan, value, what) <= 0:
+            raise PlanArgumentError(f"{plan}: {what} must be positive, got {value!r}")
+    nx, ny = check_num(plan, x_num, "x_num", minimum=2), check_num(plan, y_num, "y_num", minimum=2)
+    xy = traj.square_spiral(x0, y0, float(x_range), float(y_range), nx, ny)
+    per_step = check_per_step(plan, per_step, 2)
+    pattern_args = {
+        "x_motor": x_motor,
+        "y_motor": y_motor,
+        "x_center": x0,
+        "y_center": y0,
+        "x_range": x_range,
+        "y_range": y_range,
+        "x_num": nx,
+        "y_num": ny,
+    }
+    meta = start_metadata(
+        plan,
+        detectors=detectors,
+        motors=[x_motor, y_motor],
+        num_points=len(xy),
+        plan_args={"detectors": detectors, **pattern_args, "per_step": per_step},
+        md=md,
+        extents=[[x0 - x_range / 2, x0 + x_range / 2], [y0 - y_range / 2, y0 + y_range / 2]],
+        shape=[nx, ny],
+        plan_pattern="square_spiral",
+        plan_pattern_module="plans._trajectories",
+        plan_pattern_args=pattern_args,
+    )
+    motors = [x_motor, y_motor]
+    if relative:
+        return relative_step_plan(plan, detectors, motors, xy, per_step, meta)
+    check_trajectory_limits(plan, motors, xy)
+    return step_plan(detectors, motors, xy, per_step, meta)
+
+
+def spiral_square(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_center: float,
+    y_center: float,
+    x_range: float,
+    y_range: float,
+    x_num: int,
+    y_num: int,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
+    """An ``x_num`` by ``y_num`` grid over ``x_range`` by ``y_range``, centred on
+    (x_center, y_center), walked as a square spiral from the centre outwards (bluesky's
+    point order): the interesting middle first, every grid point once."""
+    return _spiral_square(
+        "spiral_square",
+        detectors,
+        x_motor,
+        y_motor,
+        x_center,
+        y_center,
+        x_range,
+        y_range,
+        x_num,
+        y_num,
+        per_step,
+        md,
+        relative=False,
+    )
+
+
+def rel_spiral_square(
+    detectors: Sequence[Any],
+    x_motor: Any,
+    y_motor: Any,
+    x_range: float,
+    y_range: float,
+    x_num: int,
+    y_num: int,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
+    """`spiral_square` centred where the motors are; moves them back after."""
+    return _spiral_square(
+        "rel_spiral_square",
+        detectors,
+        x_motor,
+        y_motor,
+        0.0,
+        0.0,
+        x_range,
+        y_range,
+        x_num,
+        y_num,
         per_step,
         md,
         relative=True,

@@ -40,6 +40,7 @@ __all__ = [
     "rel_scan",
     "scan",
     "scan_nd",
+    "x2x_scan",
 ]
 
 PerStep = Callable[..., Any]
@@ -202,6 +203,29 @@ def rel_scan(
 ) -> Plan:
     """`scan` with start and stop relative to where each motor is; moves them back after."""
     return _scan("rel_scan", detectors, args, num, per_step, md, relative=True)
+
+
+def x2x_scan(
+    detectors: Sequence[Any],
+    motor1: Any,
+    motor2: Any,
+    start: float,
+    stop: float,
+    num: int,
+    *,
+    per_step: PerStep | None = None,
+    md: Metadata = None,
+) -> Plan:
+    """Relative scan of `motor1` from `start` to `stop` with `motor2` moving half as far
+    (``start / 2`` to ``stop / 2``): a theta-2theta (2x:x) scan about where both are.
+
+    bluesky's ``x2x_scan``: `rel_scan` of both motors together; moves them back after.
+    """
+    plan = "x2x_scan"
+    start = check_number(plan, start, "start")
+    stop = check_number(plan, stop, "stop")
+    args = (motor1, start, stop, motor2, start / 2, stop / 2)
+    return _scan(plan, detectors, args, num, per_step, md, relative=True)
 
 
 def _list_scan(

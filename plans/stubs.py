@@ -21,6 +21,14 @@ from typing import Any
 from acq.msg import Msg
 from acq.protocols import Locatable, Readable, Stageable, Triggerable
 
+from ._compose import (
+    broadcast_msg,
+    collect_while_completing,
+    complete_all,
+    kickoff_all,
+    pchain,
+    repeater,
+)
 from ._devices import main_field, new_group, stageable
 from ._per_step import (
     TakeReading,
@@ -54,21 +62,28 @@ from .errors import PlanArgumentError
 __all__ = [
     "TakeReading",
     "abs_set",
+    "broadcast_msg",
     "checkpoint",
     "clear_checkpoint",
     "close_run",
     "collect",
+    "collect_while_completing",
     "complete",
+    "complete_all",
     "configure",
     "create",
     "declare_stream",
     "deferred_pause",
     "drop",
+    "input_plan",
     "install_suspender",
     "kickoff",
+    "kickoff_all",
     "locate",
     "monitor",
+    "mov",
     "move_per_step",
+    "movr",
     "mv",
     "mvr",
     "null",
@@ -77,6 +92,7 @@ __all__ = [
     "one_shot",
     "open_run",
     "pause",
+    "pchain",
     "position_of",
     "prepare",
     "rd",
@@ -84,6 +100,7 @@ __all__ = [
     "rel_set",
     "remove_suspender",
     "repeat",
+    "repeater",
     "save",
     "sleep",
     "stage",
@@ -97,6 +114,7 @@ __all__ = [
     "unstage_all",
     "unsubscribe",
     "wait",
+    "wait_for",
 ]
 
 
@@ -570,3 +588,32 @@ async def _unstage_all(todo: list[Any]) -> Plan:
         for obj in todo:
             yield Msg("unstage", obj, group=group)
         yield Msg("wait", None, group=group)
+
+
+mov = mv  # bluesky's alias
+movr = mvr  # bluesky's alias
+
+
+def input_plan(prompt: str = "") -> Plan:
+    """Ask the user (``RE.input_function``, by default `input`); returns the answer."""
+    if not isinstance(prompt, str):
+        raise PlanArgumentError(
+            f"input_plan: prompt must be a string, got {describe_value(prompt)}"
+        )
+    return named(_ask(Msg("input", prompt=prompt)), "input_plan")
+
+
+def wait_for(futures: Sequence[Callable[[], Any]], *, timeout: float | None = None) -> Plan:
+    """Wait for awaitables the plan creates (each ``factory()`` is called by the engine,
+    in its loop); returns the finished futures. bluesky's ``wait_for``."""
+    factories = list(futures)
+    for i, factory in enumerate(factories):
+        if not callable(factory):
+            raise PlanArgumentError(
+                f"wait_for: futures[{i}] is {describe_value(factory)}; give functions that "
+                "return an awaitable (lambda: some_coroutine()), so it is made in the loop"
+            )
+    if timeout is None:
+        return named(_ask(Msg("wait_for", None, factories)), "wait_for")
+    seconds = check_seconds("wait_for", timeout, "timeout")
+    return named(_ask(Msg("wait_for", None, factories, timeout=seconds)), "wait_for")

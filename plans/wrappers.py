@@ -32,14 +32,21 @@ from .errors import PlanArgumentError
 from .stubs import position_of, stage_all, trigger_and_read, unstage_all
 
 __all__ = [
+    "SupplementalData",
     "baseline_decorator",
     "baseline_wrapper",
+    "configure_count_time_decorator",
+    "configure_count_time_wrapper",
     "contingency_decorator",
     "contingency_wrapper",
     "finalize_decorator",
     "finalize_wrapper",
+    "fly_during_decorator",
+    "fly_during_wrapper",
     "inject_md_decorator",
     "inject_md_wrapper",
+    "lazily_stage_decorator",
+    "lazily_stage_wrapper",
     "monitor_during_decorator",
     "monitor_during_wrapper",
     "msg_mutator",
@@ -50,6 +57,8 @@ __all__ = [
     "reset_positions_wrapper",
     "run_decorator",
     "run_wrapper",
+    "set_run_key_decorator",
+    "set_run_key_wrapper",
     "stage_decorator",
     "stage_wrapper",
     "suspend_decorator",
@@ -291,6 +300,20 @@ def _with_run_key(plan: Plan, run: str | None) -> Plan:
     return msg_mutator(plan, lambda msg: msg._replace(run=run))
 
 
+def set_run_key_wrapper(plan: Plan, run: str) -> Plan:
+    """Send every message of `plan` to run `run` (``Msg.run``), for concurrent runs:
+    ``pchain(set_run_key_wrapper(count([det]), "a"), ...)``."""
+    _check_plan("set_run_key_wrapper", plan)
+    if run is None or not isinstance(run, str | int):
+        raise PlanArgumentError(
+            f"set_run_key_wrapper: run must be a run key (a string), got {describe_value(run)}"
+        )
+    return named(msg_mutator(plan, lambda msg: msg._replace(run=run)), "set_run_key_wrapper")
+
+
+set_run_key_decorator = _decorator(set_run_key_wrapper)
+
+
 def baseline_wrapper(plan: Plan, devices: Iterable[Any], name: str = "baseline") -> Plan:
     """Read `devices` into stream `name` just after each run opens and just before it closes."""
     _check_plan("baseline_wrapper", plan)
@@ -470,3 +493,16 @@ async def _suspend(plan: Plan, suspenders: list[Any]) -> Plan:
 
 
 suspend_decorator = _decorator(suspend_wrapper)
+
+
+# Device wrappers (fly_during, lazily_stage, configure_count_time, SupplementalData) live in
+# their own module, built on the helpers above; imported last, when those exist.
+from ._device_wrappers import (  # noqa: E402
+    SupplementalData,
+    configure_count_time_decorator,
+    configure_count_time_wrapper,
+    fly_during_decorator,
+    fly_during_wrapper,
+    lazily_stage_decorator,
+    lazily_stage_wrapper,
+)
