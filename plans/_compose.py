@@ -16,7 +16,14 @@ from acq.msg import Msg
 
 from ._devices import new_group
 from ._plan import Plan, is_plan, named, plan_return
-from ._validate import check_flag, check_group, check_name, check_seconds, check_verb
+from ._validate import (
+    check_flag,
+    check_group,
+    check_name,
+    check_seconds,
+    check_verb,
+    describe_value,
+)
 from .errors import PlanArgumentError
 
 __all__ = [
@@ -27,6 +34,16 @@ __all__ = [
     "pchain",
     "repeater",
 ]
+
+
+def check_collectable(plan: str, obj: Any, what: str) -> None:
+    """Something ``Msg('collect')`` can collect from: pages, asset documents or events."""
+    methods = ("collect_pages", "collect_asset_docs", "collect")
+    if not any(callable(getattr(obj, m, None)) for m in methods):
+        raise PlanArgumentError(
+            f"{plan}: {what} is {describe_value(obj)}, which cannot be collected from "
+            f"(it has none of {', '.join(m + '()' for m in methods)})"
+        )
 
 
 def repeater(n: int | None, plan_function: Callable[..., Any], *args: Any, **kwargs: Any) -> Plan:
@@ -144,7 +161,7 @@ def collect_while_completing(
     for flyer in flyers:
         check_verb("collect_while_completing", flyer, "complete", "flyer")
     for det in dets:
-        check_verb("collect_while_completing", det, "collect_asset_docs", "detector")
+        check_collectable("collect_while_completing", det, "detector")
     if flush_period is not None:
         check_seconds("collect_while_completing", flush_period, "flush_period")
     if stream_name is not None:

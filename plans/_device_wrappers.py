@@ -13,10 +13,11 @@ from typing import Any
 
 from acq.msg import Msg
 
+from ._compose import check_collectable
 from ._devices import new_group, unique
 from ._mutate import plan_mutator
 from ._plan import Plan, named, plan_return
-from ._validate import check_number, check_verb, describe_value
+from ._validate import check_number, check_verb, describe_value, name_of
 from .stubs import position_of
 from .wrappers import (
     _check_plan,
@@ -38,13 +39,14 @@ __all__ = [
 
 
 def fly_during_wrapper(plan: Plan, flyers: Iterable[Any]) -> Plan:
-    """Kick off `flyers` just after each run opens; complete and collect them just before
-    it closes (bluesky's ``fly_during_wrapper``)."""
+    """Kick off `flyers` just after each run opens; complete and collect them (each into
+    a stream named after it) just before it closes (bluesky's ``fly_during_wrapper``)."""
     _check_plan("fly_during_wrapper", plan)
     flyers = unique(flyers)
     for flyer in flyers:
-        for verb in ("kickoff", "complete", "collect"):
+        for verb in ("kickoff", "complete"):
             check_verb("fly_during_wrapper", flyer, verb, "flyer")
+        check_collectable("fly_during_wrapper", flyer, "flyer")
     if not flyers:
         return plan
 
@@ -61,8 +63,8 @@ def fly_during_wrapper(plan: Plan, flyers: Iterable[Any]) -> Plan:
         for flyer in flyers:
             yield Msg("complete", flyer, group=group, run=msg.run)
         yield Msg("wait", None, group=group, run=msg.run)
-        for flyer in flyers:
-            yield Msg("collect", flyer, run=msg.run)
+        for flyer in flyers:  # each into its own stream, named after it
+            yield Msg("collect", flyer, name=name_of(flyer), run=msg.run)
         result = yield msg
         yield plan_return(result)
 
