@@ -44,6 +44,9 @@ class CtrlC:
             return
         loop = asyncio.get_running_loop()
         previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:  # started in the background (`&`, nohup): leave it so
+            yield
+            return
         try:
             loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         except (NotImplementedError, RuntimeError, ValueError):  # no signals on this loop
