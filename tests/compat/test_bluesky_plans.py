@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
+import bluesky.preprocessors as bpp
 import pytest
 from bluesky_runs import differences, run_on_acq, run_on_bluesky, summarize, without_values
 from cycler import cycler
@@ -174,4 +175,140 @@ async def test_bluesky_plan_gives_the_same_documents_on_both_engines(RE: RunEngi
     got = without_values(summarize(got_docs), timed_streams)
     assert got == expected, "\n".join(differences(got, expected))
     assert [n for n, _ in got_docs if n != "event"] == [n for n, _ in expected_docs if n != "event"]
+    assert expected and all(run["exit_status"] == "success" for run in got)
+
+
+# -- bluesky's plan stubs and preprocessors, composed with ``yield from`` -----------------
+
+
+def _stubs(hw: Any) -> Any:
+    """Most of bluesky.plan_stubs in one plan, with return values through ``yield from``."""
+
+    @bpp.run_decorator(md={"plan_name": "stubs"})
+    def inner():
+        yield from bps.declare_stream(hw.det, hw.motor, name="primary")
+        for x in (1.0, 2.0):
+            yield from bps.mv(hw.motor, x)
+            yield from bps.trigger_and_read([hw.det, hw.motor])
+        yield from bps.mvr(hw.motor, 0.5)
+        here = yield from bps.rd(hw.motor)
+        yield from bps.abs_set(hw.motor, here + 1, wait=True)
+        yield from bps.rel_set(hw.motor, 1, wait=True)
+        yield from bps.mov(hw.motor, 4.0)
+        yield from bps.movr(hw.motor, -0.5)
+        yield from bps.checkpoint()
+        yield from bps.null()
+        yield from bps.sleep(0.001)
+        yield from bps.repeat(lambda: bps.trigger_and_read([hw.det, hw.motor]), num=2)
+        yield from bps.one_1d_step([hw.det], hw.motor, 1.5)
+        yield from bps.create("other")
+        yield from bps.read(hw.det1)
+        yield from bps.save()
+        yield from bps.create("other")
+        yield from bps.read(hw.det1)
+        yield from bps.drop()
+        yield from bps.broadcast_msg("trigger", [hw.det, hw.det1], group="b")
+        yield from bps.wait(group="b")
+        return here
+
+    return inner()
+
+
+def _pattern_of_plans(hw: Any) -> Any:
+    def twice():
+        uids = yield from bps.repeater(2, bp.count, [hw.det])
+        more = yield from bpp.pchain(bp.count([hw.det1]), bp.scan([hw.det], hw.motor, 0, 1, 2))
+        return (uids, more)
+
+    return twice()
+
+
+def _mutated(hw: Any) -> Any:
+    def double_moves(msg: Any) -> Any:
+        if msg.command == "set":
+            return msg._replace(args=(msg.args[0] * 2, *msg.args[1:]))
+        return msg
+
+    return bpp.msg_mutator(bp.scan([hw.det], hw.motor, 0.0, 1.0, 3), double_moves)
+
+
+def _unstaged(hw: Any) -> Any:
+    """A run that stages nothing itself (bluesky's count does: wrapping it stages twice)."""
+
+    @bpp.run_decorator(md={"plan_name": "unstaged"})
+    def inner():
+        yield from bps.trigger_and_read([hw.det])
+        yield from bps.mv(hw.motor, 1.0)
+        yield from bps.trigger_and_read([hw.det])
+
+    return inner()
+
+
+def _with_subscription(hw: Any) -> Any:
+    return bpp.subs_wrapper(bp.count([hw.det], 2), {"all": [lambda name, doc: None]})
+
+
+COMPOSED: dict[str, tuple[Callable[[Any], Any], tuple[str, ...], tuple[str, ...]]] = {
+    "plan_stubs": (_stubs, (), ()),
+    "repeater_and_pchain": (_pattern_of_plans, (), ()),
+    "baseline_wrapper": (
+        lambda hw: bpp.baseline_wrapper(bp.count([hw.det], 2), [hw.motor1, hw.motor2]),
+        (),
+        (),
+    ),
+    "inject_md_wrapper": (
+        lambda hw: bpp.inject_md_wrapper(bp.count([hw.det]), {"sample": "Si"}),
+        (),
+        (),
+    ),
+    "relative_set_wrapper": (
+        lambda hw: bpp.relative_set_wrapper(bp.list_scan([hw.det], hw.motor, [0.5, 1.0])),
+        (),
+        (),
+    ),
+    "reset_positions_wrapper": (
+        lambda hw: bpp.reset_positions_wrapper(bp.scan([hw.det], hw.motor, 1.0, 2.0, 2)),
+        (),
+        (),
+    ),
+    "stage_wrapper": (lambda hw: bpp.stage_wrapper(_unstaged(hw), [hw.det]), (), ()),
+    "lazily_stage_wrapper": (lambda hw: bpp.lazily_stage_wrapper(_unstaged(hw)), (), ()),
+    "finalize_wrapper": (
+        lambda hw: bpp.finalize_wrapper(bp.count([hw.det]), bps.mv(hw.motor, 0.0)),
+        (),
+        (),
+    ),
+    "contingency_wrapper": (
+        lambda hw: bpp.contingency_wrapper(
+            bp.count([hw.det]), final_plan=lambda: bps.mv(hw.motor, 1.0)
+        ),
+        (),
+        (),
+    ),
+    "subs_wrapper": (_with_subscription, (), ()),
+    "rewindable_wrapper": (lambda hw: bpp.rewindable_wrapper(bp.count([hw.det], 2), False), (), ()),
+    "set_run_key_wrapper": (lambda hw: bpp.set_run_key_wrapper(bp.count([hw.det]), "a"), (), ()),
+    "configure_count_time_wrapper": (
+        lambda hw: bpp.configure_count_time_wrapper(bp.count([hw.det_with_count_time]), 0.2),
+        (),
+        (),
+    ),
+    "msg_mutator": (_mutated, (), ()),
+    "SupplementalData": (
+        lambda hw: bpp.SupplementalData(baseline=[hw.motor1])(bp.scan([hw.det], hw.motor, 0, 1, 2)),
+        (),
+        (),
+    ),
+    "print_summary_wrapper": (lambda hw: bpp.print_summary_wrapper(bp.count([hw.det])), (), ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+async def test_bluesky_stubs_and_preprocessors_give_the_same_documents(RE: RunEngine, name: str):
+    factory, answers, timed_streams = COMPOSED[name]
+    expected_docs = await anyio.to_thread.run_sync(run_on_bluesky, factory, answers)
+    got_docs = await run_on_acq(RE, factory, answers)
+    expected = without_values(summarize(expected_docs), timed_streams)
+    got = without_values(summarize(got_docs), timed_streams)
+    assert got == expected, "\n".join(differences(got, expected))
     assert expected and all(run["exit_status"] == "success" for run in got)
