@@ -105,7 +105,8 @@ def ensure_plan(obj: Any) -> Any:
 
 
 def _messages(msgs: list[Any]) -> Generator[Any, Any, None]:
-    yield from msgs
+    for msg in msgs:  # noqa: UP028 (`yield from` a list cannot be sent the replies)
+        yield msg
 
 
 def plan_name(plan: object) -> str:

@@ -1,0 +1,205 @@
+"""What bluesky users do with their RunEngine, on acq's: ``bps.wait_for``, ``bps.input_plan``,
+``rewindable``, ``subs_wrapper``, ``SupplementalData`` in ``RE.preprocessors``, ``msg_hook``,
+``state_hook``, ``declare_stream``, ``RE_class``, and plans given as lists of messages.
+Devices: acq's hardware-free ones (``devices.sim``), which bluesky's plans accept as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anyio
+import bluesky.plan_stubs as bps
+import bluesky.plans as bp
+import bluesky.preprocessors as bpp
+import pytest
+from bluesky.utils import Msg as BlueskyMsg
+
+from acq import RunEngine, RunEnginePaused, WaitTimeout
+from devices.sim import SimDetector, SimMotor, soft_signal_rw
+
+
+class Docs:
+    def __init__(self) -> None:
+        self.all: list[tuple[str, dict]] = []
+
+    def __call__(self, name: str, doc: dict) -> None:
+        self.all.append((name, doc))
+
+    def events(self, stream: str = "primary") -> list[dict]:
+        uids = {d["uid"] for n, d in self.all if n == "descriptor" and d["name"] == stream}
+        return [d for n, d in self.all if n == "event" and d["descriptor"] in uids]
+
+
+@pytest.fixture
+def docs() -> Docs:
+    return Docs()
+
+
+@pytest.fixture
+async def RE(tmp_path: Any, docs: Docs) -> Any:
+    engine = RunEngine(state_dir=str(tmp_path), waiting_hook=None, handle_sigint=False)
+    engine.subscribe(docs)
+    yield engine
+    await engine.flush(timeout=10)
+
+
+@pytest.fixture
+def motor() -> SimMotor:
+    return SimMotor("motor", velocity=1000.0)
+
+
+@pytest.fixture
+def det(motor: SimMotor) -> SimDetector:
+    return SimDetector("det", motor, center=0.0, width=1.0, peak=10.0)
+
+
+async def test_await_RE_of_bluesky_scan_returns_its_run_uid(RE, docs, motor, det):
+    result = await RE(bp.scan([det], motor, -1, 1, 11))
+    assert result.plan_result == result.run_uids[0]
+    assert [e["seq_num"] for e in docs.events()] == list(range(1, 12))
+    assert [round(e["data"]["motor"], 6) for e in docs.events()][::5] == [-1.0, 0.0, 1.0]
+
+
+async def test_wait_for_awaits_the_plans_own_coroutines_in_the_engines_loop(RE, motor):
+    loop = asyncio.get_running_loop()
+    seen = []
+
+    async def in_the_loop():
+        seen.append(asyncio.get_running_loop() is loop)
+        return "ready"
+
+    def plan():
+        futures = yield from bps.wait_for([in_the_loop])
+        return futures[0].result()
+
+    assert (await RE(plan())).plan_result == "ready"
+    assert seen == [True]
+
+
+async def test_wait_for_timeout_fails_the_plan_and_leaves_nothing_running(RE):
+    never = asyncio.Event()
+
+    def plan():
+        yield from bps.wait_for([never.wait], timeout=0.05)
+
+    with pytest.raises(WaitTimeout, match="not done"):
+        await RE(plan())  # the autouse fixture fails the test if a task is left behind
+
+
+async def test_input_plan_asks_the_input_function(RE):
+    RE.input_function = lambda prompt: {"Sample? ": "Si"}[prompt]  # sync: a worker thread
+
+    def plan():
+        answer = yield from bps.input_plan("Sample? ")
+        return answer
+
+    assert (await RE(plan())).plan_result == "Si"
+
+
+async def test_rewindable_false_makes_a_pause_abort_instead_of_rewinding(RE, docs, motor, det):
+    states = []
+
+    def plan():
+        states.append((yield BlueskyMsg("rewindable", None, None)))
+        yield from bp.count([det], 3, delay=0.05)
+
+    async def pause_once_running():
+        with anyio.fail_after(10):
+            while not docs.events():
+                await anyio.sleep(0.005)
+        RE.request_pause()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_once_running)
+        result = await RE(bpp.rewindable_wrapper(plan(), False))
+    assert states == [False]  # inside the wrapper
+    assert result.exit_status == "abort" and "cannot be resumed" in result.reason
+    assert RE.state == "idle"
+
+
+async def test_rewindable_true_pauses_and_resumes(RE, docs, motor, det):
+    async def pause_once_running():
+        with anyio.fail_after(10):
+            while not docs.events():
+                await anyio.sleep(0.005)
+        RE.request_pause()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_once_running)
+        with pytest.raises(RunEnginePaused):
+            await RE(bpp.rewindable_wrapper(bp.count([det], 3, delay=0.05), True))
+    result = await RE.resume()
+    assert result.exit_status == "success"
+    assert [e["seq_num"] for e in docs.events()] == [1, 2, 3]
+
+
+async def test_subs_wrapper_subscribes_for_the_plan_only(RE, motor, det):
+    seen: list[str] = []
+    await RE(bpp.subs_wrapper(bp.count([det], 2), {"all": [lambda name, doc: seen.append(name)]}))
+    await RE.flush(timeout=10)
+    assert seen == ["start", "descriptor", "event", "event", "stop"]
+    await RE(bp.count([det], 1))
+    await RE.flush(timeout=10)
+    assert len(seen) == 5  # unsubscribed when the plan ended
+
+
+async def test_bluesky_supplemental_data_in_RE_preprocessors(RE, docs, motor, det):
+    ring = soft_signal_rw(float, 100.0, "ring")
+    RE.preprocessors.append(bpp.SupplementalData(baseline=[motor], monitors=[ring]))
+    result = await RE(bp.scan([det], motor, -1, 1, 3))
+    assert result.exit_status == "success"
+    assert len(docs.events("baseline")) == 2
+    assert len(docs.events("ring_monitor")) >= 1
+    start = docs.all[0][1]
+    assert start["plan_name"] == "scan"
+
+
+async def test_msg_hook_sees_every_message_and_state_hook_every_change(RE, motor, det):
+    commands: list[str] = []
+    states: list[tuple[str, str]] = []
+    RE.msg_hook = lambda msg: commands.append(msg.command)
+    RE.state_hook = lambda new, old: states.append((new, old))
+    await RE(bp.count([det]))
+    assert commands[0] == "stage" and "open_run" in commands and "unstage" in commands
+    assert commands.index("close_run") < commands.index("unstage")
+    assert states == [("running", "idle"), ("idle", "running")]
+
+
+async def test_a_failing_msg_hook_fails_the_step_at_the_plans_yield(RE, det):
+    def hook(msg):
+        if msg.command == "trigger":
+            raise RuntimeError("hook refused the trigger")
+
+    RE.msg_hook = hook
+    with pytest.raises(RuntimeError, match="hook refused"):
+        await RE(bp.count([det]))
+    assert RE.last_result.exit_status == "fail"
+
+
+async def test_declare_stream_and_RE_class(RE, docs, motor, det):
+    classes = []
+
+    @bpp.run_decorator()
+    def plan():
+        classes.append((yield BlueskyMsg("RE_class")))
+        yield from bps.declare_stream(det, motor, name="primary")
+        yield from bps.trigger_and_read([det, motor])
+
+    result = await RE(plan())
+    assert classes == [RunEngine] and result.plan_result == result.run_uids[0]
+    assert len(docs.events()) == 1
+
+
+async def test_a_list_of_messages_is_a_plan(RE, docs, det):
+    await RE(
+        [
+            BlueskyMsg("open_run"),
+            BlueskyMsg("create", name="primary"),
+            BlueskyMsg("read", det),
+            BlueskyMsg("save"),
+            BlueskyMsg("close_run"),
+        ]
+    )
+    assert len(docs.events()) == 1
