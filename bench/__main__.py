@@ -3,19 +3,27 @@
 A benchmark is a module ``bench/<name>.py`` (not starting with ``_``) that defines
 ``main()``. Each runs in its own process, because libca reads its CA environment once
 per process and every benchmark picks private ports. ``python -m bench NAME ...`` runs
-only the named ones. The SUMMARY lines are repeated at the end.
+only the named ones. The SUMMARY lines are repeated at the end, then one table built
+from the benchmarks' ``RESULT {json}`` lines (bench/_result.py): acq against the floor and
+against bluesky + ophyd-async. A full run (no names) also writes that table, with the date
+and the machine, to docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench._result import PREFIX, Result
+from bench._table import machine, page, table
+
 BENCH_DIR = Path(__file__).parent
+PAGE = BENCH_DIR.parent / "docs" / "benchmarks.md"
 
 
 def discover() -> list[str]:
@@ -33,8 +41,9 @@ def discover() -> list[str]:
     return names
 
 
-def run(name: str) -> tuple[int, list[str]]:
-    """Run ``bench.<name>``, echoing its output; returns its exit code and SUMMARY lines."""
+def run(name: str) -> tuple[int, list[str], list[Result]]:
+    """Run ``bench.<name>``, echoing its output; returns its exit code, SUMMARY lines and
+    RESULT rows."""
     print(f"== bench.{name}", flush=True)
     start = time.monotonic()
     process = subprocess.Popen(
@@ -44,15 +53,53 @@ def run(name: str) -> tuple[int, list[str]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    summaries = []
+    summaries, results = [], []
     assert process.stdout is not None
     for line in process.stdout:
+        if line.startswith(PREFIX):
+            results.append(Result.parse(line))
+            continue
         print(line, end="", flush=True)
         if line.startswith("SUMMARY"):
             summaries.append(line.rstrip())
     code = process.wait()
     print(f"== bench.{name}: exit {code} after {time.monotonic() - start:.1f} s\n", flush=True)
-    return code, summaries
+    if not results:
+        results = results_from_summary(summaries)
+    return code, summaries, results
+
+
+VIZ_SUMMARY = re.compile(
+    r"SUMMARY viz_liveplots: 1 kHz count (?P<slowdown>[-+\d.]+) % per point.*"
+    r"browser lag (?P<lag>[\d.]+) ms median"
+)
+
+
+def results_from_summary(summaries: list[str]) -> list[Result]:
+    """Rows for a benchmark that prints no RESULT lines yet (viz_liveplots)."""
+    for line in summaries:
+        match = VIZ_SUMMARY.match(line)
+        if match:
+            slowdown, lag = float(match["slowdown"]), float(match["lag"])
+            return [
+                Result(
+                    "viz_liveplots",
+                    "live plots + 1 browser: slowdown of a 1 kHz count",
+                    "%",
+                    slowdown,
+                    target="<= 5 %",
+                    met=slowdown <= 5,
+                ),
+                Result(
+                    "viz_liveplots",
+                    "live plots: lag from event to page",
+                    "ms",
+                    lag,
+                    target="<= 250 ms",
+                    met=lag <= 250,
+                ),
+            ]
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,13 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    failed, summaries = [], []
+    failed, summaries, results, others = [], [], [], []
     for name in wanted:
-        code, lines = run(name)
+        code, lines, rows = run(name)
         summaries += lines or [f"SUMMARY {name}: no summary line"]
+        results += rows
+        if not rows:
+            others += lines
         if code:
             failed.append(name)
     print("\n".join(summaries))
+    print()
+    print(table(results))
+    if wanted == available:
+        PAGE.write_text(page(results, others, failed, machine()))
+        print(f"\nwritten to {PAGE}")
     if failed:
         print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

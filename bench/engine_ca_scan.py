@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._devices_common import STEP_RECORDS, base_ioc, ca_session, step_devices
+from bench._result import Result, emit
 
 TARGET = 1.15
 
@@ -223,6 +224,21 @@ def main(argv: list[str] | None = None) -> None:
         f"per-block ratios; pooled medians {engine * 1e3:.3f}/{raw * 1e3:.3f} ms = "
         f"{pooled:.2f}x; per run {run_ratio:.2f}x) (target <= {TARGET}x: {verdict}); "
         f"stale points {stale}{versus}"
+    )
+    hand_written_run = medians["per run"]["hand-written aioca"]
+    emit(
+        Result(
+            "engine_ca_scan",
+            "CA step scan on an EPICS base IOC, per point",
+            "ms",
+            medians["per run"]["acq RunEngine"] * 1e3,
+            floor=hand_written_run * 1e3,
+            floor_name="hand-written aioca loop",
+            bluesky=None if bluesky is None else bluesky[0] * 1e3,
+            target=f"<= {TARGET}x",
+            met=ratio <= TARGET,
+            note=f"run time / points; per-point median ratio {ratio:.2f}x, stale points {stale}",
+        )
     )
 
 

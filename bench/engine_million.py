@@ -23,6 +23,7 @@ import tracemalloc
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from acq import Msg
+from bench._result import Result, emit
 from bench.engine_common import rss_mb, trigger_and_read
 
 
@@ -98,6 +99,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{trend:.2f}: {'flat' if flat_time else 'NOT flat'}); RSS {marks[1][1]:.1f} -> "
         f"{marks[-1][1]:.1f} MB, traced {held[1]:.2f} -> {held[-1]:.2f} MB "
         f"({'flat' if flat_memory else 'NOT flat'})"
+    )
+    emit(
+        Result(
+            "engine_million",
+            f"{args.n:,}-event count: memory growth after the first {args.every:,}",
+            "MB",
+            rss_growth,
+            target="flat (< 5 MB)",
+            met=flat_memory,
+            note=f"RSS {marks[1][1]:.1f} -> {marks[-1][1]:.1f} MB, {total:.1f} s in all",
+        )
     )
 
 

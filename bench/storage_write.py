@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._result import Result, emit
 from bench._storage_common import Docs, fresh_db, median, nx_server, state_dir, synthetic_run
 
 BATCH = 1000
@@ -113,6 +114,26 @@ def main(argv: list[str] | None = None) -> None:
         f"{'met' if mongo >= 0.9 else 'NOT met'}), into SQLite {sqlite:.2f}x (target >= 0.8: "
         f"{'met' if sqlite >= 0.8 else 'NOT met'})"
     )
+    for backend, floor_name, target in (
+        ("mongo", "raw insert_many", 0.9),
+        ("sqlite", "raw executemany", 0.8),
+    ):
+        writer, raw = figures[f"{backend} writer"], figures[f"{backend} raw"]
+        emit(
+            Result(
+                "storage_write",
+                "documents/s into "
+                + ("the Mongo-wire server (nx-27017)" if backend == "mongo" else "SQLite"),
+                "docs/s",
+                writer,
+                floor=raw,
+                floor_name=floor_name,
+                target=f">= {target}x",
+                met=writer / raw >= target,
+                higher_is_better=True,
+                note="catalog.writer: journal + batches",
+            )
+        )
 
 
 if __name__ == "__main__":
