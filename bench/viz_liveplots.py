@@ -47,6 +47,23 @@ JS_LAG_PROBE = """(() => {
 })()"""
 
 
+def cpu_seconds(marker: str) -> float:
+    """CPU time (user + system) of every process whose command line contains `marker`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker not in (proc / "cmdline").read_text():
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 async def one_run(RE, plan_factory, n: int) -> float:
     start = time.perf_counter()
     result = await RE(plan_factory())
@@ -54,14 +71,14 @@ async def one_run(RE, plan_factory, n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
-async def measure(n: int, runs: int) -> dict[str, float]:
+async def measure(n: int, runs: int, with_browser: bool = True) -> dict[str, float]:
     import plans
     from acq import RunEngine
     from devices.sim import SimDetector
     from viz import LivePlots
 
     chromium = find_chromium()
-    if chromium is None:
+    if chromium is None and with_browser:
         raise SystemExit("bench.viz_liveplots needs chromium (apt-get install chromium)")
     det = SimDetector("det", noise=0.1, seed=1)
     RE = RunEngine(waiting_hook=None, handle_sigint=False)
@@ -69,31 +86,36 @@ async def measure(n: int, runs: int) -> dict[str, float]:
 
     plots = LivePlots(port=0, announce=None)
     profile = Path(tempfile.mkdtemp(prefix="acq-bench-chromium-"))
-    browser = Browser(chromium, profile)
-    bare, plotted, lags = [], [], []
+    browser = Browser(chromium or "chromium", profile)
+    bare, plotted, lags, browser_cpu = [], [], [], []
     try:
-        await browser.start(plots.url)
-        await wait_for(lambda: browser.evaluate(JS_READY), 30, "Bokeh in the page")
-        await browser.evaluate(JS_LAG_PROBE)
+        if with_browser:
+            await browser.start(plots.url)
+            await wait_for(lambda: browser.evaluate(JS_READY), 30, "Bokeh in the page")
+            await browser.evaluate(JS_LAG_PROBE)
         for _ in range(runs):
             bare.append(await one_run(RE, lambda: plans.count([det], n, delay=0.001), n))
             token = RE.subscribe(plots)
+            cpu = cpu_seconds(str(profile))
             plotted.append(await one_run(RE, lambda: plans.count([det], n, delay=0.001), n))
+            browser_cpu.append((cpu_seconds(str(profile)) - cpu) / (plotted[-1] * n))
             await RE.flush()
             RE.unsubscribe(token)
-            await wait_for(
-                lambda: browser.evaluate(f"window.seen >= {n} || null"), 30, "all rows shown"
-            )
-            lags += await browser.evaluate("window.lags.splice(0)")
+            if with_browser:
+                await wait_for(
+                    lambda: browser.evaluate(f"window.seen >= {n} || null"), 30, "all rows shown"
+                )
+                lags += await browser.evaluate("window.lags.splice(0)")
     finally:
         await browser.close()
         await plots.close()
     return {
         "bare_ms": statistics.median(bare) * 1e3,
         "plotted_ms": statistics.median(plotted) * 1e3,
-        "lag_ms": statistics.median(lags) * 1e3,
-        "lag_p95_ms": statistics.quantiles(lags, n=20)[-1] * 1e3,
+        "lag_ms": statistics.median(lags) * 1e3 if lags else float("nan"),
+        "lag_p95_ms": statistics.quantiles(lags, n=20)[-1] * 1e3 if lags else float("nan"),
         "events": float(len(lags)),
+        "browser_cpu": statistics.median(browser_cpu),
     }
 
 
@@ -101,13 +123,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000, help="points per count")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--no-browser", action="store_true", help="plots without a browser (no lag figure)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
-    r = asyncio.run(measure(args.n, args.runs))
+    r = asyncio.run(measure(args.n, args.runs, with_browser=not args.no_browser))
     slowdown = r["plotted_ms"] / r["bare_ms"] - 1
     print(f"  count, no plots          {r['bare_ms']:8.4f} ms/point (median of {args.runs})")
     print(f"  count, LivePlots+browser {r['plotted_ms']:8.4f} ms/point (median of {args.runs})")
     print(f"  slowdown                 {slowdown * 100:8.2f} %")
+    print(f"  browser CPU while plots  {r['browser_cpu'] * 100:8.1f} % of one core")
     print(
         f"  browser lag              {r['lag_ms']:8.1f} ms median, {r['lag_p95_ms']:.1f} ms p95 "
         f"(over {int(r['events'])} events)"

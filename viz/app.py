@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,8 @@ log = logging.getLogger("viz.app")
 
 FOLLOW = "latest"  # selector value: always show the newest run
 MAX_PANELS = 8  # detector fields drawn as their own plot (the rest are in the table)
+MARKED_POINTS = 500  # scans up to this long get a marker per point
+STATUS_EVERY = 1.0  # seconds between status line updates while points arrive
 PLOT_HEIGHT = 300
 SQUARE = (620, 480)  # size of a 2-D panel (heat map, scatter, image)
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save,hover"
@@ -62,6 +65,7 @@ class SessionView:
         self.image_version = -1
         self.peaks_drawn = False
         self.runs_version = -1
+        self.status_time = 0.0
         self.points = ColumnDataSource(data={}, name="points")
         self.named_sources: dict[str, ColumnDataSource] = {}
         self.grid_sources: dict[str, ColumnDataSource] = {}
@@ -200,7 +204,8 @@ class SessionView:
                 fig.x_range = shared_x
             color = Category10_10[i % 10]
             fig.line(run.x, name, source=self.points, color=color, line_width=2)
-            fig.scatter(run.x, name, source=self.points, color=color, size=5)
+            if _few_points(run):
+                fig.scatter(run.x, name, source=self.points, color=color, size=5)
             self.peak_marks[name] = PeakMarks(fig)
             panels.append(fig)
         return panels
@@ -270,7 +275,8 @@ class SessionView:
                 name=f"plot:{total}",
             )
             trace.line(run.x, total, source=self.points, line_width=2)
-            trace.scatter(run.x, total, source=self.points, size=4)
+            if _few_points(run):
+                trace.scatter(run.x, total, source=self.points, size=4)
             self.image_sources[name] = source
             self.peak_marks[total] = PeakMarks(trace)
             panels += [fig, trace]
@@ -308,8 +314,12 @@ class SessionView:
             f"<b>{scan}</b> &middot; {run.plan_name} &middot; {run.total}{of} points "
             f"&middot; {run.exit_status}"
         )
-        if self.status.text != text:
-            self.status.text = text
+        now = time.monotonic()
+        if self.status.text != text and (
+            run.stop is not None or now - self.status_time >= STATUS_EVERY
+        ):
+            self.status.text = text  # changes the page layout: not at every tick
+            self.status_time = now
 
     def _draw_peaks(self, run: Run) -> None:
         if not run.peaks:
@@ -329,6 +339,13 @@ class SessionView:
             marks = self.peak_marks.get(name)
             if marks is not None:
                 marks.show(name, stats)
+
+
+def _few_points(run: Run) -> bool:
+    """Mark each point only in short scans: thousands of markers redrawn ten times a
+    second cost the browser (and a shared machine) more than they show."""
+    num = run.start.get("num_points")
+    return isinstance(num, int) and num <= MARKED_POINTS
 
 
 def _arrays(rows: dict[str, list[float]]) -> dict[str, Any]:
