@@ -78,6 +78,7 @@ class LiveTable:
         else:
             hints = doc.get("hints") or {}
             names = [f for h in hints.values() for f in h.get("fields", ()) if f in keys]
+            names = [f for f in names if not keys[f].get("external")]  # in files, not Events
             dims = (self._start or {}).get("hints", {}).get("dimensions") or []
             motors = [f for fields, _ in dims for f in fields if f in names]
             names = motors + [n for n in names if n not in motors]  # motors first
