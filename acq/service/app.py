@@ -42,7 +42,7 @@ __all__ = ["ROUTES", "build_app"]
 log = logging.getLogger("acq.service.app")
 
 Body = dict[str, Any]
-Handler = Callable[[Service, User, Body], Awaitable[dict[str, Any]]]
+Handler = Callable[[Service, User, Body], Awaitable[dict[str, Any] | Response]]
 WS_SEND_TIMEOUT = 5.0  # s a WebSocket client may take to accept one message
 
 
@@ -71,8 +71,9 @@ def _own(item: dict[str, Any], user: User) -> dict[str, Any]:
 # -- status and lists ------------------------------------------------------------------------
 
 
-async def status(svc: Service, user: User, body: Body) -> dict[str, Any]:
-    return svc.status()
+async def status(svc: Service, user: User, body: Body) -> Response:
+    # the one request clients make many times a second: its JSON is cached until a change
+    return Response(svc.status_json(), media_type="application/json")
 
 
 async def config_get(svc: Service, user: User, body: Body) -> dict[str, Any]:
@@ -556,7 +557,7 @@ def _endpoint(svc: Service, ep: Endpoint) -> Callable[[Request], Awaitable[Respo
             return _error(exc.status, exc.detail)
         except QueueError as exc:
             return _error(400, str(exc))
-        return JSONResponse(reply)
+        return reply if isinstance(reply, Response) else JSONResponse(reply)
 
     return endpoint
 

@@ -13,6 +13,7 @@ caller's loop. Nothing here runs in a thread or another process.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -120,6 +121,7 @@ class Service:
         self.catalog: Any = None
         self.plots: Any = None
         self._status: dict[str, Any] | None = None
+        self._status_json: bytes | None = None
         self.port: int | None = None
 
     # -- state -----------------------------------------------------------------------
@@ -127,11 +129,17 @@ class Service:
     def changed(self) -> None:
         """Something a client can see changed: new status uid, tell the stream."""
         self._status = None
+        self._status_json = None
         if self.hub.wants("status"):
             self.hub.publish("status", {"time": time.time(), "msg": {"status": self.status()}})
 
     async def persist(self) -> None:
         await self.store.save_queue(self.queue.items, self.queue.running)
+
+    def status_json(self) -> bytes:
+        if self._status_json is None:
+            self._status_json = json.dumps(self.status()).encode()
+        return self._status_json
 
     def status(self) -> dict[str, Any]:
         if self._status is not None:

@@ -13,19 +13,27 @@ already runs Redis (as bluesky-queueserver does); every call is bounded by a tim
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
+
+import anyio
+import anyio.to_thread
 
 from .errors import ServiceError
 from .queue import DEFAULT_MODE, Item
 
 __all__ = ["RedisStore", "SQLiteStore", "Snapshot", "Store", "open_store"]
 
+log = logging.getLogger("acq.service.store")
+
 REDIS_TIMEOUT = 5.0  # s for any one Redis call
+SLOW_WRITE = 1.0  # s
 
 
 @dataclass
@@ -54,13 +62,22 @@ def _dumps(value: Any) -> str:
 
 
 class SQLiteStore:
-    """One file; tables ``state`` (key -> JSON) and ``history`` (append-only)."""
+    """One file; tables ``state`` (key -> JSON) and ``history`` (append-only).
+
+    Each commit is fsynced (a write that returned survives a power cut, not just a
+    SIGKILL), and an fsync on a busy disk can take a second: so writes run in a worker
+    thread, one at a time and in order, and the loop serving the engine never waits on
+    the disk. A write slower than `SLOW_WRITE` is logged.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
+        self._limiter = anyio.CapacityLimiter(1)  # one writer, first come first served
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=5.0, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
             self._db.execute(
@@ -75,49 +92,63 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
+    async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
+        started = time.monotonic()
+        result = await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+        took = time.monotonic() - started
+        if took > SLOW_WRITE:
+            log.warning("the queue database %s took %.1f s for one write", self.path, took)
+        return result
+
     def _get(self, key: str, default: Any) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
-    async def load(self) -> Snapshot:
-        history = [
-            json.loads(r[0]) for r in self._db.execute("SELECT item FROM history ORDER BY seq")
-        ]
+    def _load(self) -> Snapshot:
+        rows = self._db.execute("SELECT item FROM history ORDER BY seq")
         return Snapshot(
             queue=self._get("queue", []),
             running=self._get("running", None),
-            history=history,
+            history=[json.loads(r[0]) for r in rows],
             mode={**DEFAULT_MODE, **self._get("mode", {})},
         )
 
-    def _put(self, pairs: dict[str, Any]) -> None:
+    async def load(self) -> Snapshot:
+        return await self._run(self._load)
+
+    def _put(self, pairs: dict[str, str]) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for key, value in pairs.items():
                 self._db.execute(
-                    "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, _dumps(value))
+                    "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value)
                 )
 
     async def save_queue(self, queue: Sequence[Item], running: Item | None) -> None:
-        self._put({"queue": list(queue), "running": running})
+        # serialised now, in the loop: the thread writes this moment's queue
+        await self._run(self._put, {"queue": _dumps(list(queue)), "running": _dumps(running)})
 
     async def save_mode(self, mode: dict[str, bool]) -> None:
-        self._put({"mode": mode})
+        await self._run(self._put, {"mode": _dumps(mode)})
+
+    def _append(self, item: str) -> None:
+        with self._db:
+            self._db.execute("INSERT INTO history (item) VALUES (?)", (item,))
 
     async def append_history(self, item: Item) -> None:
-        with self._db:
-            self._db.execute("INSERT INTO history (item) VALUES (?)", (_dumps(item),))
+        await self._run(self._append, _dumps(item))
 
-    async def replace_history(self, items: Sequence[Item]) -> None:
+    def _replace(self, items: list[str]) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM history")
-            self._db.executemany(
-                "INSERT INTO history (item) VALUES (?)", [(_dumps(i),) for i in items]
-            )
+            self._db.executemany("INSERT INTO history (item) VALUES (?)", [(i,) for i in items])
+
+    async def replace_history(self, items: Sequence[Item]) -> None:
+        await self._run(self._replace, [_dumps(i) for i in items])
 
     async def close(self) -> None:
-        self._db.close()
+        await self._run(self._db.close)
 
 
 class RedisStore:

@@ -108,7 +108,9 @@ class Worker:
         if option not in ("deferred", "immediate"):
             raise RequestRejected(400, f"pause option {option!r}: use 'deferred' or 'immediate'")
         if self.state != "executing_queue" or self.RE.state != "running":
-            raise RequestRejected(409, f"no plan is running (the queue is {self.state})")
+            raise RequestRejected(
+                409, f"no plan is running (the queue is {self.state}, the engine {self.RE.state})"
+            )
         self.RE.request_pause(defer=option == "deferred", reason=f"{option} pause requested")
         self.pause_pending = True
         self._changed()
@@ -138,6 +140,7 @@ class Worker:
             try:
                 if immediate is not None:
                     item = self.queue.start(immediate, immediate=True)
+                    self.runs = []
                     await self._persist()
                     await self._run_item(item)
                 else:
@@ -162,6 +165,7 @@ class Worker:
                 return
             item = self.queue.start_next()
             assert item is not None
+            self.runs = []  # re_runs lists the runs of the running item only
             await self._persist()
             self._changed()
             if not await self._run_item(item):
@@ -171,7 +175,6 @@ class Worker:
         """Run one item and record it; whether the queue may go on."""
         log.info("starting plan %s (item %s)", item.get("name"), item.get("item_uid"))
         self._ending = None
-        self.runs = []
         error: BaseException | None = None
         result: RunResult | None = None
         try:
@@ -247,12 +250,12 @@ class Worker:
         """Keep the running item's run uids and scan ids (and persist them at each start)."""
         running = self.queue.running
         if name == "start":
-            self.runs.append({"uid": doc["uid"], "is_open": True, "exit_status": None})
             if running is not None:
                 props = running.setdefault("properties", {})
                 props.setdefault("run_uids", []).append(doc["uid"])
                 props.setdefault("scan_ids", []).append(doc.get("scan_id"))
-                await self._persist()
+                await self._persist()  # clients hear of the run once it is on disk
+            self.runs.append({"uid": doc["uid"], "is_open": True, "exit_status": None})
             self._changed()
         elif name == "stop":
             for run in self.runs:

@@ -100,13 +100,14 @@ class ServiceProcess:
         argv += ["--port", "0", "--db", self.db, *self.extra]
         if self.permissions is not None:
             argv += ["--permissions", str(self.permissions)]
-        self.log.write_text("")
+        self.log.touch()
+        seen = self.log.stat().st_size  # a restart appends: find this start's announcement
         # scan_ids (and the default queue db) in a state directory of its own
         env = {"ACQ_SERVE_API_KEY": ADMIN_KEY, "ACQ_STATE_DIR": str(self.log.parent / "state")}
         self.process = ManagedProcess("acq serve", argv, env, log=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(r"acq queue service on (http://\S+) ", self.log.read_text())
+            match = re.search(r"acq queue service on (http://\S+) ", self.log.read_text()[seen:])
             if match:
                 self.url = match.group(1)
                 self.wait_ready(deadline - time.monotonic())
