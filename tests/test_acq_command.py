@@ -1,10 +1,12 @@
-"""The commands a newcomer types first: ``acq --help``, ``acq iocs``, ``acq demo``.
+"""The commands a newcomer types first: ``acq --help``, ``acq iocs``, ``acq plots``, and the
+errors every subcommand gives (one line, no traceback). ``acq demo``: tests/test_demo.py.
 
 They run as subprocesses, exactly as from a shell, each choosing its own private ports.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import socket
 import subprocess
@@ -14,13 +16,18 @@ import pytest
 
 from iocs.processes import CAEnvironment, free_port
 
+SUBCOMMANDS = ("iocs", "demo", "runs", "show", "export", "plots", "serve", "queue")
+
+
+def clean_env() -> dict[str, str]:
+    """A clean CA environment: commands pick their own ports, like on a user's machine."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("EPICS_", "ACQ_CATALOG"))}
+
 
 def acq(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    # A clean CA environment: the demo picks its own ports, like on a user's machine.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EPICS_")}
     return subprocess.run(
         [sys.executable, "-m", "acq.cli", *args],
-        env=env,
+        env=clean_env(),
         text=True,
         capture_output=True,
         timeout=timeout,
@@ -28,10 +35,24 @@ def acq(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_help_lists_the_subcommands() -> None:
+def test_help_lists_every_subcommand() -> None:
     result = acq("--help")
     assert result.returncode == 0
-    assert "iocs" in result.stdout and "demo" in result.stdout
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert listed == list(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_each_subcommand_has_help(command: str) -> None:
+    result = acq(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: acq {command}")
+
+
+def test_version_is_the_installed_one() -> None:
+    result = acq("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"acq {importlib.metadata.version('acq')}"
 
 
 def test_unknown_subcommand_is_refused() -> None:
@@ -40,21 +61,17 @@ def test_unknown_subcommand_is_refused() -> None:
     assert "invalid choice: 'frobnicate'" in result.stderr
 
 
+def test_no_subcommand_shows_the_help() -> None:
+    result = acq()
+    assert result.returncode == 2
+    assert "demo" in result.stdout and "COMMAND" in result.stdout
+
+
 def test_iocs_lists_its_pvs() -> None:
     result = acq("iocs", "--prefix", "xx:", "--list-pvs")
     assert result.returncode == 0, result.stderr
     pvs = set(result.stdout.split())
     assert {"xx:m1", "xx:m1.RBV", "xx:scaler1.CNT", "xx:ring:current"} <= pvs
-
-
-def test_demo_runs_against_its_own_ioc() -> None:
-    result = acq("demo")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    assert "demo finished" in out
-    # a 1-D scan, a grid scan and one theta/two-theta scan per temperature, all complete
-    assert out.count("run ended: success") == 4, out
-    assert "peak det" in out and out.count("peak diff") == 3
 
 
 def test_ca_environment_lists_every_ioc_port() -> None:
@@ -110,3 +127,125 @@ def test_iocs_usage_names_the_acq_command() -> None:
     assert result.stderr.startswith("usage: acq iocs ")
     assert "acq iocs: error: argument --port: 'abc' is not a port number" in result.stderr
     assert "python -m iocs" not in result.stderr
+
+
+# -- one line per error ------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_jsonl(tmp_path) -> str:
+    path = tmp_path / "broken.jsonl"
+    path.write_text('["start", {"uid": "x", "time": 0}]\nnot json\n')
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["runs"], "no catalog: pass --catalog URI or set ACQ_CATALOG"),
+        (["show", "--catalog", "sqlite:///{tmp}/none.db?mode=ro", "-1"], "none.db"),
+        (["plots", "12"], "'12' is not a file; to show a run of a catalog pass --catalog"),
+        (["plots", "{tmp}/missing.jsonl"], "no such file: "),
+        (["plots", "{bad}"], "broken.jsonl:2 is not a [name, document] JSON line"),
+        (["plots", "--catalog", "sqlite:///{tmp}/none.db", "-1"], "none.db"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(args, says, tmp_path, bad_jsonl) -> None:
+    argv = [a.format(tmp=tmp_path, bad=bad_jsonl) for a in args]
+    result = acq(*argv, timeout=60)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"acq {argv[0]}: error: ")
+    assert says in result.stderr
+    assert "Live plots" not in result.stdout  # nothing is served for a bad request
+
+
+# -- acq plots ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def recorded_scan(tmp_path):
+    """A 7-point scan of simulated devices, in a catalog and as a JSON Lines file."""
+    from acq import RunEngine
+    from devices.sim import SimDetector, SimMotor
+    from plans import scan
+    from storage import open_catalog
+    from storage.export import export_jsonl
+
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    motor = SimMotor("m1", velocity=100.0)
+    det = SimDetector("det", motor)
+    documents: list = []
+    RE = RunEngine(waiting_hook=None)
+    RE.subscribe(lambda name, doc: documents.append((name, doc)))
+    async with await open_catalog(uri) as catalog:
+        RE.subscribe(catalog.writer, critical=True)
+        await RE(scan([det], motor, -1.5, 1.5, 7))
+        await RE.flush()
+    path = export_jsonl(documents, tmp_path / "scan.jsonl")
+    events = [doc for name, doc in documents if name == "event"]
+    return {"uri": uri, "file": str(path), "m1": [e["data"]["m1"] for e in events]}
+
+
+def served_points(url: str) -> dict[str, list]:
+    """The page's data as a browser session gets it (bokeh's client protocol)."""
+    from bokeh.client import pull_session
+
+    with pull_session(url=url) as session:
+        (points,) = session.document.select({"name": "points"})
+        return {key: list(values) for key, values in points.data.items()}
+
+
+def serve_plots(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """Start ``acq plots``; its process, URL and the lines it printed up to serving."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acq.cli", "plots", "--port", "0", *args],
+        env=clean_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:  # ends at EOF if the command fails; the test's timeout bounds it
+        lines.append(line.rstrip())
+        if line.startswith("serving until Ctrl-C"):
+            break
+    url = next((ln.split()[-1] for ln in lines if ln.startswith("Live plots: ")), "")
+    if not url:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"acq plots did not serve: {lines} {err}")
+    return process, url, lines
+
+
+def stop_with_ctrl_c(process: subprocess.Popen[str]) -> int:
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("source", ["file", "catalog"])
+def test_plots_serves_a_recorded_run_until_ctrl_c(source: str, recorded_scan) -> None:
+    if source == "file":
+        args = [recorded_scan["file"]]
+    else:
+        args = ["--catalog", recorded_scan["uri"], "-1"]
+    process, url, lines = serve_plots(*args)
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        assert any(line.startswith("showing 1 run(s): scan ") for line in lines), lines
+        points = served_points(url)
+        assert points["m1"] == pytest.approx(recorded_scan["m1"])
+        assert len(points["det"]) == 7
+    finally:
+        status = stop_with_ctrl_c(process)
+    assert status == 0, process.stderr.read() if process.stderr else ""

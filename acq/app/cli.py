@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .errors import CommandError
+
 DEBUG_ENV = "ACQ_DEBUG"
 
 # subcommand -> ("module" with a `main(argv) -> int`, or "module:function"; one-line help)
@@ -77,10 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def one_line(error: BaseException) -> str:
     """``Type: message`` on one line (the first line of a multi-line message)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]  # a task group's wrapper says nothing of its own
     text = str(error).strip().splitlines()
     message = text[0] if text else "(no message)"
     kind = type(error).__name__
-    return message if message.startswith(kind) else f"{kind}: {message}"
+    if isinstance(error, CommandError) or message.startswith(kind):
+        return message
+    return f"{kind}: {message}"
 
 
 if __name__ == "__main__":

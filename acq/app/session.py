@@ -31,6 +31,7 @@ from storage.export import export_csv, export_nexus
 from viz import LivePlots, LiveTable
 
 from .beamline import SimBeamline, connect_sim_beamline, demo_speeds
+from .errors import CommandError
 from .summary import format_table, summarize
 
 __all__ = ["DemoError", "DemoOptions", "run_demo"]
@@ -39,7 +40,7 @@ INTERRUPTED = 130
 BEAM_DUMP_TIMEOUT = 60.0  # s: bounds every wait of the beam-dump choreography
 
 
-class DemoError(Exception):
+class DemoError(CommandError):
     """A demo step did not do what it shows (its run failed, the dump did not suspend)."""
 
 
