@@ -51,9 +51,7 @@ def _when(value: float | str | _dt.datetime | None) -> float | None:
         return value
     if isinstance(value, str):
         value = _dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.timestamp()  # local time, like the engine's time.time()
-    return value.timestamp()
+    return value.timestamp()  # a naive datetime is local time, as the engine's clock
 
 
 class Catalog:

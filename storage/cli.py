@@ -118,13 +118,13 @@ def runs_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("where", nargs="*", metavar="KEY=VALUE", help="metadata matches")
 
     def when(text: str | None) -> float | str | None:
-        return (
-            None
-            if text is None
-            else _value(text)
-            if text[0].isdigit() and "-" not in text
-            else text
-        )
+        """Epoch seconds stay numbers; anything else goes to datetime.fromisoformat."""
+        if text is None:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
     async def job(args: argparse.Namespace) -> int:
         metadata = {}

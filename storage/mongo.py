@@ -83,6 +83,7 @@ INDEXES: list[tuple[str, Any, dict[str, Any]]] = [
 TEXT_INDEXES = ["run_start", "run_stop", "event_descriptor"]
 
 _NO_ID = {"_id": False}
+_CHUNK = 10_000  # documents per bounded read
 
 
 def object_id(seq: int) -> ObjectId:
@@ -136,8 +137,15 @@ class MongoBackend:
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        with anyio.fail_after(self.timeout):
-            return list(await cursor.to_list(None))
+        # Bounded per chunk, not in total: a 100,000-event stream may take longer than
+        # `timeout` to read, but a server that stops answering fails within it.
+        found: list[dict[str, Any]] = []
+        while True:
+            with anyio.fail_after(self.timeout):
+                chunk = await cursor.to_list(_CHUNK)
+            found += chunk
+            if len(chunk) < _CHUNK or (limit and len(found) >= limit):
+                return found
 
     # -- writing ---------------------------------------------------------------------
 
