@@ -66,6 +66,7 @@ class SessionView:
         self.peaks_drawn = False
         self.runs_version = -1
         self.status_time = 0.0
+        self.failures = 0
         self.points = ColumnDataSource(data={}, name="points")
         self.named_sources: dict[str, ColumnDataSource] = {}
         self.grid_sources: dict[str, ColumnDataSource] = {}
@@ -117,8 +118,12 @@ class SessionView:
             elif target is not None:
                 self._update(target)
         except Exception:
-            log.exception("live plots: updating a browser session failed")
-            raise
+            # Logged once per session (it would repeat ten times a second); the page
+            # shows the error so the person looking at it knows the plots are stale.
+            self.failures += 1
+            if self.failures == 1:
+                log.exception("live plots: updating a browser session failed")
+                self.status.text = "<b style='color:red'>plot update failed (see the log)</b>"
 
     def _target(self) -> Run | None:
         if self.selected == FOLLOW:
