@@ -89,7 +89,7 @@ def _shape_note(
 def _signal(
     start: Mapping[str, Any], keys: Mapping[str, Any], table: Mapping[str, np.ndarray]
 ) -> str | None:
-    """The detector field with the most contrast: the one the scan is about."""
+    """The detector field whose peak stands out most: the one the scan is about."""
     motors = set(start.get("motors", ()))
     best, contrast = None, 0.0
     for field, key in keys.items():
@@ -98,10 +98,11 @@ def _signal(
         values = np.asarray(table[field], dtype=float)
         if values.size == 0:
             continue
-        high, low = float(values.max()), float(values.min())
-        ratio = (high - low) / max(abs(high), 1.0)
-        if ratio > contrast:
-            best, contrast = field, ratio
+        # how far the peak stands above the typical value, in counting-noise units
+        median = float(np.median(values))
+        prominence = (float(values.max()) - median) / np.sqrt(abs(median) + 1.0)
+        if prominence > contrast:
+            best, contrast = field, prominence
     return best
 
 

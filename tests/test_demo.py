@@ -1,0 +1,131 @@
+"""``acq demo`` end to end, as a newcomer runs it: a subprocess with its own IOC.
+
+One demo run (about a minute) feeds every test of the module: what it printed, the files
+it exported and what its catalog holds afterwards, read back by this process.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+
+from iocs.processes import busy_protocols
+from storage import open_catalog
+
+pytestmark = pytest.mark.slow
+
+PLANS = ["scan", "tune_centroid", "grid_scan", "scan", "scan", "scan", "count", "scan"]
+MOTORS = {"m1", "m2", "m3", "m4", "sx", "sy", "th", "tth"}
+
+
+def clean_env(state: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EPICS_", "ACQ_"))}
+    env["ACQ_STATE_DIR"] = str(state)  # scan ids and journals of this test only
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("demo")
+    data, uri = root / "data", f"sqlite:///{root}/demo-catalog.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "acq.cli", "demo", "--catalog", uri, "--data-dir", str(data)],
+        env=clean_env(root / "state"),
+        text=True,
+        capture_output=True,
+        timeout=170,
+        stdin=subprocess.DEVNULL,
+    )
+    return {"result": result, "data": data, "uri": uri}
+
+
+def summary_rows(stdout: str) -> list[list[str]]:
+    """The closing table: the rows under its rule of dashes."""
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("scan  plan"))
+    rows = []
+    for line in lines[header + 2 :]:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.strip(), maxsplit=5))
+    return rows
+
+
+def test_demo_exits_0_and_stops_its_ioc(demo) -> None:
+    result = demo["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert re.search(r"^Live plots: http://127\.0\.0\.1:\d+/$", out, re.M)
+    assert "demo finished" in out and "the simulated beamline has been stopped" in out
+    port = int(re.search(r"simulated beamline on 127\.0\.0\.1:(\d+)", out).group(1))
+    assert busy_protocols(port) == []  # nobody serves the demo's CA port any more
+    assert "Traceback" not in result.stderr
+
+
+def test_summary_table_lists_every_run_read_back(demo) -> None:
+    rows = summary_rows(demo["result"].stdout)
+
+    assert [row[1] for row in rows] == PLANS
+    assert {row[3] for row in rows} == {"success"}
+    assert [int(row[4]) for row in rows][:3] == [21, 20, 54]
+    notes = [row[5] for row in rows]
+    # the slit detector's Gaussian was moved to 0.3 mm: the scan and the tune find it
+    for note in notes[:2]:
+        centre = float(re.search(r"det peak at m1=(-?[\d.]+)", note).group(1))
+        assert centre == pytest.approx(0.3, abs=0.08)
+    # a warmer crystal diffracts at a smaller angle: the Bragg peak moves down in theta
+    temperatures = [re.search(r"T = (\d+) K", n).group(1) for n in notes[3:6]]
+    assert temperatures == ["295", "345", "395"]
+    peaks = [float(re.search(r"diff peak at th=([\d.]+)", n).group(1)) for n in notes[3:6]]
+    assert peaks[0] > peaks[1] > peaks[2]
+    assert "5 frames 64x64 loaded back" in notes[6] and ".h5" in notes[6]
+    assert "1 suspension(s)" in notes[7] and "baseline" in notes[7]
+
+
+def test_last_run_exported_to_csv_and_nexus(demo) -> None:
+    export = demo["data"] / "export"
+    (primary,) = (export / "csv").glob("*_primary.csv")
+    with primary.open() as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    assert [round(float(r["m1"]), 3) for r in rows] == [round(-1 + 0.2 * i, 3) for i in range(11)]
+    assert list((export / "csv").glob("*_baseline.csv"))
+    assert list((export / "csv").glob("*_interruptions.csv"))
+    (nexus,) = export.glob("*.nxs")
+    with h5py.File(nexus, "r") as f:
+        entry = f[f.attrs["default"]]
+        data = entry[entry.attrs["default"]]
+        assert data[data.attrs["signal"]].shape == (11,)
+        assert list(data["m1"][()].round(3)) == [round(-1 + 0.2 * i, 3) for i in range(11)]
+
+
+async def test_catalog_holds_the_runs_the_images_and_the_interruption(demo) -> None:
+    async with await open_catalog(demo["uri"], read_only=True) as catalog:
+        runs = list(reversed(await catalog.search(limit=50)))
+        assert [run.start["plan_name"] for run in runs] == PLANS
+        assert all(run.stop and run.stop["exit_status"] == "success" for run in runs)
+
+        camera = runs[6]
+        frames = (await camera.table("primary"))["camera_image"]
+        assert frames.shape == (5, 64, 64) and frames.sum() > 0  # loaded from the HDF5 file
+        files = [doc["uri"] for name, doc in await camera.documents() if name == "stream_resource"]
+        assert len(files) == 1 and files[0].startswith(f"file://localhost{demo['data']}/images/")
+
+        dump = runs[7]
+        assert await dump.streams() == ["baseline", "primary", "interruptions"]
+        kinds = list((await dump.table("interruptions"))["interruption"])
+        assert kinds == ["suspend", "resume"]
+        primary = await dump.table("primary")
+        assert list(primary["seq_num"]) == list(range(1, 12))
+        assert np.min(primary["ring"]) >= 10.0  # no point was taken without beam
+        baseline = await dump.table("baseline")
+        assert len(baseline["seq_num"]) == 2 and MOTORS <= set(baseline)
