@@ -90,6 +90,13 @@ class LivePlots:
         return self._server is not None
 
     @property
+    def browsers(self) -> int:
+        """How many browser pages are connected now."""
+        if self._server is None:
+            return 0
+        return sum(session.connection_count for session in self._server.get_sessions())
+
+    @property
     def port(self) -> int:
         if self._port is None:
             raise PlotServerError("the live plot server is not running (call plots.start())")
@@ -203,7 +210,7 @@ class LivePlots:
 
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "not running"
-        return f"<LivePlots {where}, {len(self.runs.runs)} run(s)>"
+        return f"<LivePlots {where}, {len(self.runs.runs)} run(s), {self.browsers} browser(s)>"
 
 
 def _close_websockets(session: Any) -> None:

@@ -172,12 +172,15 @@ async def test_a_browser_that_leaves_mid_run_costs_nothing(
     async with fast_beamline(sim_ioc) as dev, asyncio.TaskGroup() as tg:
         scan = tg.create_task(RE(plans.scan([dev["scaler"]], dev["m1"], -1, 1, 15)))
         await wait_points(leaving, 2)
+        assert plots.browsers == 1
         await leaving.close()  # gone, without saying goodbye
+        await wait_for(lambda: plots.browsers == 0, 10, "the server to notice")
         result = await scan
-    assert result.exit_status == "success"
+    assert result.exit_status == "success" and not result.subscriber_errors
     assert len(events.events) == 15
     newcomer = await browsers(plots.url)
     data = await wait_points(newcomer, 15)
+    assert plots.browsers == 1
     assert data["det"] == pytest.approx(events.column("det"))
 
 
