@@ -46,6 +46,7 @@ log = logging.getLogger("acq.service")
 DEFAULT_PORT = 60610
 CONNECT_TIMEOUT = 10.0  # s for the startup file's devices to connect
 MAX_BODY = 1_000_000  # bytes
+SHUTDOWN_TIMEOUT = 15.0  # s for a running plan to be aborted and recorded at SIGTERM
 
 
 def default_db() -> str:
@@ -327,8 +328,15 @@ class Service:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 log.warning("signal %s: stopping the service", signal.Signals(signum).name)
-                if self.RE.state != "idle":
-                    with anyio.move_on_after(10):
-                        await self.worker.end_plan("abort")
+                if self.worker.state != "idle":
+                    with anyio.move_on_after(SHUTDOWN_TIMEOUT):
+                        self.worker.stop_queue(True)  # no next item
+                        if self.RE.state != "idle":
+                            try:
+                                await self.worker.end_plan("abort")
+                            except RequestRejected as exc:  # it ended meanwhile
+                                log.info("no plan to abort at shutdown: %s", exc.detail)
+                        while self.worker.state != "idle":  # until the item is recorded
+                            await anyio.sleep(0.05)
                 server.should_exit = True
                 return

@@ -189,6 +189,7 @@ class Worker:
         record = self._result(item, status, result, error)
         ignore = self.queue.mode.get("ignore_failures") and status == "failed"
         requeue = status in ("failed", "aborted", "halted") and not ignore
+        self.pause_pending = False  # a deferred pause that found no checkpoint lapses
         finished = self.queue.finish(record, requeue=requeue)
         self.history.append(finished)
         await self._record(finished)
