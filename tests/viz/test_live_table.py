@@ -62,3 +62,28 @@ async def test_a_failed_run_says_so_in_the_summary(RE) -> None:
     await RE(plan())
     await RE.flush()
     assert "fail (sample fell off): 0 points" in out.getvalue().splitlines()[-1]
+
+
+def test_event_pages_give_one_row_per_event() -> None:
+    import event_model
+
+    out = io.StringIO()
+    table = LiveTable(out=out)
+    run = event_model.compose_run(metadata={"scan_id": 7, "plan_name": "count"})
+    table("start", run.start_doc)
+    desc = run.compose_descriptor(
+        name="primary",
+        data_keys={"det": {"dtype": "number", "shape": [], "source": "sim", "precision": 2}},
+        hints={"det": {"fields": ["det"]}},
+    )
+    table("descriptor", desc.descriptor_doc)
+    events = [
+        desc.compose_event(data={"det": v}, timestamps={"det": 0.0}, seq_num=i + 1)
+        for i, v in enumerate([1.0, 2.5, 4.25])
+    ]
+    table("event_page", event_model.pack_event_page(*events))
+    table("stop", run.compose_stop())
+    cells = [line.split("|")[3].strip() for line in out.getvalue().splitlines()
+             if line.startswith("|") and line.split("|")[1].strip().isdigit()]  # fmt: skip
+    assert cells == ["1.00", "2.50", "4.25"]
+    assert out.getvalue().splitlines()[-1].startswith("Run 7 success: 3 points")
