@@ -164,6 +164,7 @@ async def open_catalog(
     read_only: bool = False,
     journal: str | os.PathLike[str] | None = None,
     timeout: float = 5.0,
+    read_timeout: float = 60.0,
     replay_timeout: float = 60.0,
     batch_size: int = 1000,
     sync_interval: float = 0.05,
@@ -175,8 +176,9 @@ async def open_catalog(
 
     Checks at once that the database answers (within `timeout` seconds) and takes writes,
     and that the journal can be written; raises one `StorageError` subclass naming the
-    cause otherwise. Documents an earlier process left in the journal are stored before
-    this returns (bounded by `replay_timeout`).
+    cause otherwise. A read may take longer, but a server that sends nothing for
+    `read_timeout` seconds fails it. Documents an earlier process left in the journal
+    are stored before this returns (bounded by `replay_timeout`).
 
     ``read_only=True`` (or ``sqlite:///path?mode=ro``) opens for reading only: no
     journal, no writer, nothing created; for browsing while another process acquires.
@@ -190,7 +192,7 @@ async def open_catalog(
 
     backend: Backend
     if isinstance(uri, str) and uri.startswith(("mongodb://", "mongodb+srv://")):
-        backend = await open_mongo(uri, timeout, read_only=read_only)
+        backend = await open_mongo(uri, timeout, read_only, read_timeout)
         label = uri
         default_journal = state_dir() / "journal" / f"{_mongo_journal_name(uri)}.journal"
     elif isinstance(uri, str | os.PathLike):
@@ -200,7 +202,7 @@ async def open_catalog(
         label = f"sqlite:///{path}"
         default_journal = path.with_name(path.name + ".journal")
     elif hasattr(uri, "get_collection") and hasattr(uri, "command"):
-        backend = await open_mongo(uri, timeout, read_only=read_only)
+        backend = await open_mongo(uri, timeout, read_only, read_timeout)
         label = backend.label
         default_journal = state_dir() / "journal" / f"{getattr(uri, 'name', 'mongo')}.journal"
     else:

@@ -106,10 +106,13 @@ class MongoBackend:
 
     writable = True
 
-    def __init__(self, db: Any, label: str, timeout: float, client: Any = None) -> None:
+    def __init__(
+        self, db: Any, label: str, timeout: float, client: Any = None, read_timeout: float = 60.0
+    ) -> None:
         self.db = db
         self.label = label
         self.timeout = timeout
+        self.read_timeout = max(read_timeout, timeout)
         self.has_text_index = False
         self._client = client  # closed by us only when we created it
 
@@ -137,11 +140,11 @@ class MongoBackend:
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        # Bounded per chunk, not in total: a 100,000-event stream may take longer than
-        # `timeout` to read, but a server that stops answering fails within it.
+        # Bounded per chunk, not in total: a 100,000-event stream may take a while to read,
+        # but a server that stops answering fails within `read_timeout`.
         found: list[dict[str, Any]] = []
         while True:
-            with anyio.fail_after(self.timeout):
+            with anyio.fail_after(self.read_timeout):
                 chunk = await cursor.to_list(_CHUNK)
             found += chunk
             if len(chunk) < _CHUNK or (limit and len(found) >= limit):
@@ -331,7 +334,9 @@ def _label(uri: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", uri)  # never print a password
 
 
-async def open_mongo(target: Any, timeout: float = 5.0, read_only: bool = False) -> MongoBackend:
+async def open_mongo(
+    target: Any, timeout: float = 5.0, read_only: bool = False, read_timeout: float = 60.0
+) -> MongoBackend:
     """Connect to a ``mongodb://`` URI (or wrap a pymongo-async or motor database),
     check that the server answers and takes writes, and create the indexes."""
     client: Any = None
@@ -352,7 +357,7 @@ async def open_mongo(target: Any, timeout: float = 5.0, read_only: bool = False)
     else:
         db = target
         label = f"mongodb database {getattr(db, 'name', db)!r}"
-    backend = MongoBackend(db, label, timeout, client)
+    backend = MongoBackend(db, label, timeout, client, read_timeout)
     backend.writable = not read_only
     try:
         with anyio.fail_after(timeout * 2):
