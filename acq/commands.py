@@ -19,6 +19,7 @@ import anyio
 from .describe import describe, describe_all, maybe_await, name_of
 from .documents import compose_start
 from .errors import IllegalMessageSequence, MetadataError, WaitTimeout
+from .event_collect import collect_events, is_event_collectable
 from .execution import Execution
 from .metadata import check_metadata, merge_metadata
 from .msg import Msg
@@ -244,6 +245,8 @@ class Commands:
     async def collect(self, msg: Msg) -> Any:
         run = self._run(msg)
         objs = [msg.obj, *msg.args]
+        if len(objs) == 1 and is_event_collectable(msg.obj):  # a classic ophyd flyer
+            return await collect_events(run, msg)
         name = msg.kwargs.get("name") or run.declared.get(msg.obj) or "primary"
         stream = run.streams.get(name)
         if stream is None:

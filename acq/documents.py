@@ -178,7 +178,10 @@ class EventComposer:
         timestamps: dict[str, list[float]],
         times: list[float] | None = None,
     ) -> dict[str, Any]:
-        n = len(next(iter(data.values()))) if data else 0
+        if data:
+            n = len(next(iter(data.values())))
+        else:  # events without data keys (a flyer that only counts): as many as times
+            n = len(times) if times is not None else 0
         first = self.count + 1
         self.count += n
         doc = {

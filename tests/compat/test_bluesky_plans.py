@@ -132,12 +132,11 @@ COMPARED: dict[str, tuple[Callable[[Any], Any], tuple[str, ...], tuple[str, ...]
     "rel_spiral_square": (_square(bp.rel_spiral_square), (), ()),
     "ramp_plan": (_ramp, (), ("motor_monitor",)),
     "x2x_scan": (lambda hw: bp.x2x_scan([hw.det], hw.motor1, hw.motor2, -1.0, 1.0, 5), (), ()),
+    "fly": (lambda hw: bp.fly([hw.flyer1]), (), ()),
 }
 
 # Plans left out, and why. Keep this short.
-NOT_COMPARED: dict[str, str] = {
-    "fly": "compared in test_fly_with_a_flyer (its trivial flyers give no data to compare)",
-}
+NOT_COMPARED: dict[str, str] = {}
 
 # Names in bluesky.plans that are helpers, not plans.
 NOT_PLANS = {"derive_default_hints"}
@@ -300,6 +299,13 @@ COMPOSED: dict[str, tuple[Callable[[Any], Any], tuple[str, ...], tuple[str, ...]
         (),
     ),
     "print_summary_wrapper": (lambda hw: bpp.print_summary_wrapper(bp.count([hw.det])), (), ()),
+    "fly_trivial_flyer": (lambda hw: bp.fly([hw.trivial_flyer]), (), ()),
+    "fly_new_trivial_flyer": (lambda hw: bp.fly([hw.new_trivial_flyer]), (), ()),
+    "fly_during_wrapper": (
+        lambda hw: bpp.fly_during_wrapper(bp.count([hw.det], 2), [hw.flyer1]),
+        (),
+        (),
+    ),
 }
 
 
