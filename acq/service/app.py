@@ -35,7 +35,7 @@ from .errors import RequestRejected
 from .permissions import User
 from .queue import QueueError, new_uid
 from .service import Lock, Service
-from .validation import check_item
+from .validation import check_item, describe_annotation, resolved_hints
 
 __all__ = ["ROUTES", "build_app"]
 
@@ -81,6 +81,8 @@ async def config_get(svc: Service, user: User, body: Body) -> dict[str, Any]:
 
 
 def describe_plan(name: str, func: Callable[..., Any]) -> dict[str, Any]:
+    """bluesky-queueserver's plan description: parameters with kinds, defaults, types."""
+    hints = resolved_hints(func)
     params = []
     for p in inspect.signature(func).parameters.values():
         entry: dict[str, Any] = {
@@ -90,7 +92,7 @@ def describe_plan(name: str, func: Callable[..., Any]) -> dict[str, Any]:
         if p.default is not p.empty:
             entry["default"] = repr(p.default)
         if p.annotation is not p.empty:
-            entry["annotation"] = {"type": str(p.annotation)}
+            entry["annotation"] = {"type": describe_annotation(hints.get(p.name, p.annotation))}
         params.append(entry)
     return {
         "name": name,

@@ -31,7 +31,15 @@ from .errors import RequestRejected
 from .permissions import Group
 from .queue import Item
 
-__all__ = ["Catalogue", "build_plan", "check_item", "dry_run_item", "fits"]
+__all__ = [
+    "Catalogue",
+    "build_plan",
+    "check_item",
+    "describe_annotation",
+    "dry_run_item",
+    "fits",
+    "resolved_hints",
+]
 
 DRY_RUN_TIMEOUT = 20.0  # s
 DRY_RUN_MAX_MESSAGES = 200_000
@@ -116,7 +124,7 @@ def check_permissions(item: Item, group: Group, catalogue: Catalogue) -> None:
 # -- arguments against annotations ---------------------------------------------------------
 
 
-def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+def resolved_hints(func: Callable[..., Any]) -> dict[str, Any]:
     """Resolved annotations; a parameter whose annotation cannot be resolved gets Any."""
     try:
         return typing.get_type_hints(func)
@@ -185,7 +193,7 @@ def fits(value: Any, ann: Any, devices: Mapping[str, Any]) -> bool:
     return True  # an annotation we cannot judge: the plan's own checks decide
 
 
-def _describe(ann: Any) -> str:
+def describe_annotation(ann: Any) -> str:
     if ann is type(None):
         return "None"
     if inspect.isclass(ann) and typing.get_origin(ann) is None:
@@ -203,7 +211,7 @@ def check_arguments(item: Item, catalogue: Catalogue) -> inspect.BoundArguments:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
         raise _reject(f"plan {name!r}: {exc}; its signature is {name}{signature}") from None
-    hints = _hints(func)
+    hints = resolved_hints(func)
     for pname, value in bound.arguments.items():
         param = signature.parameters[pname]
         ann = hints.get(pname, Any)
@@ -216,7 +224,7 @@ def check_arguments(item: Item, catalogue: Catalogue) -> inspect.BoundArguments:
         for v, label in zip(values, where, strict=True):
             if not fits(v, ann, catalogue.devices):
                 raise _reject(
-                    f"plan {name!r}: argument {label!r} must be {_describe(ann)}, "
+                    f"plan {name!r}: argument {label!r} must be {describe_annotation(ann)}, "
                     f"got {v!r} ({type(v).__name__})"
                 )
     return bound
@@ -239,7 +247,7 @@ def build_plan(item: Item, catalogue: Catalogue) -> Any:
     """Call the plan function with the item's arguments (devices by name): the plan."""
     bound = check_arguments(item, catalogue)
     func = catalogue.plans[item["name"]]
-    hints = _hints(func)
+    hints = resolved_hints(func)
     signature = inspect.signature(func)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
