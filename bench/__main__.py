@@ -12,7 +12,6 @@ and the machine, to docs/benchmarks.md.
 from __future__ import annotations
 
 import ast
-import re
 import subprocess
 import sys
 import time
@@ -64,42 +63,7 @@ def run(name: str) -> tuple[int, list[str], list[Result]]:
             summaries.append(line.rstrip())
     code = process.wait()
     print(f"== bench.{name}: exit {code} after {time.monotonic() - start:.1f} s\n", flush=True)
-    if not results:
-        results = results_from_summary(summaries)
     return code, summaries, results
-
-
-VIZ_SUMMARY = re.compile(
-    r"SUMMARY viz_liveplots: 1 kHz count (?P<slowdown>[-+\d.]+) % per point.*"
-    r"browser lag (?P<lag>[\d.]+) ms median"
-)
-
-
-def results_from_summary(summaries: list[str]) -> list[Result]:
-    """Rows for a benchmark that prints no RESULT lines yet (viz_liveplots)."""
-    for line in summaries:
-        match = VIZ_SUMMARY.match(line)
-        if match:
-            slowdown, lag = float(match["slowdown"]), float(match["lag"])
-            return [
-                Result(
-                    "viz_liveplots",
-                    "live plots + 1 browser: slowdown of a 1 kHz count",
-                    "%",
-                    slowdown,
-                    target="<= 5 %",
-                    met=slowdown <= 5,
-                ),
-                Result(
-                    "viz_liveplots",
-                    "live plots: lag from event to page",
-                    "ms",
-                    lag,
-                    target="<= 250 ms",
-                    met=lag <= 250,
-                ),
-            ]
-    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,6 @@ the benchmarks' RESULT lines (no benchmark is run here: they measure, tests do n
 
 from __future__ import annotations
 
-from bench.__main__ import results_from_summary
 from bench._result import Result
 from bench._table import machine, page, table
 
@@ -45,15 +44,6 @@ def test_a_result_line_round_trips_and_becomes_a_row_with_ratios() -> None:
 def test_a_missed_target_stands_out() -> None:
     row = table([Result("b", "soft scan, per point", "ms", 0.2, target="<= 0.15 ms", met=False)])
     assert row.splitlines()[-1].endswith("<= 0.15 ms **NOT met** |")
-
-
-def test_the_live_plot_summary_line_gives_slowdown_and_lag_rows() -> None:
-    line = (
-        "SUMMARY viz_liveplots: 1 kHz count +3.2 % per point with live plots (goal <= 5 %), "
-        "browser lag 61 ms median (goal <= 250 ms): met"
-    )
-    slowdown, lag = results_from_summary([line])
-    assert (slowdown.acq, slowdown.met, lag.acq, lag.met) == (3.2, True, 61.0, True)
 
 
 def test_the_page_says_when_and_on_what_machine() -> None:
