@@ -8,10 +8,10 @@ client raises ``HTTPClientError`` with that text) and changes nothing. GET reque
 carry a JSON body, as the client sends one.
 
 One route table maps each path to its handler and the scope it needs; the handlers are
-small functions of ``(service, user, body)`` in `acq.service.handlers`. Beyond bluesky-httpserver:
-``POST /api/queue/item/validate`` answers "would this item run?" (validation and dry
-run, nothing queued), and ``/api/stream`` is a WebSocket of status changes, console
-output and, with ``?documents=true``, the engine's documents.
+small functions of ``(service, user, body)`` in `acq.service.handlers`. Beyond
+bluesky-httpserver: ``POST /api/queue/item/validate`` answers "would this item run?"
+(validation and dry run, nothing queued), and ``/api/stream`` is a WebSocket of status
+changes, console output and, with ``?documents=true``, the engine's documents.
 """
 
 from __future__ import annotations
