@@ -14,7 +14,7 @@ from .journal import Record
 
 __all__ = ["Backend", "BackendUnavailable", "EventRow", "Query"]
 
-EventRow = tuple[int, float, dict[str, Any], dict[str, Any]]  # seq_num, time, data, timestamps
+EventRow = tuple[int, float, dict[str, Any]]  # seq_num, time, data (or timestamps)
 
 
 class BackendUnavailable(Exception):
@@ -60,7 +60,12 @@ class Backend(Protocol):
 
     async def descriptors(self, run_uid: str) -> list[dict[str, Any]]: ...
 
-    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]: ...
+    async def event_rows(
+        self, descriptor_uids: Sequence[str], field: str = "data"
+    ) -> list[EventRow]:
+        """``(seq_num, time, event[field])`` of the descriptors' events, any order;
+        `field` is ``data`` or ``timestamps``."""
+        ...
 
     async def run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         """Every stored document of the run, in emission order."""

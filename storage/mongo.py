@@ -243,12 +243,14 @@ class MongoBackend:
     async def descriptors(self, run_uid: str) -> list[dict[str, Any]]:
         return await self._find("event_descriptor", {"run_start": run_uid}, sort=[("time", ASC)])
 
-    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]:
-        projection = {"_id": False, "seq_num": True, "time": True, "data": True, "timestamps": True}
+    async def event_rows(
+        self, descriptor_uids: Sequence[str], field: str = "data"
+    ) -> list[EventRow]:
+        projection = {"_id": False, "seq_num": True, "time": True, field: True}
         found = await self._find(
             "event", {"descriptor": {"$in": list(descriptor_uids)}}, projection
         )
-        return [(d["seq_num"], d["time"], d["data"], d["timestamps"]) for d in found]
+        return [(d["seq_num"], d["time"], d[field]) for d in found]
 
     async def run_documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         found: list[tuple[Any, str, dict[str, Any]]] = []

@@ -87,7 +87,7 @@ class Run:
         descriptors = await self._stream_descriptors(stream)
         keys = list(await self.data_keys(stream))
         rows = await self._backend.event_rows([d["uid"] for d in descriptors])
-        table = columns(keys, ((s, t, d) for s, t, d, _ in rows))
+        table = columns(keys, rows)
         external = {k for k, v in (await self.data_keys(stream)).items() if v.get("external")}
         if external:
             await self._external(table, descriptors, external, fill)
@@ -97,8 +97,8 @@ class Run:
         """When each reading was taken: one column per data key, plus ``time``."""
         descriptors = await self._stream_descriptors(stream)
         keys = list(await self.data_keys(stream))
-        rows = await self._backend.event_rows([d["uid"] for d in descriptors])
-        return columns(keys, ((s, t, ts) for s, t, _, ts in rows))
+        rows = await self._backend.event_rows([d["uid"] for d in descriptors], "timestamps")
+        return columns(keys, rows)
 
     async def dataframe(self, stream: str = "primary", *, fill: bool = True) -> pandas.DataFrame:
         """The stream as a pandas DataFrame indexed by seq_num (pandas must be installed)."""

@@ -273,17 +273,22 @@ class SQLiteBackend:
         sql = "SELECT doc FROM event_descriptor WHERE run_start = ? ORDER BY ord"
         return await self._run(self._docs, sql, [run_uid])
 
-    async def event_rows(self, descriptor_uids: Sequence[str]) -> list[EventRow]:
+    async def event_rows(
+        self, descriptor_uids: Sequence[str], field: str = "data"
+    ) -> list[EventRow]:
+        if field not in ("data", "timestamps"):
+            raise ValueError(f"events have data and timestamps, not {field!r}")
+
         def read() -> list[EventRow]:
             loads = json.loads
             out: list[EventRow] = []
             for uid in descriptor_uids:
                 cursor = self._conn.execute(
-                    "SELECT seq_num, time, data, timestamps FROM event WHERE descriptor = ? "
+                    f"SELECT seq_num, time, {field} FROM event WHERE descriptor = ? "
                     "ORDER BY seq_num",
                     (uid,),
                 )
-                out += [(s, t, loads(d), loads(ts)) for s, t, d, ts in cursor]
+                out += [(s, t, loads(d)) for s, t, d in cursor]
             return out
 
         return await self._run(read)
