@@ -68,6 +68,12 @@ def slow_count(detectors: list, num: int = 5, delay: float = 0.3) -> Plan:
     return count(detectors, num=num, delay=delay)
 
 
+def broken() -> Plan:
+    """Saves an event it never created: fails when it runs (a dry run cannot tell)."""
+    yield Msg("open_run", plan_name="broken")
+    yield Msg("save")
+
+
 def answer(value: int = 42) -> Plan:
     """A plan that opens no run and returns a value."""
     yield Msg("null")

@@ -132,6 +132,32 @@ def test_stop_halt_execute_loop_and_return_value(new_service: ServiceProcess) ->
         assert [i["name"] for i in RM.queue_get()["items"]] == ["count"]
         RM.queue_clear()
 
+        # stop a paused plan: its run ends as a success, the item is "stopped", queue stops
+        RM.item_add(BPlan("slow_count", ["scaler"], num=30, delay=0.3))
+        RM.item_add(BPlan("count", ["scaler"]))
+        RM.queue_start()
+        wait_for(lambda: RM.re_runs()["run_list"], 30, "a run to open")
+        RM.re_pause(option="immediate")
+        wait_for(lambda: state(RM) == "paused", 30, "the pause")
+        RM.re_stop()
+        RM.wait_for_idle(timeout=30)
+        stopped = RM.history_get()["items"][-1]["result"]
+        assert stopped["exit_status"] == "stopped" and len(stopped["run_uids"]) == 1
+        assert [i["name"] for i in RM.queue_get()["items"]] == ["count"]
+        RM.queue_clear()
+
+        # a plan that fails: failed, with the error and its traceback; back in the queue
+        RM.item_add(BPlan("broken"))
+        RM.queue_start()
+        RM.wait_for_idle(timeout=30)
+        failed = RM.history_get()["items"][-1]["result"]
+        assert failed["exit_status"] == "failed"
+        assert failed["msg"].startswith("IllegalMessageSequence")
+        assert "Traceback" in failed["traceback"] and "save" in failed["traceback"]
+        assert len(failed["run_uids"]) == 1
+        assert [i["name"] for i in RM.queue_get()["items"]] == ["broken"]
+        RM.queue_clear()
+
         # halt a paused plan: exit status halted
         RM.item_add(BPlan("slow_count", ["scaler"], num=30, delay=0.3))
         RM.queue_start()
