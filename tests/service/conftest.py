@@ -11,9 +11,14 @@ from service_helpers import ServiceProcess, set_scaler_preset, write_beamline
 
 
 @pytest.fixture(scope="module")
-def beamline_files(sim_ioc, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    set_scaler_preset(sim_ioc.prefix, 0.05)
-    return write_beamline(tmp_path_factory.mktemp("beamline"), sim_ioc.prefix)
+def beamline_files(
+    sim_ioc, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path]]:
+    set_scaler_preset(sim_ioc.prefix, 0.05)  # short counts; the IOC's default back after
+    try:
+        yield write_beamline(tmp_path_factory.mktemp("beamline"), sim_ioc.prefix)
+    finally:
+        set_scaler_preset(sim_ioc.prefix, 1.0)
 
 
 @pytest.fixture(scope="module")
