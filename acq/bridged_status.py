@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -50,12 +51,13 @@ class BridgedStatus:
     """An awaitable view of a bluesky-protocol status (ophyd, ophyd-async), in the running
     loop; awaiting it never cancels the operation."""
 
-    __slots__ = ("_callbacks", "_future", "_loop", "_watchers", "name", "status")
+    __slots__ = ("_callbacks", "_future", "_loop", "_thread", "_watchers", "name", "status")
 
     def __init__(self, status: Any, name: str = "") -> None:
         self.status = status
         self.name = name or name_of(getattr(status, "device", None) or status)
         self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
         self._future: asyncio.Future[Any] = self._loop.create_future()
         self._callbacks: list[Callable[[BridgedStatus], None]] = []
         self._watchers: list[Callable[[Progress], None]] = []
@@ -69,6 +71,9 @@ class BridgedStatus:
         self._to_loop(self._settle)
 
     def _to_loop(self, func: Callable[..., None], *args: Any) -> None:
+        if threading.get_ident() == self._thread:  # already in the loop: now, not later
+            func(*args)  # (a status done at wrap time is done at once, as in bluesky)
+            return
         try:
             self._loop.call_soon_threadsafe(func, *args)
         except RuntimeError:  # the loop has closed: nobody is left to tell

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .bridged_monitor import monitor_callback
 from .describe import Described, check_keys_unique, check_readings_match, name_of
 from .documents import EventComposer, compose_descriptor, compose_stop, split_readings
 from .errors import DocumentError, IllegalMessageSequence
@@ -189,10 +190,13 @@ class RunBundler:
         stream = self.add_stream(name, (obj,), [described])
         composer, emit = stream.composer, self._emit
 
-        def on_update(reading: dict[str, Any]) -> None:
+        def on_reading(reading: dict[str, Any]) -> None:
+            if self.monitors.get(obj) is not on_update or self._monitors_suspended:
+                return  # a late update from another thread: this monitor has ended
             data, timestamps = split_readings((reading,))
             emit("event", composer.event(data, timestamps))
 
+        on_update = monitor_callback(obj, on_reading)
         self.monitors[obj] = on_update
         obj.subscribe(on_update)
 
