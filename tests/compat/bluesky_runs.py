@@ -110,6 +110,7 @@ def summarize(docs: list[tuple[str, dict]], *, values: bool = True) -> Summary:
                         k: (v["dtype"], list(v.get("shape", [])))
                         for k, v in sorted(doc["data_keys"].items())
                     },
+                    "external": sorted(k for k, v in doc["data_keys"].items() if v.get("external")),
                     "hints": _plain(doc.get("hints", {})),
                     "object_keys": {k: sorted(v) for k, v in doc["object_keys"].items()},
                     "descriptors": 0,
@@ -141,8 +142,14 @@ def _unpack(page: dict) -> list[dict]:
 
 def _add_event(stream: dict[str, Any], event: dict, values: bool) -> None:
     stream["seq_nums"].append(event["seq_num"])
-    if values:
-        stream["data"].append({k: _rounded(v) for k, v in sorted(event["data"].items())})
+    if values:  # an external key's value is a Datum id (a uid): only its presence counts
+        external = stream["external"]
+        stream["data"].append(
+            {
+                k: "<datum>" if k in external else _rounded(v)
+                for k, v in sorted(event["data"].items())
+            }
+        )
 
 
 def _start_summary(start: dict) -> dict[str, Any]:
@@ -170,13 +177,15 @@ def _rounded(value: Any) -> Any:
 
 
 def without_values(summary: Summary, streams: Iterable[str]) -> Summary:
-    """The summary with the data of `streams` (timing-dependent ones) left out."""
+    """The summary with the events of `streams` (timing-dependent ones) left out: only
+    their descriptors and the first seq_num are compared."""
     names = set(streams)
     for run in summary:
         for name, stream in run["streams"].items():
             if name in names:
                 stream["data"] = []
                 stream["seq_nums"] = stream["seq_nums"][:1]
+                run.get("num_events", {}).pop(name, None)
     return summary
 
 
