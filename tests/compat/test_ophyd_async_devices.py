@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import bluesky.plans as bp
 import h5py
 import pytest
 from compat_devices import RE, Docs, docs, motor_fields
@@ -34,6 +35,7 @@ from ophyd_async.core import (
 from ophyd_async.core import StandardReadableFormat as Format
 from ophyd_async.epics.core import epics_signal_r, epics_signal_rw
 from ophyd_async.epics.motor import Motor
+from ophyd_async.plan_stubs import ensure_connected
 from ophyd_async.sim import SimBlobDetector, SimMotor
 
 import plans
@@ -203,12 +205,17 @@ async def test_progress_bar_draws_the_motor_moves(
 
 
 async def test_init_devices_connects_and_names_in_the_callers_loop(
-    sim_ioc: Any, motor_fields: tuple[str, ...]
+    RE: RunEngine, sim_ioc: Any, motor_fields: tuple[str, ...]
 ) -> None:
     async with init_devices():
         sy = Motor(sim_ioc.pv("sy"))
     assert sy.name == "sy" and sy.user_readback.name == "sy"
     assert (await sy.read())["sy"]["value"] == pytest.approx(await sy.user_readback.get_value())
+
+    # inside a plan, ophyd-async's own stub connects through bluesky's wait_for message
+    sx = Motor(sim_ioc.pv("m4"), name="sx")
+    await RE(ensure_connected(sx))
+    assert (await sx.locate())["readback"] == pytest.approx(await sx.user_readback.get_value())
 
     # the synchronous form runs the connection in bluesky's event loop, which acq has not
     with pytest.raises(NotConnectedError, match="bluesky event loop"):
@@ -251,6 +258,23 @@ async def test_file_writing_detector_in_a_step_scan(
     assert frames.shape == (3, 240, 320)
     sums = _frames_in(resources["det"]["uri"], resources["det-sum"]["parameters"]["dataset"])
     assert list(sums) == [int(frame.sum()) for frame in frames]
+
+
+async def test_bluesky_plans_drive_ophyd_async_devices(
+    RE: RunEngine, docs: Docs, path_provider: StaticPathProvider
+) -> None:
+    motor = SimMotor(name="motor", initial_value=1.0)
+    det = SimBlobDetector(path_provider, name="det")
+    await motor.connect()
+    await det.connect()
+
+    await RE(bp.rel_scan([det], motor, -1.0, 1.0, 3))
+
+    assert docs.column("motor") == [0.0, 1.0, 2.0]
+    assert await motor.user_readback.get_value() == 1.0  # rel_scan moved it back
+    assert docs.by_name()["stream_datum"] == 6  # image and sum, at each point
+    (start,) = docs.named("start")
+    assert start["plan_name"] == "rel_scan" and start["detectors"] == ["det"]
 
 
 async def test_file_writing_detector_is_a_flyer_of_the_fly_plan(
