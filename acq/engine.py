@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ from .interruptions import Interrupt, InterruptionHandling, State
 from .lifecycle import release_paused
 from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
 from .msg import Msg
-from .plan_stack import Plan, PlanDone, ensure_plan, is_plan, plan_name
+from .plan_stack import Plan, PlanDone, as_sync_plan, ensure_plan, is_plan, plan_name
 from .progress import default_waiting_hook
 from .sigint import CtrlC
 from .suspenders import Suspender
@@ -105,8 +105,10 @@ class RunEngine(InterruptionHandling):
     Attributes bluesky users know
     -----------------------------
     preprocessors:
-        ``[f(plan) -> plan, ...]`` applied in order to every plan of ``RE(plan)``
-        (a `plans.wrappers.SupplementalData`, or bluesky's with bluesky plans).
+        ``[f(plan) -> plan, ...]`` applied in order to every plan of ``RE(plan)``.
+        bluesky's (``SupplementalData``, ...) drive plans with ``send()``: an async plan
+        is given to them as a plain generator (`acq.plan_stack.as_sync_plan`) unless the
+        preprocessor has ``accepts_async_plans = True`` (as `plans.wrappers`' ones do).
     msg_hook:
         ``f(msg)`` called with each message before the engine acts on it (replayed ones
         too); what it raises fails that step, at the plan's ``yield``.
@@ -205,6 +207,10 @@ class RunEngine(InterruptionHandling):
         name = plan_name(plan)
         if is_plan(plan):  # else Execution says what is wrong with it
             for preprocess in self.preprocessors:
+                if isinstance(plan, AsyncGenerator) and not getattr(
+                    preprocess, "accepts_async_plans", False
+                ):
+                    plan = as_sync_plan(plan)  # bluesky's preprocessors drive plans by send()
                 plan = preprocess(plan)
         ex = Execution(plan, call_md)
         ex.plan_name = name

@@ -58,6 +58,7 @@ __all__ = [
     "PlanDone",
     "PlanStack",
     "as_msg",
+    "as_sync_plan",
     "drive_plan",
     "ensure_plan",
     "is_plan",
@@ -313,3 +314,57 @@ async def drive_plan(
     finally:
         for problem in await stack.close():
             log.error("closing plan %s failed: %r", plan_name(plan), problem, exc_info=problem)
+
+
+class PlanAwaited(RuntimeError):
+    """An async plan awaited something between its messages while driven synchronously."""
+
+
+def _without_suspending(coro: Any, what: str) -> Any:
+    """Run a coroutine that must finish without waiting for anything; its result."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise PlanAwaited(
+        f"{what} awaited something between its messages, so it cannot be driven by a "
+        f"plain-generator preprocessor (bluesky's SupplementalData, baseline_wrapper, ...); "
+        f"use the same wrapper from plans.wrappers, which runs in the engine's loop"
+    )
+
+
+def as_sync_plan(plan: Plan) -> Generator[Msg, Any, Any]:
+    """A plain-generator view of any plan, for code that drives plans with ``send()``
+    (bluesky's preprocessors): the same interpreter, run without an event loop.
+
+    Works for plans that only yield between messages (acq's standard plans are pure
+    message generation); a plan that awaits real I/O between its messages raises
+    `PlanAwaited` naming it.
+    """
+    name = plan_name(plan)
+    stack = PlanStack(plan)
+    reply: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            step = stack.send(reply) if error is None else stack.throw(error)
+            try:
+                msg = _without_suspending(step, f"plan {name!r}")
+            except PlanDone as done:
+                return done.value
+            error = None
+            try:
+                reply = yield msg
+            except GeneratorExit:
+                raise
+            except BaseException as exc:  # thrown in by the wrapper: into the plan
+                error, reply = exc, None
+    finally:
+        problems: list[BaseException]
+        try:
+            problems = _without_suspending(stack.close(), f"closing plan {name!r}")
+        except PlanAwaited as awaited:
+            problems = [awaited]
+        for problem in problems:
+            log.error("closing plan %s failed: %r", name, problem, exc_info=problem)

@@ -176,6 +176,9 @@ class SupplementalData:
     changed between plans. Works with acq plans and with bluesky's.
     """
 
+    #: the engine may hand it async plans as they are (see ``RunEngine.preprocessors``)
+    accepts_async_plans = True
+
     def __init__(
         self,
         *,

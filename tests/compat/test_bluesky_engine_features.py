@@ -1,6 +1,7 @@
 """What bluesky users do with their RunEngine, on acq's: ``bps.wait_for``, ``bps.input_plan``,
-``rewindable``, ``subs_wrapper``, ``SupplementalData`` in ``RE.preprocessors``, ``msg_hook``,
-``state_hook``, ``declare_stream``, ``RE_class``, and plans given as lists of messages.
+``rewindable``, ``subs_wrapper``, ``SupplementalData`` in ``RE.preprocessors`` (around
+bluesky's plans and acq's), ``msg_hook``, ``state_hook``, ``declare_stream``, ``RE_class``,
+and plans given as lists of messages.
 Devices: acq's hardware-free ones (``devices.sim``), which bluesky's plans accept as they are.
 """
 
@@ -16,8 +17,12 @@ import bluesky.preprocessors as bpp
 import pytest
 from bluesky.utils import Msg as BlueskyMsg
 
+import plans
 from acq import RunEngine, RunEnginePaused, WaitTimeout
+from acq.plan_stack import PlanAwaited
 from devices.sim import SimDetector, SimMotor, soft_signal_rw
+from plans import stubs as acq_bps
+from plans import wrappers as acq_bpp
 
 
 class Docs:
@@ -203,3 +208,29 @@ async def test_a_list_of_messages_is_a_plan(RE, docs, det):
         ]
     )
     assert len(docs.events()) == 1
+
+
+async def test_bluesky_preprocessors_wrap_acq_plans_through_a_plain_generator_view(
+    RE, docs, motor, det
+):
+    ring = soft_signal_rw(float, 100.0, "ring")
+    RE.preprocessors.append(bpp.SupplementalData(baseline=[motor], monitors=[ring]))
+    await motor.set(1.0)
+    result = await RE(plans.rel_scan([det], motor, -1, 1, 3))
+    assert result.exit_status == "success" and result.plan_result == result.run_uids[0]
+    assert [round(e["data"]["motor"], 6) for e in docs.events()] == [0.0, 1.0, 2.0]
+    assert len(docs.events("baseline")) == 2 and docs.events("ring_monitor")
+    assert motor.position == pytest.approx(1.0)  # moved back, by the relative plan
+
+
+async def test_an_acq_plan_that_awaits_between_messages_needs_acqs_preprocessors(RE, det):
+    async def waits_for_analysis():
+        yield plans.count([det])
+        await anyio.sleep(0.001)  # e.g. asks an analysis service
+        yield acq_bps.null()
+
+    RE.preprocessors.append(bpp.SupplementalData(baseline=[det]))
+    with pytest.raises(PlanAwaited, match=r"plans\.wrappers"):
+        await RE(waits_for_analysis())
+    RE.preprocessors[:] = [acq_bpp.SupplementalData(baseline=[det])]  # runs in the loop
+    assert (await RE(waits_for_analysis())).exit_status == "success"
