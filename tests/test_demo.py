@@ -6,7 +6,9 @@ it exported and what its catalog holds afterwards, read back by this process.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -27,8 +29,6 @@ MOTORS = {"m1", "m2", "m3", "m4", "sx", "sy", "th", "tth"}
 
 
 def clean_env(state: Path) -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EPICS_", "ACQ_"))}
     env["ACQ_STATE_DIR"] = str(state)  # scan ids and journals of this test only
     return env
@@ -129,3 +129,70 @@ async def test_catalog_holds_the_runs_the_images_and_the_interruption(demo) -> N
         assert np.min(primary["ring"]) >= 10.0  # no point was taken without beam
         baseline = await dump.table("baseline")
         assert len(baseline["seq_num"]) == 2 and MOTORS <= set(baseline)
+
+
+def start_demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "acq.cli", "demo", "--data-dir", str(tmp_path / "data"), *args],
+        env=clean_env(tmp_path / "state"),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_ctrl_c_aborts_the_run_and_stops_the_ioc(tmp_path: Path) -> None:
+    import signal
+
+    demo = start_demo(tmp_path)
+    seen: list[str] = []
+    assert demo.stdout is not None
+    for line in demo.stdout:  # the first scan's third point: the engine is running a plan
+        seen.append(line)
+        if line.startswith("|       3 |"):
+            demo.send_signal(signal.SIGINT)
+            break
+    try:
+        out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=10)
+    assert demo.returncode == 130, "".join(seen) + out + err
+    assert "Run " in out and " abort (the demo was interrupted with Ctrl-C)" in out
+    assert err.splitlines()[-1] == (
+        "acq demo: interrupted; the simulated beamline has been stopped"
+    )
+    port = int(re.search(r"beamline on 127\.0\.0\.1:(\d+)", "".join(seen)).group(1))
+    assert busy_protocols(port) == []
+
+
+def test_an_unreachable_catalog_is_one_line(tmp_path: Path) -> None:
+    from iocs.processes import free_port
+
+    demo = start_demo(tmp_path, "--catalog", f"mongodb://127.0.0.1:{free_port()}/demo")
+    out, err = demo.communicate(timeout=120)
+
+    assert demo.returncode == 1
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("acq demo: error: CatalogUnreachableError: no MongoDB server answered")
+    assert "Traceback" not in out + err
+
+
+async def test_demo_into_mongodb(tmp_path: Path) -> None:
+    from storage.testing import MongoServer
+
+    server = MongoServer(tmp_path / "nx-27017")
+    server.start()
+    try:
+        uri = f"{server.uri}/demo"
+        demo = start_demo(tmp_path, "--catalog", uri)
+        out, err = await asyncio.to_thread(demo.communicate, timeout=170)
+        assert demo.returncode == 0, out[-3000:] + err[-3000:]
+        assert [row[1] for row in summary_rows(out)] == PLANS
+        async with await open_catalog(uri, read_only=True) as catalog:
+            runs = await catalog.search(limit=50)
+        assert [run.start["plan_name"] for run in reversed(runs)] == PLANS
+    finally:
+        server.stop()
