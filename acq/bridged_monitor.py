@@ -27,8 +27,15 @@ OnReading = Callable[[dict[str, Any]], None]
 
 
 def monitor_callback(obj: Any, on_reading: OnReading) -> Callable[..., None]:
-    """What to pass to ``obj.subscribe``: calls ``on_reading(reading)`` in the loop."""
-    loop = asyncio.get_running_loop()
+    """What to pass to ``obj.subscribe``: calls ``on_reading(reading)`` in the loop.
+
+    Made outside a running loop (a suspender installed at a script's top level), it
+    calls `on_reading` in whichever thread the update comes from.
+    """
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
     loop_thread = threading.get_ident()
 
     def on_update(reading: Mapping[str, Any] | None = None, /, *args: Any, **kwargs: Any) -> None:
@@ -44,7 +51,7 @@ def monitor_callback(obj: Any, on_reading: OnReading) -> Callable[..., None]:
                     name_of(obj),
                 )
                 return
-        if threading.get_ident() == loop_thread:
+        if loop is None or threading.get_ident() == loop_thread:
             on_reading(dict(reading))
             return
         try:

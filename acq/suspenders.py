@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 
+from .bridged_monitor import monitor_callback
 from .plan_stack import Plan, is_plan
 
 __all__ = [
@@ -68,6 +69,7 @@ class Suspender:
         self.value: Any = None
         self._clear: anyio.Event | None = None  # made per trip, in the loop that waits
         self._on_trip: Callable[[Suspender], None] | None = None
+        self._subscription: Callable[..., None] = self._update
 
     @property
     def name(self) -> str:
@@ -97,11 +99,13 @@ class Suspender:
         if self._on_trip is not None:
             raise RuntimeError(f"{self!r} is already installed")
         self._on_trip = on_trip
-        self.signal.subscribe(self._update)
+        # acq's and ophyd-async's signals pass a reading; ophyd's pass keywords from a thread
+        self._subscription = monitor_callback(self.signal, self._update)
+        self.signal.subscribe(self._subscription)
 
     def remove(self) -> None:
         if self._on_trip is not None:
-            self.signal.clear_sub(self._update)
+            self.signal.clear_sub(self._subscription)
             self._on_trip = None
         self._set_tripped(False)
 

@@ -41,7 +41,9 @@ from ophyd_async.sim import SimBlobDetector, SimMotor
 import plans
 from acq import RunEngine, RunEnginePaused, plan_return
 from acq.progress import TerminalProgressBar
+from acq.suspenders import SuspendFloor
 from plans import stubs as bps
+from plans.wrappers import monitor_during_wrapper
 
 __all__ = ["RE", "docs", "motor_fields"]  # fixtures, imported for pytest
 
@@ -110,6 +112,37 @@ async def test_soft_signals_are_motor_and_detector_of_a_scan(RE: RunEngine, docs
     assert descriptor["data_keys"]["x"]["units"] == "mm"
     assert await x.get_value() == 1.0  # the signal really was set
     assert docs.named("start")[0]["motors"] == ["x"]
+
+
+async def test_acq_suspender_and_monitor_watch_an_ophyd_async_signal(
+    RE: RunEngine, docs: Docs
+) -> None:
+    beam = soft_signal_rw(float, 100.0, name="beam")
+    x = soft_signal_rw(float, 0.0, name="x")
+    await beam.connect()
+    await x.connect()
+    RE.install_suspender(SuspendFloor(beam, 10.0))
+    first_event = anyio.Event()
+    RE.subscribe(lambda name, doc: first_event.set() if name == "event" else None)
+
+    async def dump_and_refill() -> None:
+        with anyio.fail_after(10):
+            await first_event.wait()
+        await beam.set(1.0)
+        await anyio.sleep(0.2)
+        await beam.set(100.0)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(dump_and_refill)
+            result = await RE(monitor_during_wrapper(plans.count([x], 4, delay=0.1), [beam]))
+    finally:
+        RE.clear_suspenders()
+
+    assert result.exit_status == "success" and result.interrupted
+    assert docs.column("interruption", stream="interruptions") == ["suspend", "resume"]
+    assert docs.column("beam", stream="beam_monitor") == [100.0, 1.0, 100.0]
+    assert len(docs.events()) == 4
 
 
 # -- EPICS signals over aioca ------------------------------------------------------

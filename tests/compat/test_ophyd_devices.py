@@ -15,7 +15,7 @@ import anyio
 import numpy as np
 import pytest
 from compat_devices import RE, Docs, docs, motor_fields
-from ophyd import EpicsMotor, EpicsSignalRO
+from ophyd import EpicsMotor, EpicsSignalRO, Signal
 from ophyd.sim import hw
 from ophyd.status import DeviceStatus, Status
 
@@ -23,6 +23,7 @@ import plans
 from acq import Msg, RunEngine, RunEnginePaused
 from acq.bridged_status import BridgedStatus
 from acq.progress import TerminalProgressBar
+from acq.suspenders import SuspendFloor
 from plans import stubs as bps
 
 __all__ = ["RE", "docs", "motor_fields"]  # fixtures, imported for pytest
@@ -198,6 +199,34 @@ async def test_monitor_records_updates_from_ophyds_callbacks(
     assert docs.column("motor", stream="readback_monitor") == [1.0, 2.0]
     (stop,) = docs.named("stop")
     assert stop["num_events"] == {"readback_monitor": 2}
+
+
+async def test_acq_suspender_watches_an_ophyd_signal_set_from_a_thread(
+    RE: RunEngine, docs: Docs, sim: Any
+) -> None:
+    beam = Signal(name="beam", value=100.0)
+    RE.install_suspender(SuspendFloor(beam, 10.0))
+    first_event = anyio.Event()
+    RE.subscribe(lambda name, doc: first_event.set() if name == "event" else None)
+
+    async def dump_and_refill() -> None:
+        with anyio.fail_after(10):
+            await first_event.wait()
+        await anyio.to_thread.run_sync(beam.put, 1.0)  # ophyd calls back in that thread
+        await anyio.sleep(0.2)
+        await anyio.to_thread.run_sync(beam.put, 100.0)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(dump_and_refill)
+            result = await RE(plans.count([sim.det], 4, delay=0.1))
+    finally:
+        RE.clear_suspenders()
+
+    assert result.exit_status == "success" and result.interrupted
+    assert docs.column("interruption", stream="interruptions") == ["suspend", "resume"]
+    assert "beam = 1.0 < 10.0" in docs.column("reason", stream="interruptions")[0]
+    assert len(docs.events()) == 4
 
 
 # -- EpicsMotor over caproto against the sim IOC --------------------------------------
