@@ -10,6 +10,7 @@ import asyncio
 import csv
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,17 +37,47 @@ def clean_env(state: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo with ``--keep-plots``: the page is read while it serves, then Ctrl-C."""
     root = tmp_path_factory.mktemp("demo")
     data, uri = root / "data", f"sqlite:///{root}/demo-catalog.db"
-    result = subprocess.run(
-        [sys.executable, "-m", "acq.cli", "demo", "--catalog", uri, "--data-dir", str(data)],
-        env=clean_env(root / "state"),
-        text=True,
-        capture_output=True,
-        timeout=170,
-        stdin=subprocess.DEVNULL,
-    )
-    return {"result": result, "data": data, "uri": uri}
+    argv = ["demo", "--catalog", uri, "--data-dir", str(data), "--keep-plots"]
+    with (root / "stderr.txt").open("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "acq.cli", *argv],
+            env=clean_env(root / "state"),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
+        lines, page = [], None
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:  # EOF if the demo fails; the test timeout bounds it
+                lines.append(line)
+                if line.startswith("Live plots keep serving at "):
+                    page = served_points(line.split()[5])
+                    process.send_signal(signal.SIGINT)
+                    break
+            rest, _ = process.communicate(timeout=170)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        stderr.seek(0)
+        result = subprocess.CompletedProcess(
+            argv, process.returncode, "".join(lines) + rest, stderr.read()
+        )
+    return {"result": result, "data": data, "uri": uri, "page": page}
+
+
+def served_points(url: str) -> dict[str, list[Any]]:
+    """The data of the page's latest run, as a browser session gets it."""
+    from bokeh.client import pull_session
+
+    with pull_session(url=url) as session:
+        (points,) = session.document.select({"name": "points"})
+        return {key: list(values) for key, values in points.data.items()}
 
 
 def summary_rows(stdout: str) -> list[list[str]]:
@@ -70,6 +101,15 @@ def test_demo_exits_0_and_stops_its_ioc(demo) -> None:
     port = int(re.search(r"simulated beamline on 127\.0\.0\.1:(\d+)", out).group(1))
     assert busy_protocols(port) == []  # nobody serves the demo's CA port any more
     assert "Traceback" not in result.stderr
+
+
+def test_keep_plots_serves_the_session_until_ctrl_c(demo) -> None:
+    """The page still shows the last run (the beam-dump scan) after the session."""
+    page = demo["page"]
+    assert page is not None, demo["result"].stdout[-2000:]
+    assert [round(x, 3) for x in page["m1"]] == [round(-1 + 0.2 * i, 3) for i in range(11)]
+    assert min(page["ring"]) >= 10.0
+    assert demo["result"].returncode == 0  # Ctrl-C is how --keep-plots ends: not an error
 
 
 def test_summary_table_lists_every_run_read_back(demo) -> None:
@@ -143,8 +183,6 @@ def start_demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def test_ctrl_c_aborts_the_run_and_stops_the_ioc(tmp_path: Path) -> None:
-    import signal
-
     demo = start_demo(tmp_path)
     seen: list[str] = []
     assert demo.stdout is not None
