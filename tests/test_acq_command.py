@@ -148,6 +148,7 @@ def bad_jsonl(tmp_path) -> str:
         (["plots", "{tmp}/missing.jsonl"], "no such file: "),
         (["plots", "{bad}"], "broken.jsonl:2 is not a [name, document] JSON line"),
         (["plots", "--catalog", "sqlite:///{tmp}/none.db", "-1"], "none.db"),
+        (["demo", "--data-dir", "{bad}/data"], "Not a directory"),  # before the IOC starts
     ],
 )
 def test_errors_are_one_line_without_traceback(args, says, tmp_path, bad_jsonl) -> None:

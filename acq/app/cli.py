@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acq",
         description="acq: asyncio-native data acquisition. Everyday beamline jobs.",
-        epilog="`acq COMMAND --help` describes each command. Start with `acq demo`.",
+        epilog="`acq COMMAND --help` describes each command. Start with `acq demo`. Errors "
+        f"are one line; {DEBUG_ENV}=1 shows the traceback.",
     )
     parser.add_argument("--version", action="version", version=f"acq {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

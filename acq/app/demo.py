@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser(state_dir() / "demo").parse_args(argv)
     data_dir = args.data_dir.expanduser().absolute()
     catalog = args.catalog or f"sqlite:///{data_dir / 'catalog.db'}"
+    (data_dir / "images").mkdir(parents=True, exist_ok=True)  # before any process starts
 
     from iocs.processes import (
         CAEnvironment,

@@ -69,7 +69,7 @@ def masked(uri: str) -> str:
 async def run_demo(options: DemoOptions) -> int:
     """Connect, run every step, summarise from the catalog, export; the exit status."""
     images = options.data_dir / "images"
-    images.mkdir(parents=True, exist_ok=True)
+    images.mkdir(parents=True, exist_ok=True)  # the IOC writes the camera's files here
     say("connecting devices ...")
     began = time.monotonic()
     try:
