@@ -29,13 +29,12 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from .describe import name_of
+from .progress import progress_from_keywords
 from .protocols import Progress
 
 __all__ = ["BridgedStatus", "StatusFailed", "is_bluesky_status"]
 
 log = logging.getLogger("acq.engine")
-
-_PROGRESS_FIELDS = frozenset(Progress.__dataclass_fields__)
 
 
 def is_bluesky_status(obj: Any) -> bool:
@@ -129,8 +128,9 @@ class BridgedStatus:
         self._watchers.append(callback)
 
     def _progress_in_any_thread(self, **fields: Any) -> None:
-        progress = Progress(**{k: v for k, v in fields.items() if k in _PROGRESS_FIELDS})
-        self._to_loop(self._report, progress)
+        progress = progress_from_keywords(fields)
+        if progress is not None:
+            self._to_loop(self._report, progress)
 
     def _report(self, progress: Progress) -> None:
         for watcher in self._watchers:

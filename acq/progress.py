@@ -19,7 +19,13 @@ from typing import Any, TextIO
 
 from .protocols import Progress
 
-__all__ = ["JupyterProgressBar", "TerminalProgressBar", "default_waiting_hook", "watcher"]
+__all__ = [
+    "JupyterProgressBar",
+    "TerminalProgressBar",
+    "default_waiting_hook",
+    "progress_from_keywords",
+    "watcher",
+]
 
 WaitingHook = Any  # Callable[[Sequence[Status] | None], None]
 
@@ -31,6 +37,17 @@ def _label(progress: Progress, fallback: str) -> str:
 _FIELDS = frozenset(Progress.__dataclass_fields__)
 
 
+def progress_from_keywords(fields: dict[str, Any]) -> Progress | None:
+    """bluesky's watch keywords as a `Progress`; None for an update with nothing to draw.
+
+    ophyd also calls its watchers with only ``name`` (at ``watch``) and with ``name`` and
+    ``fraction`` (its *remaining* fraction, at the end): a bar keeps its last position.
+    """
+    if not any(fields.get(k) is not None for k in ("current", "target", "time_remaining")):
+        return None
+    return Progress(**{k: v for k, v in fields.items() if k in _FIELDS})
+
+
 def watcher(report: Callable[[Progress], None]) -> Callable[..., None]:
     """A ``status.watch`` callback that hands `report` a `Progress` either way a status
     reports: acq's statuses pass one `Progress`; bluesky's protocol (ophyd-async's
@@ -38,7 +55,9 @@ def watcher(report: Callable[[Progress], None]) -> Callable[..., None]:
 
     def on_update(progress: Progress | None = None, /, **fields: Any) -> None:
         if progress is None:
-            progress = Progress(**{k: v for k, v in fields.items() if k in _FIELDS})
+            progress = progress_from_keywords(fields)
+            if progress is None:
+                return
         report(progress)
 
     return on_update

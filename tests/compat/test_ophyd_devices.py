@@ -144,7 +144,8 @@ async def test_move_status_progress_reaches_the_progress_bar(docs: Docs) -> None
     await engine(bps.mv(motor, 2.0))
 
     assert motor.position == 2.0
-    assert "motor" in out.getvalue(), out.getvalue()
+    lines = out.getvalue().split("\x1b[2K")[1:]
+    assert lines[-1].startswith("motor") and "100% 2.000/2.000 mm" in lines[-1], lines
 
 
 # -- ophyd.sim in acq's plans --------------------------------------------------------
