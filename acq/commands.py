@@ -149,7 +149,11 @@ class Commands:
         if scan_id is None:  # the counter file is only peeked at: a refused run uses none
             scan_id = await (engine._peek_scan_id() if counted else engine._next_scan_id(md))
         start = compose_start(
-            scan_id=scan_id, plan_name=ex.plan_name, md=md, versions=engine.versions
+            scan_id=scan_id,
+            plan_name=ex.plan_name,
+            plan_type=ex.plan_type,
+            md=md,
+            versions=engine.versions,
         )
         if engine.md_validator is not None:
             try:

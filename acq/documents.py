@@ -70,10 +70,21 @@ os.register_at_fork(after_in_child=fast_uid.reset)
 
 
 def compose_start(
-    *, scan_id: int, plan_name: str, md: Mapping[str, Any], versions: Mapping[str, str]
+    *,
+    scan_id: int,
+    plan_name: str,
+    md: Mapping[str, Any],
+    versions: Mapping[str, str],
+    plan_type: str = "async_generator",
 ) -> dict[str, Any]:
-    """A RunStart: uid, time, scan_id, plan name, versions, then the merged metadata."""
-    doc: dict[str, Any] = {"plan_name": plan_name, "versions": dict(versions)}
+    """A RunStart: uid, time, scan_id, plan type and name, versions, then the merged
+    metadata. ``plan_type`` is the plan object's type name, as bluesky records it
+    (``generator`` for bluesky's plans; its LiveTable prints it)."""
+    doc: dict[str, Any] = {
+        "plan_type": plan_type,
+        "plan_name": plan_name,
+        "versions": dict(versions),
+    }
     doc.update(md)
     doc["uid"] = new_uid()
     doc["time"] = time.time()

@@ -46,6 +46,7 @@ from .msg import Msg
 from .plan_stack import Plan, PlanDone, as_sync_plan, ensure_plan, is_plan, plan_name
 from .progress import default_waiting_hook
 from .sigint import CtrlC
+from .suspender_bridge import BridgedSuspender, is_bluesky_suspender
 from .suspenders import Suspender
 from .tracebacks import trim_engine_frames
 
@@ -204,7 +205,7 @@ class RunEngine(InterruptionHandling):
         call_md = self._checked_md("metadata", md)
         self._checked_md("RE.md", self.md)
         plan = ensure_plan(plan)
-        name = plan_name(plan)
+        name, kind = plan_name(plan), type(plan).__name__
         if is_plan(plan):  # else Execution says what is wrong with it
             for preprocess in self.preprocessors:
                 if isinstance(plan, AsyncGenerator) and not getattr(
@@ -213,7 +214,7 @@ class RunEngine(InterruptionHandling):
                     plan = as_sync_plan(plan)  # bluesky's preprocessors drive plans by send()
                 plan = preprocess(plan)
         ex = Execution(plan, call_md)
-        ex.plan_name = name
+        ex.plan_name, ex.plan_type = name, kind
         self._ex = ex
         try:
             result = await self._call(ex, "start")
@@ -325,15 +326,26 @@ class RunEngine(InterruptionHandling):
         return sorted({*Commands.NAMES, *self._extra_commands})
 
     def install_suspender(self, suspender: Suspender) -> None:
+        """Watch `suspender` (acq's, or bluesky's: bridged, see `acq.suspender_bridge`)."""
+        suspender = self._as_suspender(suspender)
         if suspender in self._suspenders:
             return
         self._suspenders.append(suspender)
         suspender.install(self._on_suspender_trip)
 
     def remove_suspender(self, suspender: Suspender) -> None:
+        suspender = self._as_suspender(suspender)
         if suspender in self._suspenders:
             self._suspenders.remove(suspender)
             suspender.remove()
+
+    def _as_suspender(self, suspender: Any) -> Suspender:
+        if not is_bluesky_suspender(suspender):
+            return suspender
+        for installed in self._suspenders:
+            if isinstance(installed, BridgedSuspender) and installed.original is suspender:
+                return installed
+        return BridgedSuspender(suspender)
 
     def clear_suspenders(self) -> None:
         for suspender in list(self._suspenders):

@@ -62,6 +62,7 @@ class Execution:
     def __init__(self, plan: Plan, call_md: dict[str, Any]) -> None:
         self.stack = PlanStack(plan)
         self.plan_name = plan_name(plan)
+        self.plan_type = type(plan).__name__  # bluesky's start key: "generator", ...
         self.call_md = call_md
         # Messages completed since the last checkpoint; None after clear_checkpoint.
         self.cache: deque[Msg] | None = deque()

@@ -79,6 +79,7 @@ async def run_on_acq(
 
 
 _START_KEYS = (
+    "plan_type",
     "plan_name",
     "detectors",
     "motors",

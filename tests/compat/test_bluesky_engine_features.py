@@ -15,7 +15,10 @@ import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 import bluesky.preprocessors as bpp
 import pytest
+from bluesky.suspenders import SuspendBoolHigh
+from bluesky.suspenders import SuspendFloor as BlueskySuspendFloor
 from bluesky.utils import Msg as BlueskyMsg
+from ophyd import Signal
 
 import plans
 from acq import RunEngine, RunEnginePaused, WaitTimeout
@@ -234,3 +237,62 @@ async def test_an_acq_plan_that_awaits_between_messages_needs_acqs_preprocessors
         await RE(waits_for_analysis())
     RE.preprocessors[:] = [acq_bpp.SupplementalData(baseline=[det])]  # runs in the loop
     assert (await RE(waits_for_analysis())).exit_status == "success"
+
+
+async def test_bluesky_suspender_on_an_acq_signal_suspends_and_resumes(RE, docs, det):
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    shutter = soft_signal_rw(str, "open", "shutter")
+    suspender = BlueskySuspendFloor(
+        ring, 10.0, resume_thresh=50.0, pre_plan=lambda: bps.mv(shutter, "closed")
+    )
+    RE.install_suspender(suspender)
+
+    async def beam_dump_and_refill() -> None:
+        with anyio.fail_after(10):
+            while not docs.events():
+                await anyio.sleep(0.005)
+            await ring.set(0.0)
+            while await shutter.get_value() != "closed":  # the pre_plan ran
+                await anyio.sleep(0.005)
+        await ring.set(100.0)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(beam_dump_and_refill)
+        result = await RE(bp.count([det], 4, delay=0.02))
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["seq_num"] for e in docs.events()] == [1, 2, 3, 4]
+    reasons = [e["data"]["reason"] for e in docs.events("interruptions")]
+    assert reasons[0].startswith("SuspendFloor: ring_current = 0.0")
+    RE.remove_suspender(suspender)
+    assert RE.suspenders == ()
+
+
+async def test_bluesky_suspend_wrapper_with_a_classic_ophyd_signal(RE, docs, det):
+    fault = Signal(name="fault", value=0)
+    events_before_fault = 2
+
+    def plan():
+        for _ in range(4):
+            yield from bps.checkpoint()
+            yield from bps.trigger_and_read([det])
+            yield from bps.sleep(0.02)
+
+    async def fault_then_clear() -> None:
+        with anyio.fail_after(10):
+            while len(docs.events()) < events_before_fault:
+                await anyio.sleep(0.005)
+        await anyio.to_thread.run_sync(fault.put, 1)  # ophyd calls back from this thread
+        with anyio.fail_after(10):
+            while not docs.events("interruptions"):
+                await anyio.sleep(0.005)
+        await anyio.to_thread.run_sync(fault.put, 0)
+
+    wrapped = bpp.suspend_wrapper(bpp.run_wrapper(plan()), SuspendBoolHigh(fault, sleep=0.01))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fault_then_clear)
+        result = await RE(wrapped)
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["seq_num"] for e in docs.events()] == [1, 2, 3, 4]
+    kinds = [e["data"]["interruption"] for e in docs.events("interruptions")]
+    assert kinds == ["suspend", "resume"]
+    assert RE.suspenders == ()  # the wrapper removed it
