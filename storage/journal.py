@@ -1,9 +1,11 @@
 """The local write-ahead journal: every document reaches this file before the database.
 
-A journal is one append-only file of frames ``<length u32><crc32 u32><pickle>``, each
-holding one record ``(seq, name, doc)``. A sidecar file ``<journal>.stored`` holds the
-byte offset up to which the database has everything (written after each stored batch,
-not fsynced: if it lags, replay re-sends documents the database has, and identical
+A journal is one append-only file of frames ``<length u32><crc32 u32><pickle>``; each
+frame holds the records ``(seq, name, doc)`` appended since the previous write (one
+frame per write, so a record costs one list append until then). A sidecar file
+``<journal>.stored`` holds the byte offset up to which the database has every record
+(the end of the last frame it holds completely; written after each stored batch, not
+fsynced: if it lags, replay re-sends documents the database has, and identical
 duplicates are accepted). When the database has caught up the journal is truncated.
 
 Why pickle: it round-trips numpy values, NaN and tuples exactly, costs about a
@@ -22,6 +24,7 @@ import os
 import pickle
 import struct
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -73,7 +76,9 @@ class Journal:
                 "another process); close that catalog first, or give this one its own "
                 "journal=PATH"
             ) from exc
-        self._buffer = bytearray()
+        self._pending: list[Record] = []  # appended, not yet written
+        self._records = 0  # records written (or replayed) since open
+        self._frames: deque[tuple[int, int]] = deque()  # (end offset, records through it)
         self.size = os.fstat(self._fd).st_size  # bytes in the file (written)
         self.stored = min(self._read_mark(), self.size)
         self._probe()
@@ -100,27 +105,22 @@ class Journal:
 
     # -- writing ---------------------------------------------------------------------
 
-    @property
-    def end(self) -> int:
-        """Offset just after the last appended frame (written or still buffered)."""
-        return self.size + len(self._buffer)
-
-    def append(self, record: Record) -> int:
-        """Buffer one record; returns the offset after its frame. `write` sends it."""
-        payload = pickle.dumps(tuple(record), protocol=5)
-        self._buffer += _HEADER.pack(len(payload), zlib.crc32(payload))
-        self._buffer += payload
-        return self.end
+    def append(self, record: Record) -> None:
+        """Keep one record for the next `write`."""
+        self._pending.append(record)
 
     @property
     def unwritten(self) -> int:
-        return len(self._buffer)
+        """Records appended but not yet handed to the OS."""
+        return len(self._pending)
 
     def write(self) -> None:
-        """Hand buffered frames to the OS (they survive a SIGKILL from here on)."""
-        if not self._buffer:
+        """Hand the appended records to the OS as one frame (they survive a SIGKILL from
+        here on)."""
+        if not self._pending:
             return
-        data = bytes(self._buffer)
+        payload = pickle.dumps([tuple(r) for r in self._pending], protocol=5)
+        data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         try:
             view = memoryview(data)
             while view:
@@ -129,7 +129,9 @@ class Journal:
         except OSError as exc:
             raise _journal_error(self.path, "write", exc) from exc
         self.size += len(data)
-        del self._buffer[:]
+        self._records += len(self._pending)
+        self._frames.append((self.size, self._records))
+        self._pending.clear()
 
     def sync(self) -> None:
         """Write and fsync (they survive a power cut from here on)."""
@@ -139,11 +141,17 @@ class Journal:
         except OSError as exc:
             raise _journal_error(self.path, "sync", exc) from exc
 
-    def mark_stored(self, offset: int) -> None:
-        """The database holds every record before `offset`; truncate when it holds all."""
-        self.stored = offset
+    def mark_stored(self, records: int) -> None:
+        """The database holds the first `records` records (counted from this journal's
+        open, replayed ones first); truncate the file when it holds all."""
+        advanced = False
+        while self._frames and self._frames[0][1] <= records:
+            self.stored = self._frames.popleft()[0]
+            advanced = True
+        if not advanced:
+            return
         try:
-            if offset >= self.size and not self._buffer:
+            if self.stored >= self.size and not self._pending:
                 os.ftruncate(self._fd, 0)
                 self.size = self.stored = 0
             self._mark_path.write_text(str(self.stored))
@@ -152,8 +160,9 @@ class Journal:
 
     # -- replay ----------------------------------------------------------------------
 
-    def pending(self) -> Iterator[tuple[Record, int]]:
-        """Records not yet stored, each with the offset after its frame, in order."""
+    def pending(self) -> Iterator[Record]:
+        """Records written by an earlier process and not yet stored, in order. Call once,
+        right after opening, before appending."""
         offset = self.stored
         with open(self.path, "rb") as f:
             f.seek(offset)
@@ -171,8 +180,10 @@ class Journal:
                     self._drop_torn_tail(offset)
                     return
                 offset += _HEADER.size + length
-                seq, name, doc = pickle.loads(payload)
-                yield Record(seq, name, doc), offset
+                records = [Record(*r) for r in pickle.loads(payload)]
+                self._records += len(records)
+                self._frames.append((offset, self._records))
+                yield from records
 
     def _drop_torn_tail(self, offset: int) -> None:
         log.warning(

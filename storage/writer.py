@@ -43,7 +43,7 @@ __all__ = ["CatalogWriter"]
 log = logging.getLogger("storage.writer")
 
 _STORE_NOW = frozenset(("start", "descriptor", "stop"))
-_MAX_BUFFER = 1 << 20  # journal bytes held in memory before an early write
+_MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
 
 
 class CatalogWriter:
@@ -66,7 +66,8 @@ class CatalogWriter:
         self.max_delay = max_delay
         self.store_timeout = store_timeout
         self.stored = 0  # documents stored by this writer (stats)
-        self._backlog: list[tuple[Record, int]] = []  # not yet stored: (record, journal end)
+        self._backlog: list[Record] = []  # not yet stored, in order
+        self._stored_records = 0  # records stored since the journal was opened (mark)
         self._last_seq = 0
         self._last_store = 0.0
         self._retry_at = 0.0
@@ -74,7 +75,7 @@ class CatalogWriter:
         self._last_error: str | None = None
         self._journal_failure: JournalError | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._inflight: tuple[list[tuple[Record, int]], asyncio.Task[Any]] | None = None
+        self._inflight: tuple[list[Record], asyncio.Task[Any]] | None = None
         self._lock = anyio.Lock()
         self._closed = False
 
@@ -108,7 +109,7 @@ class CatalogWriter:
             self._write_journal(sync=name == "stop")
             if now >= self._retry_at:
                 await self._store_backlog(wait=name in _STORE_NOW)
-        elif self.journal.unwritten > _MAX_BUFFER:
+        elif self.journal.unwritten > _MAX_UNWRITTEN:
             self._write_journal()
         elif self._timer is None and self.journal.unwritten:
             loop = asyncio.get_running_loop()
@@ -120,7 +121,8 @@ class CatalogWriter:
             seq = self._last_seq + 1
         self._last_seq = seq
         record = Record(seq, name, doc)
-        self._backlog.append((record, self.journal.append(record)))
+        self.journal.append(record)
+        self._backlog.append(record)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -169,7 +171,7 @@ class CatalogWriter:
                     self._write_journal()  # a document reaches the database after the journal
                     self._last_store = time.monotonic()
                     task = asyncio.get_running_loop().create_task(
-                        self._store_batch([r for r, _ in batch]),
+                        self._store_batch(batch),
                         name=f"storage batch of {len(batch)} to {self.backend.label}",
                     )
                     self._inflight = (batch, task)
@@ -204,7 +206,8 @@ class CatalogWriter:
             raise
         self._inflight = None
         self.stored += len(batch)
-        self.journal.mark_stored(batch[-1][1])
+        self._stored_records += len(batch)
+        self.journal.mark_stored(self._stored_records)
         if self._last_error is not None:
             log.warning("%s is back: the journalled documents are stored", self.backend.label)
         self._last_error = None
@@ -239,7 +242,7 @@ class CatalogWriter:
         )
 
     def _describe_backlog(self) -> str:
-        kinds = Counter(r.name for r, _ in self._backlog)
+        kinds = Counter(r.name for r in self._backlog)
         return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
 
     async def flush(self, timeout: float = 30.0) -> None:
@@ -282,8 +285,8 @@ class CatalogWriter:
 
     def load_pending(self) -> int:
         """Queue the journal's unstored records (from an earlier process) for storing."""
-        for record, end in self.journal.pending():
-            self._backlog.append((record, end))
+        for record in self.journal.pending():
+            self._backlog.append(record)
             self._last_seq = max(self._last_seq, record.seq)
         if self._backlog:
             log.warning(

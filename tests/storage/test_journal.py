@@ -21,28 +21,36 @@ def test_a_torn_last_frame_is_dropped_and_the_rest_replays(tmp_path: Path) -> No
     journal = Journal(tmp_path / "j")
     for seq in range(3):
         journal.append(Record(seq, "event", {"uid": f"e{seq}", "data": {"x": seq}}))
-    journal.write()
+        journal.write()  # one frame each
     journal.close()
     with open(tmp_path / "j", "r+b") as f:  # the process died in the middle of a write
         f.truncate(os.path.getsize(tmp_path / "j") - 5)
 
     reopened = Journal(tmp_path / "j")
-    assert [r.doc["uid"] for r, _ in reopened.pending()] == ["e0", "e1"]
+    assert [r.doc["uid"] for r in reopened.pending()] == ["e0", "e1"]
     reopened.append(Record(9, "event", {"uid": "e9"}))
-    reopened.write()
-    assert [r.doc["uid"] for r, _ in reopened.pending()] == ["e0", "e1", "e9"]
     reopened.close()
+    again = Journal(tmp_path / "j")
+    assert [r.doc["uid"] for r in again.pending()] == ["e0", "e1", "e9"]
+    again.close()
 
 
 def test_stored_records_are_not_replayed_and_the_journal_shrinks(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j")
-    ends = [journal.append(Record(seq, "event", {"uid": f"e{seq}"})) for seq in range(4)]
-    journal.write()
-    journal.mark_stored(ends[1])
-    assert [r.doc["uid"] for r, _ in journal.pending()] == ["e2", "e3"]
-    journal.mark_stored(ends[3])
-    assert journal.size == 0 and list(journal.pending()) == []
+    for frame in (["e0", "e1"], ["e2", "e3"], ["e4"]):
+        for uid in frame:
+            journal.append(Record(int(uid[1]), "event", {"uid": uid}))
+        journal.write()
+    journal.mark_stored(3)  # the database has e0..e2: only the first frame is wholly stored
     journal.close()
+    reopened = Journal(tmp_path / "j")
+    assert [r.doc["uid"] for r in reopened.pending()] == ["e2", "e3", "e4"]  # e2 again: fine
+    reopened.mark_stored(3)
+    assert reopened.size == 0  # everything stored: the file is emptied
+    reopened.close()
+    last = Journal(tmp_path / "j")
+    assert list(last.pending()) == []
+    last.close()
 
 
 def test_the_mongo_journal_lives_in_acq_state_dir(acq_state_dir: Path) -> None:
