@@ -57,6 +57,7 @@ __all__ = [
     "Plan",
     "PlanDone",
     "PlanStack",
+    "SyncPlanView",
     "as_msg",
     "as_sync_plan",
     "drive_plan",
@@ -91,9 +92,13 @@ def is_plan(obj: object) -> bool:
 
 def _frame(obj: Any) -> Frame:
     """A stack frame for a plan. bluesky 1.15 wraps its stubs in ``bluesky.utils.Plan`` (a
-    generator-like object that warns when never iterated); iterating it gives a generator."""
+    generator-like object that warns when never iterated); iterating it gives a generator.
+    A `SyncPlanView` nobody has driven yet gives way to its plan (which may await)."""
     if isinstance(obj, _PLAN_TYPES):
         return Frame(obj)
+    if isinstance(obj, SyncPlanView) and not obj.started:
+        obj.started = True
+        return Frame(obj.plan)
     gen = iter(obj)
     return Frame(gen if isinstance(gen, types.GeneratorType) else obj, plan_name(obj))
 
@@ -334,14 +339,42 @@ def _without_suspending(coro: Any, what: str) -> Any:
     )
 
 
-def as_sync_plan(plan: Plan) -> Generator[Msg, Any, Any]:
+def as_sync_plan(plan: Plan) -> SyncPlanView:
     """A plain-generator view of any plan, for code that drives plans with ``send()``
     (bluesky's preprocessors): the same interpreter, run without an event loop.
 
     Works for plans that only yield between messages (acq's standard plans are pure
     message generation); a plan that awaits real I/O between its messages raises
-    `PlanAwaited` naming it.
+    `PlanAwaited` naming it. Handed back to acq (the engine, or an acq wrapper) before
+    anything drove it, the view gives way to the plan itself, which then runs in the loop.
     """
+    return SyncPlanView(plan)
+
+
+class SyncPlanView(collections.abc.Generator):
+    """What `as_sync_plan` returns: a generator over the plan's messages (see there)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.started = False
+        self.__name__ = plan_name(plan)
+        self._steps = _sync_steps(plan)
+
+    def send(self, value: Any) -> Msg:
+        self.started = True
+        return self._steps.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Msg:
+        self.started = True
+        if val is None and tb is None:
+            return self._steps.throw(typ)
+        return self._steps.throw(typ, val, tb)
+
+    def close(self) -> None:
+        self._steps.close()
+
+
+def _sync_steps(plan: Plan) -> Generator[Msg, Any, Any]:
     name = plan_name(plan)
     stack = PlanStack(plan)
     reply: Any = None

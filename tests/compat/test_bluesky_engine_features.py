@@ -237,6 +237,9 @@ async def test_an_acq_plan_that_awaits_between_messages_needs_acqs_preprocessors
         await RE(waits_for_analysis())
     RE.preprocessors[:] = [acq_bpp.SupplementalData(baseline=[det])]  # runs in the loop
     assert (await RE(waits_for_analysis())).exit_status == "success"
+    # a plain function using acq's wrappers gets the view, and the wrapper unwraps it
+    RE.preprocessors[:] = [lambda plan: acq_bpp.baseline_wrapper(plan, [det])]
+    assert (await RE(waits_for_analysis())).exit_status == "success"
 
 
 async def test_bluesky_suspender_on_an_acq_signal_suspends_and_resumes(RE, docs, det):
