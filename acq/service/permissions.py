@@ -47,6 +47,7 @@ __all__ = ["SCOPES", "Group", "Permissions", "User", "load_permissions"]
 SCOPES = ("read", "queue", "control", "admin")
 SINGLE_USER_GROUP = "primary"
 API_KEY_ENV = "ACQ_SERVE_API_KEY"
+MAX_SEEN_HEADERS = 256  # valid Authorization headers remembered for the status fast path
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class User:
 class Permissions:
     groups: dict[str, Group]
     users: list[User]
+    _seen: dict[bytes, User] = field(default_factory=dict, repr=False)
 
     def authenticate(self, authorization: str | None) -> User:
         """The user an ``Authorization: ApiKey <key>`` header names; 401 otherwise."""
@@ -98,8 +100,14 @@ class Permissions:
         key = key.strip()
         for user in self.users:
             if hmac.compare_digest(user.api_key.encode(), key.encode()):
+                if len(self._seen) < MAX_SEEN_HEADERS:  # spelling variants are finite here
+                    self._seen[authorization.encode("latin-1")] = user
                 return user
         raise RequestRejected(401, "invalid API key")
+
+    def known_header(self, header: bytes | None) -> User | None:
+        """The user of an Authorization header that `authenticate` accepted before."""
+        return None if header is None else self._seen.get(header)
 
     def require(self, user: User, scope: str) -> None:
         if not user.has(scope):

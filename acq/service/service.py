@@ -292,6 +292,7 @@ class Service:
                 host=self.config.host,
                 port=self.config.port,
                 log_level="warning",
+                access_log=False,
                 lifespan="off",
                 ws="websockets-sansio",
             )
