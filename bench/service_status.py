@@ -141,23 +141,26 @@ def cpu_seconds(pid: int) -> float:
 
 async def loaded_scan(
     url: str, points: int, clients: int, rate: float, pid: int
-) -> tuple[list[float], list[float], float, float]:
-    """Per-point times, status latencies while the scan ran, requests/s, service CPU/s."""
+) -> tuple[list[float], list[float], float, float, float]:
+    """Per-point times, status latencies during the scan, requests/s, service and client
+    CPU (fraction of a core)."""
     stop = asyncio.Event()
     latencies: list[float] = []
     pollers = [asyncio.create_task(poll(url, rate, stop, latencies)) for _ in range(clients)]
     try:
         await asyncio.sleep(1.5)  # connected and polling before the scan starts
         n_before, cpu_before = len(latencies), cpu_seconds(pid)
+        own_before = cpu_seconds(os.getpid())
         started = time.perf_counter()
         per_point = await run_scan(url, points)
         elapsed = time.perf_counter() - started
         during = latencies[n_before:]
         cpu = cpu_seconds(pid) - cpu_before
+        own = cpu_seconds(os.getpid()) - own_before
     finally:
         stop.set()
         await asyncio.gather(*pollers)
-    return per_point, during, len(during) / elapsed, cpu / elapsed
+    return per_point, during, len(during) / elapsed, cpu / elapsed, own / elapsed
 
 
 def p99(values: list[float]) -> float:
@@ -175,7 +178,7 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> None:
         cpu_before, started = cpu_seconds(pid), time.perf_counter()
         q = statistics.median(await run_scan(url, args.points))
         quiet_cpu_rate = (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started)
-        per_point, lat, rate_seen, cpu_rate = await loaded_scan(
+        per_point, lat, rate_seen, cpu_rate, client_rate = await loaded_scan(
             url, args.points, args.clients, args.rate, pid
         )
         # what the requests added to the service's CPU (the scan's own taken out), each
@@ -187,7 +190,8 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> None:
         print(
             f"round {i + 1}: per point quiet {q * 1e3:.2f} ms, loaded {loaded_median * 1e3:.2f} ms"
             f" ({loaded_median / q - 1:+.1%}); service CPU {quiet_cpu_rate:.0%} of a core "
-            f"quiet, {cpu_rate:.0%} loaded; {rate_seen:.0f} status requests/s served, "
+            f"quiet, {cpu_rate:.0%} loaded (the clients: {client_rate:.0%}); "
+            f"{rate_seen:.0f} status requests/s served, "
             f"latency median "
             f"{statistics.median(lat) * 1e3:.2f} ms, p99 {p99(lat) * 1e3:.2f} ms; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
