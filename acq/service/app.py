@@ -43,6 +43,9 @@ log = logging.getLogger("acq.service.app")
 WS_SEND_TIMEOUT = 5.0  # s a WebSocket client may take to accept one message
 
 
+_KEYS_FROM_FILE = "making or deleting API keys over HTTP (they are in the permissions file)"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     method: str
@@ -108,6 +111,12 @@ ROUTES: list[Endpoint] = [
     Endpoint("GET", "/api/task/result", "read", h.unsupported("background tasks")),
     Endpoint("POST", "/api/kernel/interrupt", "control", h.unsupported("an IPython kernel")),
     Endpoint("POST", "/api/manager/stop", "admin", h.unsupported("stopping over HTTP")),
+    Endpoint("POST", "/api/test/manager/kill", "admin", h.unsupported("killing over HTTP")),
+    Endpoint("GET", "/api/auth/apikey", "read", h.apikey_info),
+    Endpoint("POST", "/api/auth/apikey", "admin", h.unsupported(_KEYS_FROM_FILE)),
+    Endpoint("DELETE", "/api/auth/apikey", "admin", h.unsupported(_KEYS_FROM_FILE)),
+    Endpoint("POST", "/api/auth/session/refresh", "read", h.unsupported("token sessions")),
+    Endpoint("POST", "/api/auth/logout", "read", h.logout),
 ]
 
 

@@ -140,6 +140,21 @@ async def whoami(svc: Service, user: User, body: Body) -> dict[str, Any]:
     }
 
 
+async def apikey_info(svc: Service, user: User, body: Body) -> dict[str, Any]:
+    """The key this request came with (keys themselves live in the permissions file)."""
+    return {
+        "first_eight": user.api_key[:8],
+        "expiration_time": None,
+        "note": f"{user.name} ({user.group})",
+        "scopes": sorted(user.scopes),
+        "latest_activity": None,
+    }
+
+
+async def logout(svc: Service, user: User, body: Body) -> dict[str, Any]:
+    return {}  # API keys have no session to end
+
+
 async def api_scopes(svc: Service, user: User, body: Body) -> dict[str, Any]:
     return {"roles": [user.group], "scopes": sorted(user.scopes)}
 
