@@ -12,8 +12,9 @@ Two kinds reach the engine from outside acq:
   move and not stop the motor, which goes on to its target.
 
 `BridgedStatus` treats both alike, as bluesky does: it registers one ``add_callback`` and
-hands the completion to the loop with ``call_soon_threadsafe`` (cheap from the loop's own
-thread too); awaiting it waits on an asyncio future that a cancelled wait leaves alone.
+hands the completion to the loop with ``call_soon_threadsafe`` (or settles at once when it
+comes from the loop's own thread); each await waits on its own future, so a cancelled wait
+leaves the operation and later waits alone.
 Progress reported through ``watch(func)`` (keyword arguments, possibly from a thread)
 reaches acq's progress bars as `Progress`, in the loop.
 
@@ -50,14 +51,26 @@ class BridgedStatus:
     """An awaitable view of a bluesky-protocol status (ophyd, ophyd-async), in the running
     loop; awaiting it never cancels the operation."""
 
-    __slots__ = ("_callbacks", "_future", "_loop", "_thread", "_watchers", "name", "status")
+    __slots__ = (
+        "_callbacks",
+        "_done",
+        "_error",
+        "_loop",
+        "_thread",
+        "_waiters",
+        "_watchers",
+        "name",
+        "status",
+    )
 
     def __init__(self, status: Any, name: str = "") -> None:
         self.status = status
         self.name = name or name_of(getattr(status, "device", None) or status)
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        self._future: asyncio.Future[Any] = self._loop.create_future()
+        self._done = False
+        self._error: BaseException | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self._callbacks: list[Callable[[BridgedStatus], None]] = []
         self._watchers: list[Callable[[Progress], None]] = []
         # called once: right away if already done (in this thread), else later from the
@@ -79,41 +92,47 @@ class BridgedStatus:
             log.warning("%s finished after its event loop closed", self.name)
 
     def _settle(self) -> None:
-        if self._future.done():
+        if self._done:
             return
-        error = _error_of(self.status)
-        if error is None:
-            self._future.set_result(None)
-        else:
-            self._future.set_exception(error)
-            self._future.exception()  # retrieved here; awaiting it raises it again
+        self._error = _error_of(self.status)
+        self._done = True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
         for callback in self._callbacks:
             _call_safely(callback, self)
 
     # -- the Status protocol ---------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return self._wait().__await__()
-
-    async def _wait(self) -> Any:
-        # asyncio.wait never cancels the future: a wait that times out or is cancelled
-        # leaves the status intact for a later wait
-        await asyncio.wait((self._future,))
-        return self._future.result()
+        if not self._done:
+            # one waiter per await: cancelling this await (a pause, a wait's timeout)
+            # cancels only the waiter, never the operation or a later wait
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                yield from waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        if self._error is not None:
+            raise self._error
+        return None
 
     @property
     def done(self) -> bool:
-        return self._future.done()
+        return self._done
 
     @property
     def success(self) -> bool:
-        return self._future.done() and self._future.exception() is None
+        return self._done and self._error is None
 
     def exception(self) -> BaseException | None:
-        return self._future.exception() if self._future.done() else None
+        return self._error
 
     def add_callback(self, callback: Callable[[BridgedStatus], None]) -> None:
-        if self._future.done():
+        if self._done:
             _call_safely(callback, self)
         else:
             self._callbacks.append(callback)
