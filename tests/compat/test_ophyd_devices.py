@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -179,6 +180,26 @@ async def test_noisy_detector_counts(RE: RunEngine, docs: Docs, sim: Any) -> Non
 
     values = docs.column("noisy_det")
     assert len(values) == 5 and len(set(values)) > 1  # noise: the readings differ
+
+
+async def test_image_detector_writes_files_and_reports_resource_and_datum(
+    RE: RunEngine, docs: Docs, tmp_path: Path
+) -> None:
+    sim = hw(save_path=str(tmp_path))  # its img writes one .npy file per trigger
+
+    await RE(plans.count([sim.img], 3))
+
+    (resource,) = docs.named("resource")
+    assert resource["spec"] == "NPY_SEQ" and resource["run_start"] == docs.named("start")[0]["uid"]
+    datums = {d["datum_id"]: d for d in docs.named("datum")}
+    assert [e["data"]["img"] for e in docs.events()] == list(datums)  # each Event refers to one
+    assert all(e["filled"] == {"img": False} for e in docs.events())
+    for datum in datums.values():
+        frame = np.load(
+            Path(resource["root"])
+            / f"{resource['resource_path']}_{datum['datum_kwargs']['index']}.npy"
+        )
+        assert frame.shape == (10, 10)
 
 
 async def test_monitor_records_updates_from_ophyds_callbacks(
