@@ -106,14 +106,17 @@ def _redis_server() -> str:
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("redis-server is not installed and cannot be installed (not root)")
-    done = subprocess.run(
-        ["apt-get", "install", "-y", "-q", "redis-server"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        check=False,
-    )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["apt-get", *args], capture_output=True, text=True, timeout=150, env=env, check=False
+        )
+
+    done = apt("install", "-y", "-q", "redis-server")
+    if done.returncode != 0:  # a fresh container has no package lists yet
+        apt("update", "-q")
+        done = apt("install", "-y", "-q", "redis-server")
     found = shutil.which("redis-server")
     if not found:
         pytest.skip(f"could not install redis-server: {done.stderr.strip()[-300:]}")
@@ -149,6 +152,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         process.stop()
 
 
+@pytest.mark.timeout(480)  # may install redis-server first
 def test_queue_and_history_survive_a_kill_in_redis(
     redis_url: str, beamline_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
