@@ -35,7 +35,7 @@ from ophyd_async.core import (
 from ophyd_async.core import StandardReadableFormat as Format
 from ophyd_async.epics.core import epics_signal_r, epics_signal_rw
 from ophyd_async.epics.motor import Motor
-from ophyd_async.plan_stubs import ensure_connected
+from ophyd_async.plan_stubs import apply_settings, ensure_connected, get_current_settings
 from ophyd_async.sim import SimBlobDetector, SimMotor
 
 import plans
@@ -254,6 +254,20 @@ async def test_init_devices_connects_and_names_in_the_callers_loop(
     with pytest.raises(NotConnectedError, match="bluesky event loop"):
         with init_devices():
             Motor(sim_ioc.pv("sy"))
+
+
+async def test_ophyd_async_settings_plans_save_and_restore_a_device(RE: RunEngine) -> None:
+    """ophyd-async's own plan stubs (built on bluesky's wait_for) on acq's engine."""
+    motor = SimMotor(name="motor", instant=False)
+    await motor.connect()
+    await motor.velocity.set(3.0)
+
+    saved = (await RE(get_current_settings(motor))).plan_result
+    await motor.velocity.set(7.0)
+    await RE(apply_settings(saved))
+
+    assert saved[motor.velocity] == 3.0
+    assert await motor.velocity.get_value() == 3.0
 
 
 # -- a StandardDetector writing HDF5 ---------------------------------------------------
