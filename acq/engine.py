@@ -188,8 +188,11 @@ class RunEngine(InterruptionHandling):
 
     # -- running plans ---------------------------------------------------------------
 
-    async def __call__(self, plan: Plan, **md: Any) -> RunResult:
+    async def __call__(self, plan: Plan, subs: Any = None, /, **md: Any) -> RunResult:
         """Run `plan` to the end and return its `RunResult`.
+
+        `subs` (positional, as bluesky's): subscribers for this plan only, a callable, a
+        list of them, or ``{document name: callable or list}``. Keywords are metadata.
 
         Raises the plan's exception if it fails (its runs are closed with exit_status
         'fail' first; the error carries a note naming the plan stack and the failing
@@ -215,6 +218,8 @@ class RunEngine(InterruptionHandling):
                 plan = preprocess(plan)
         ex = Execution(plan, call_md)
         ex.plan_name, ex.plan_type = name, kind
+        for doc_name, callback in _subscriptions(subs):  # removed when the plan ends
+            ex.subscriptions.append(self.subscribe(callback, doc_name))
         self._ex = ex
         try:
             result = await self._call(ex, "start")
@@ -658,6 +663,28 @@ class RunEngine(InterruptionHandling):
 
     def _ex_name(self) -> str:
         return f"plan {self._ex.plan_name!r}" if self._ex else "no plan"
+
+
+def _subscriptions(subs: Any) -> list[tuple[str, Callback]]:
+    """bluesky's per-call ``subs``: a callable, a list, or ``{name: callable or list}``."""
+    if subs is None:
+        return []
+    if callable(subs):
+        return [("all", subs)]
+    if isinstance(subs, Mapping):
+        pairs = []
+        for name, funcs in subs.items():
+            for func in funcs if isinstance(funcs, list | tuple) else [funcs]:
+                pairs.append((str(name), func))
+    else:
+        pairs = [("all", func) for func in subs]
+    for name, func in pairs:
+        if not callable(func):
+            raise TypeError(
+                f"RE(plan, subs): {func!r} (for {name!r}) is not callable; give a "
+                f"callback, a list of them, or {{'event': callback, ...}}"
+            )
+    return pairs
 
 
 def _reason(error: BaseException) -> str:

@@ -299,3 +299,15 @@ async def test_bluesky_suspend_wrapper_with_a_classic_ophyd_signal(RE, docs, det
     kinds = [e["data"]["interruption"] for e in docs.events("interruptions")]
     assert kinds == ["suspend", "resume"]
     assert RE.suspenders == ()  # the wrapper removed it
+
+
+async def test_per_call_subscribers_as_bluesky_takes_them(RE, det):
+    everything: list[str] = []
+    events: list[int] = []
+    await RE(bp.count([det], 2), lambda name, doc: everything.append(name), purpose="test")
+    await RE(bp.count([det], 3), {"event": [lambda name, doc: events.append(doc["seq_num"])]})
+    await RE(bp.count([det], 1))  # the per-call subscribers are gone
+    assert everything == ["start", "descriptor", "event", "event", "stop"]
+    assert events == [1, 2, 3]
+    with pytest.raises(TypeError, match="not callable"):
+        await RE(bp.count([det]), ["not a callback"])
