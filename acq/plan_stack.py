@@ -33,8 +33,13 @@ leave the stack. A yielded item is normalised once, here:
 - an acq `Msg`: handed out as it is (the hot path: one type check);
 - bluesky's ``Msg`` (a namedtuple with the same five fields, ``command, obj, args,
   kwargs, run``), or any 5-tuple starting with a command name: converted to an acq `Msg`;
-- a generator or async generator: a sub-plan, run inline on top of the stack;
+- a generator, an async generator or a generator-like object (bluesky 1.15 wraps its
+  stubs in ``bluesky.utils.Plan``): a sub-plan, run inline on top of the stack;
 - ``plan_return(value)``: recorded as the frame's result, never handed out.
+
+`as_sync_plan` turns any plan into a plain generator (`SyncPlanView`) for code that drives
+plans with ``send()``, as bluesky's preprocessors do; `ensure_plan` makes a list of
+messages a plan.
 
 bluesky plans are plain generators composed with ``yield from``: the whole composition is
 one frame here, and ``return value`` works as in Python. See
@@ -49,12 +54,13 @@ import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeAlias
 
-from .errors import PlanInterrupt
+from .errors import AcqError, PlanInterrupt
 from .msg import Msg
 
 __all__ = [
     "RETURN",
     "Plan",
+    "PlanAwaited",
     "PlanDone",
     "PlanStack",
     "SyncPlanView",
@@ -321,7 +327,7 @@ async def drive_plan(
             log.error("closing plan %s failed: %r", plan_name(plan), problem, exc_info=problem)
 
 
-class PlanAwaited(RuntimeError):
+class PlanAwaited(AcqError, RuntimeError):
     """An async plan awaited something between its messages while driven synchronously."""
 
 
