@@ -8,12 +8,13 @@ from __future__ import annotations
 import anyio
 import bluesky.plan_stubs as bs_bps
 import bluesky.plans as bs_plans
+import bluesky.preprocessors as bs_bpp
 import pytest
 from bluesky.utils import Msg as BlueskyMsg
 
 import plans
 from acq import Msg, plan_return
-from acq.plan_stack import PlanDone, PlanStack, as_msg, drive_plan
+from acq.plan_stack import PlanDone, PlanStack, as_msg, as_sync_plan, drive_plan
 from acq.suspenders import SuspendFloor
 from devices.sim import SimDetector, SimMotor, soft_signal_rw
 from plans import wrappers as bpp
@@ -143,3 +144,21 @@ async def test_suspender_pre_plan_written_with_bluesky_stubs_runs(RE, documents,
     assert closed.is_set() and result.exit_status == "success"
     assert await shutter.get_value() == "open"  # the post plan, bluesky's mv too
     assert len(documents.events()) == 2
+
+
+async def test_a_bluesky_wrapper_around_an_acq_plan_through_the_sync_view(RE, documents, m1, det):
+    plan = bs_bpp.baseline_wrapper(as_sync_plan(plans.scan([det], m1, -1, 1, 3)), [m1])
+    result = await RE(plan)
+    assert result.plan_result == result.run_uids[0]  # the acq plan's return value, through
+    assert len(documents.events("baseline")) == 2
+    assert documents.column("m1") == pytest.approx([-1.0, 0.0, 1.0])
+
+
+async def test_the_sync_view_gives_way_to_the_plan_when_acq_gets_it_first(RE, documents, det):
+    async def awaits_between_messages():
+        yield plans.count([det])
+        await anyio.sleep(0.001)  # fine in the loop; a plain-generator driver could not
+        yield plans.count([det])
+
+    result = await RE(bpp.baseline_wrapper(as_sync_plan(awaits_between_messages()), [det]))
+    assert result.exit_status == "success" and len(documents.starts) == 2
