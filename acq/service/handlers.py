@@ -395,18 +395,20 @@ async def lock(svc: Service, user: User, body: Body) -> dict[str, Any]:
     environment, queue = bool(body.get("environment")), bool(body.get("queue"))
     if not (environment or queue):
         raise RequestRejected(400, "lock what? set 'environment' and/or 'queue' to true")
-    if (svc.lock.environment or svc.lock.queue) and key != svc.lock.key:
+    if svc.lock.locked and key != svc.lock.key:
         raise RequestRejected(403, f"already locked by {svc.lock.user!r} with another key")
     svc.lock = Lock(environment, queue, key, user.name, body.get("note"), time.time())
+    await svc.store.save_lock(svc.lock.stored())
     svc.changed()
     return ok(lock_info=svc.lock.info(), lock_info_uid=svc.lock.uid)
 
 
 async def unlock(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "lock_key")
-    if (svc.lock.environment or svc.lock.queue) and body.get("lock_key") != svc.lock.key:
+    if svc.lock.locked and body.get("lock_key") != svc.lock.key:
         raise RequestRejected(403, f"wrong lock_key: locked by {svc.lock.user!r}")
     svc.lock = Lock()
+    await svc.store.save_lock(None)
     svc.changed()
     return ok(lock_info=svc.lock.info(), lock_info_uid=svc.lock.uid)
 
@@ -414,7 +416,7 @@ async def unlock(svc: Service, user: User, body: Body) -> dict[str, Any]:
 async def lock_info(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "lock_key")
     key = body.get("lock_key")
-    if key is not None and (svc.lock.environment or svc.lock.queue) and key != svc.lock.key:
+    if key is not None and svc.lock.locked and key != svc.lock.key:
         raise RequestRejected(403, "the lock_key does not match the key the service is locked with")
     return ok(lock_info=svc.lock.info(), lock_info_uid=svc.lock.uid)
 

@@ -78,6 +78,17 @@ class Lock:
     time: float | None = None
     uid: str = field(default_factory=new_uid)
 
+    @property
+    def locked(self) -> bool:
+        return self.environment or self.queue
+
+    def stored(self) -> dict[str, Any] | None:
+        """What the queue database keeps (the key too, as bluesky-queueserver's Redis)."""
+        if not self.locked:
+            return None
+        fields = ("environment", "queue", "key", "user", "note", "time")
+        return {f: getattr(self, f) for f in fields}
+
     def info(self) -> dict[str, Any]:
         return {
             "environment": self.environment,
@@ -200,6 +211,8 @@ class Service:
         self.queue.items[:] = snapshot.queue
         self.queue.mode.update(snapshot.mode)
         self.history.items[:] = snapshot.history
+        if snapshot.lock:
+            self.lock = Lock(**snapshot.lock)
         if snapshot.running is not None:
             self.queue.running = snapshot.running
             props = snapshot.running.get("properties", {})

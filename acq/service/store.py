@@ -44,12 +44,14 @@ class Snapshot:
     running: Item | None = None
     history: list[Item] = field(default_factory=list)
     mode: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MODE))
+    lock: dict[str, Any] | None = None  # a maintenance lock outlives a restart
 
 
 class Store(Protocol):
     async def load(self) -> Snapshot: ...
     async def save_queue(self, queue: Sequence[Item], running: Item | None) -> None: ...
     async def save_mode(self, mode: dict[str, bool]) -> None: ...
+    async def save_lock(self, lock: dict[str, Any] | None) -> None: ...
     async def append_history(self, item: Item) -> None: ...
     async def replace_history(self, items: Sequence[Item]) -> None: ...
     async def close(self) -> None: ...
@@ -111,6 +113,7 @@ class SQLiteStore:
             running=self._get("running", None),
             history=[json.loads(r[0]) for r in rows],
             mode={**DEFAULT_MODE, **self._get("mode", {})},
+            lock=self._get("lock", None),
         )
 
     async def load(self) -> Snapshot:
@@ -130,6 +133,9 @@ class SQLiteStore:
 
     async def save_mode(self, mode: dict[str, bool]) -> None:
         await self._run(self._put, {"mode": _dumps(mode)})
+
+    async def save_lock(self, lock: dict[str, Any] | None) -> None:
+        await self._run(self._put, {"lock": _dumps(lock)})
 
     def _append(self, item: str) -> None:
         with self._db:
@@ -152,7 +158,7 @@ class SQLiteStore:
 
 
 class RedisStore:
-    """Keys ``<prefix>queue``, ``running``, ``mode`` (JSON strings) and list ``history``."""
+    """Keys ``<prefix>queue``, ``running``, ``mode``, ``lock`` (JSON) and list ``history``."""
 
     def __init__(self, url: str, prefix: str = "acq:") -> None:
         import redis.asyncio as aioredis
@@ -171,8 +177,8 @@ class RedisStore:
 
     async def load(self) -> Snapshot:
         try:
-            queue, running, mode = await self._redis.mget(
-                self._k("queue"), self._k("running"), self._k("mode")
+            queue, running, mode, lock = await self._redis.mget(
+                self._k("queue"), self._k("running"), self._k("mode"), self._k("lock")
             )
             history = await self._redis.lrange(self._k("history"), 0, -1)
         except Exception as exc:
@@ -184,6 +190,7 @@ class RedisStore:
             running=json.loads(running) if running else None,
             history=[json.loads(h) for h in history],
             mode={**DEFAULT_MODE, **(json.loads(mode) if mode else {})},
+            lock=json.loads(lock) if lock else None,
         )
 
     async def save_queue(self, queue: Sequence[Item], running: Item | None) -> None:
@@ -193,6 +200,9 @@ class RedisStore:
 
     async def save_mode(self, mode: dict[str, bool]) -> None:
         await self._redis.set(self._k("mode"), _dumps(mode))
+
+    async def save_lock(self, lock: dict[str, Any] | None) -> None:
+        await self._redis.set(self._k("lock"), _dumps(lock))
 
     async def append_history(self, item: Item) -> None:
         await self._redis.rpush(self._k("history"), _dumps(item))

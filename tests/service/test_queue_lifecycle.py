@@ -200,7 +200,7 @@ def test_async_client_and_lock(new_service: ServiceProcess) -> None:
 
     service = new_service.start()
 
-    async def session() -> None:
+    async def lock_for_maintenance() -> None:
         RM = AsyncAPI(http_server_uri=service.url)
         RM.set_authorization_key(api_key=ADMIN_KEY)
         try:
@@ -214,6 +214,18 @@ def test_async_client_and_lock(new_service: ServiceProcess) -> None:
             with pytest.raises(RM.HTTPClientError, match="locked"):
                 await RM.item_add(BPlan("count", ["scaler"]))
             await RM.item_add(BPlan("count", ["scaler"]), lock_key="maintenance")
+        finally:
+            await RM.close()
+
+    async def after_restart() -> None:
+        RM = AsyncAPI(http_server_uri=service.url)
+        RM.set_authorization_key(api_key=ADMIN_KEY)
+        try:
+            assert (await RM.status(reload=True))["lock"] == {"environment": False, "queue": True}
+            with pytest.raises(RM.HTTPClientError, match="locked by 'single_user'"):
+                await RM.queue_clear()
+            with pytest.raises(RM.HTTPClientError, match="wrong lock_key"):
+                await RM.unlock(lock_key="guess")
             await RM.unlock(lock_key="maintenance")
             await RM.item_add(BPlan("count", ["scaler"]))
             assert len((await RM.queue_get())["items"]) == 3
@@ -224,4 +236,7 @@ def test_async_client_and_lock(new_service: ServiceProcess) -> None:
         finally:
             await RM.close()
 
-    asyncio.run(session())
+    asyncio.run(lock_for_maintenance())
+    service.stop()  # a maintenance lock outlives a restart
+    service.start()
+    asyncio.run(after_restart())
