@@ -36,14 +36,20 @@ from ophyd_async.core import StandardReadableFormat as Format
 from ophyd_async.epics.core import epics_signal_r, epics_signal_rw
 from ophyd_async.epics.motor import Motor
 from ophyd_async.plan_stubs import apply_settings, ensure_connected, get_current_settings
-from ophyd_async.sim import SimBlobDetector, SimMotor
+from ophyd_async.sim import (
+    PatternGenerator,
+    SimBlobDetector,
+    SimMotor,
+    SimPointDetector,
+    SimStage,
+)
 
 import plans
 from acq import RunEngine, RunEnginePaused, plan_return
 from acq.progress import TerminalProgressBar
 from acq.suspenders import SuspendFloor
 from plans import stubs as bps
-from plans.wrappers import monitor_during_wrapper
+from plans.wrappers import monitor_during_wrapper, stage_wrapper
 
 __all__ = ["RE", "docs", "motor_fields"]  # fixtures, imported for pytest
 
@@ -254,6 +260,31 @@ async def test_init_devices_connects_and_names_in_the_callers_loop(
     with pytest.raises(NotConnectedError, match="bluesky event loop"):
         with init_devices():
             Motor(sim_ioc.pv("sy"))
+
+
+async def test_point_detector_over_a_stage_grid_reads_each_position(
+    RE: RunEngine, docs: Docs
+) -> None:
+    """ophyd-async's tutorial beamline: SimStage x/y and SimPointDetector sharing a pattern."""
+    pattern = PatternGenerator()
+    stage = SimStage(pattern, name="stage")
+    det = SimPointDetector(pattern, name="det")
+    await stage.connect()
+    await det.connect()
+    await det.acquire_time.set(0.01)
+
+    grid = plans.grid_scan([det], stage.x, -1, 1, 3, stage.y, -1, 1, 3)
+    await RE(stage_wrapper(grid, [stage]))  # staging the stage feeds x/y to the pattern
+
+    events = docs.events()
+    assert len(events) == 9
+    for event in events:
+        data = event["data"]
+        pattern.set_x(data["stage-x"])
+        pattern.set_y(data["stage-y"])
+        expected = int(pattern.generate_point(1) * 10000 * 0.01)
+        assert data["det-channel-1-value"] == expected, data  # the value at this point
+    assert len({e["data"]["det-channel-1-value"] for e in events}) > 1
 
 
 async def test_ophyd_async_settings_plans_save_and_restore_a_device(RE: RunEngine) -> None:
