@@ -52,7 +52,7 @@ def monitor_callback(obj: Any, on_reading: OnReading) -> Callable[..., None]:
                 )
                 return
         if loop is None or threading.get_ident() == loop_thread:
-            on_reading(dict(reading))
+            on_reading(reading if type(reading) is dict else dict(reading))
             return
         try:
             loop.call_soon_threadsafe(on_reading, dict(reading))
