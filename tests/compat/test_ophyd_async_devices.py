@@ -228,6 +228,26 @@ async def test_pause_stops_the_motor_mid_move_and_resume_finishes_the_scan(
     assert docs.column("m4") == pytest.approx([0.0, 3.0], abs=1e-3)
 
 
+async def test_motor_record_flies_prepare_kickoff_complete(RE: RunEngine, m4: Motor) -> None:
+    """The motor record as a flyer: prepare runs up to the start, kickoff sets the fly
+    velocity and goes, complete waits for the end of the ramp-down."""
+    trajectory = FlyMotorInfo(start_position=0.5, end_position=1.5, time_for_move=0.5)
+    positions: list[float] = []
+
+    async def fly() -> Any:
+        yield bps.prepare(m4, trajectory, wait=True)
+        positions.append(await m4.user_readback.get_value())
+        yield bps.kickoff(m4, wait=True)
+        yield bps.complete(m4, wait=True)
+        positions.append(await m4.user_readback.get_value())
+
+    result = await RE(fly())
+
+    assert result.exit_status == "success"
+    assert positions[0] < 0.5 < 1.5 < positions[1]  # run-up before the start, ramp-down after
+    assert await m4.velocity.get_value() == pytest.approx(2.0)  # 1 mm in 0.5 s
+
+
 async def test_progress_bar_draws_the_motor_moves(
     docs: Docs, m4: Motor, scaler: OphydAsyncScaler
 ) -> None:
