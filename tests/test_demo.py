@@ -25,7 +25,7 @@ from storage import open_catalog
 
 pytestmark = pytest.mark.slow
 
-PLANS = ["scan", "tune_centroid", "grid_scan", "scan", "scan", "scan", "count", "scan"]
+PLANS = ["scan", "tune_centroid", "count", "grid_scan", "scan", "scan", "scan", "count", "scan"]
 MOTORS = {"m1", "m2", "m3", "m4", "sx", "sy", "th", "tth"}
 
 
@@ -117,19 +117,21 @@ def test_summary_table_lists_every_run_read_back(demo) -> None:
 
     assert [row[1] for row in rows] == PLANS
     assert {row[3] for row in rows} == {"success"}
-    assert [int(row[4]) for row in rows][:3] == [21, 20, 54]
+    assert [int(row[4]) for row in rows][:4] == [21, 20, 2, 54]
     notes = [row[5] for row in rows]
+    # 1 s counts at 100 mA: the clock counts 1e7, the beam monitor 1e6
+    assert "clock 1e+07" in notes[2] and re.search(r"I0 (9\.\d+e\+05|1(\.0\d*)?e\+06)", notes[2])
     # the slit detector's Gaussian was moved to 0.3 mm: the scan and the tune find it
     for note in notes[:2]:
         centre = float(re.search(r"det peak at m1=(-?[\d.]+)", note).group(1))
         assert centre == pytest.approx(0.3, abs=0.08)
     # a warmer crystal diffracts at a smaller angle: the Bragg peak moves down in theta
-    temperatures = [re.search(r"T = (\d+) K", n).group(1) for n in notes[3:6]]
+    temperatures = [re.search(r"T = (\d+) K", n).group(1) for n in notes[4:7]]
     assert temperatures == ["295", "345", "395"]
-    peaks = [float(re.search(r"diff peak at th=([\d.]+)", n).group(1)) for n in notes[3:6]]
+    peaks = [float(re.search(r"diff peak at th=([\d.]+)", n).group(1)) for n in notes[4:7]]
     assert peaks[0] > peaks[1] > peaks[2]
-    assert "5 frames 64x64 loaded back" in notes[6] and ".h5" in notes[6]
-    assert "1 suspension(s)" in notes[7] and "baseline" in notes[7]
+    assert "5 frames 64x64 loaded back" in notes[7] and ".h5" in notes[7]
+    assert "1 suspension(s)" in notes[8] and "baseline" in notes[8]
 
 
 def test_last_run_exported_to_csv_and_nexus(demo) -> None:
@@ -154,13 +156,13 @@ async def test_catalog_holds_the_runs_the_images_and_the_interruption(demo) -> N
         assert [run.start["plan_name"] for run in runs] == PLANS
         assert all(run.stop and run.stop["exit_status"] == "success" for run in runs)
 
-        camera = runs[6]
+        camera = runs[7]
         frames = (await camera.table("primary"))["camera_image"]
         assert frames.shape == (5, 64, 64) and frames.sum() > 0  # loaded from the HDF5 file
         files = [doc["uri"] for name, doc in await camera.documents() if name == "stream_resource"]
         assert len(files) == 1 and files[0].startswith(f"file://localhost{demo['data']}/images/")
 
-        dump = runs[7]
+        dump = runs[8]
         assert await dump.streams() == ["baseline", "primary", "interruptions"]
         kinds = list((await dump.table("interruptions"))["interruption"])
         assert kinds == ["suspend", "resume"]

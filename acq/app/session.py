@@ -134,6 +134,10 @@ async def _steps(RE: RunEngine, bl: SimBeamline) -> list[str]:
     )
     say(f"m1 is now at {await m1.user_readback.get_value():.3f} mm (the centre is at 0.300)")
 
+    await scaler.preset_time.set(1.0)
+    await step("count: two 1-second counts of the scaler (progress bars)", count([scaler], 2))
+    await scaler.preset_time.set(0.05)
+
     say("\n== moving the diffractometer to the Si(111) reflection (progress bars)")
     await RE(mv(th, 9.05, tth, 18.15))
     await step(

@@ -64,7 +64,7 @@ async def summarize(run: Run) -> RunSummary:
 def _shape_note(
     start: Mapping[str, Any], keys: Mapping[str, Any], table: Mapping[str, np.ndarray]
 ) -> str:
-    """What the primary stream shows: a peak (1-D), a maximum (2-D), images (count)."""
+    """What the primary stream shows: a peak (1-D), a maximum (2-D), images, means (count)."""
     images = [k for k, key in keys.items() if len(key.get("shape") or ()) == 2 and k in table]
     if images:
         frames = table[images[0]]
@@ -72,7 +72,14 @@ def _shape_note(
     signal = _signal(start, keys, table)
     axes = [fields[0] for fields, _ in start.get("hints", {}).get("dimensions", [])]
     axes = [a for a in axes if a in table and a != "time"]
-    if signal is None or not axes:
+    if not axes:  # a count: the mean of each number
+        means = [
+            f"{k} {np.mean(table[k]):.3g}"
+            for k, key in keys.items()
+            if key.get("dtype") == "number" and k in table and len(table[k])
+        ]
+        return "mean " + ", ".join(means) if means else ""
+    if signal is None:
         return ""
     y = np.asarray(table[signal], dtype=float)
     if len(axes) >= 2 and "shape" in start:

@@ -11,6 +11,11 @@ A named channel reads under its name (hinted); unnamed channels are left out.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+from acq.protocols import Progress
+
 from ..device import DEFAULT_TIMEOUT, Device, DeviceVector
 from ..readable import Format, StandardReadable
 from ..status import Status
@@ -41,6 +46,9 @@ class Scaler(StandardReadable):
         self.channels = DeviceVector({n: ScalerChannel(prefix, n) for n in range(1, channels + 1)})
         self.prefix = prefix
         self._channel_names: dict[int, str] = {}
+        self._latest: dict[str, float] = {}  # elapsed and preset time, from monitors
+        self._reports: list[Callable[[float], None]] = []
+        self._subscribed = False
         self.add_readables([self.elapsed_time])
         self.add_readables([self.preset_time, self.freq], Format.CONFIG)
         super().__init__(name=name)
@@ -52,6 +60,10 @@ class Scaler(StandardReadable):
 
     async def connect(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         await super().connect(timeout)
+        if not self._subscribed:  # elapsed and preset time feed the counts' progress
+            self._subscribed = True
+            self.elapsed_time.subscribe_value(self._on_elapsed)
+            self.preset_time.subscribe_value(lambda preset: self._latest.update(preset=preset))
         readings = await CaBackend.read_many([c.chname.backend for c in self.channels.values()])
         names = {n: r["value"].strip() for n, r in zip(self.channels, readings, strict=True)}
         names = {n: label for n, label in names.items() if label}
@@ -71,8 +83,38 @@ class Scaler(StandardReadable):
             self.channels[number].s.set_name(label)
 
     def trigger(self) -> Status:
-        """Count for the preset time (CNT=1, put-callback done when counting ends)."""
-        return self.count.trigger(wait=True)
+        """Count for the preset time (CNT=1, put-callback done when counting ends).
+
+        The status reports progress: the elapsed time (``.T``, 20 Hz while counting)
+        against the preset time, so a long count shows a progress bar.
+        """
+        return Status.reporting(self._count, name=f"{self.name} count")
+
+    async def _count(self, status: Status) -> None:
+        started = time.monotonic()
+
+        def report(elapsed: float) -> None:
+            preset = self._latest.get("preset")
+            if preset is None:  # its monitor has not answered yet
+                return
+            remaining = max(preset - elapsed, 0.0)
+            status.set_progress(
+                Progress(
+                    self.name, elapsed, 0.0, preset, "s", 2, time.monotonic() - started, remaining
+                )
+            )
+
+        self._reports.append(report)
+        try:
+            await self.count.trigger(wait=True)
+        finally:
+            self._reports.remove(report)
+        # done: the final .T update may come a few ms after the put-callback
+        report(self._latest.get("preset", 0.0))
+
+    def _on_elapsed(self, elapsed: float) -> None:
+        for report in list(self._reports):
+            report(elapsed)
 
 
 def _is_counts(device: Device) -> bool:

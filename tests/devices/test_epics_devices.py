@@ -31,6 +31,24 @@ async def test_scaler_channels_are_named_and_counts_are_fresh(sim_ioc) -> None:
     assert "det" in await scaler.read()
 
 
+async def test_a_scaler_count_reports_its_progress(sim_ioc) -> None:
+    """What a progress bar shows during a count: elapsed time rising to the preset."""
+    scaler = Scaler(sim_ioc.pv("scaler1"), name="scaler1")
+    await connect(scaler, timeout=10)
+    await scaler.preset_time.set(0.5)
+    seen = []
+    status = scaler.trigger()
+    status.watch(seen.append)
+    await status.wait(timeout=10)
+
+    assert seen, "the count reported no progress"
+    assert {p.name for p in seen} == {"scaler1"} and {p.target for p in seen} == {0.5}
+    fractions = [p.fraction for p in seen]
+    assert any(0 < f < 1 for f in fractions)  # updates while counting, not only at the end
+    assert fractions[-1] == pytest.approx(1.0)
+    assert seen[-1].time_remaining == 0.0 and seen[-1].unit == "s"
+
+
 async def test_area_detector_reads_a_2d_image_after_trigger(sim_ioc) -> None:
     ad = AreaDetector(sim_ioc.pv("ad1:"), name="ad1")
     await connect(ad, timeout=10)
