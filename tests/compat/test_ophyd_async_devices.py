@@ -141,14 +141,14 @@ async def test_acq_suspender_and_monitor_watch_an_ophyd_async_signal(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(dump_and_refill)
-            result = await RE(monitor_during_wrapper(plans.count([x], 4, delay=0.1), [beam]))
+            result = await RE(monitor_during_wrapper(plans.count([x], 6, delay=0.25), [beam]))
     finally:
         RE.clear_suspenders()
 
     assert result.exit_status == "success" and result.interrupted
     assert docs.column("interruption", stream="interruptions") == ["suspend", "resume"]
     assert docs.column("beam", stream="beam_monitor") == [100.0, 1.0, 100.0]
-    assert len(docs.events()) == 4
+    assert len(docs.events()) == 6
 
 
 # -- EPICS signals over aioca ------------------------------------------------------
@@ -254,7 +254,7 @@ async def test_progress_bar_draws_the_motor_moves(
     out = io.StringIO()
     engine = RunEngine(waiting_hook=TerminalProgressBar(file=out, delay=0.0))
     engine.subscribe(docs)
-    await m4.velocity.set(2.0)
+    await m4.velocity.set(1.0)
 
     result = await engine(plans.scan([scaler], m4, 0.0, 1.0, 2))
 

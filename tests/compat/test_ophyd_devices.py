@@ -241,14 +241,14 @@ async def test_acq_suspender_watches_an_ophyd_signal_set_from_a_thread(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(dump_and_refill)
-            result = await RE(plans.count([sim.det], 4, delay=0.1))
+            result = await RE(plans.count([sim.det], 6, delay=0.25))
     finally:
         RE.clear_suspenders()
 
     assert result.exit_status == "success" and result.interrupted
     assert docs.column("interruption", stream="interruptions") == ["suspend", "resume"]
     assert "beam = 1.0 < 10.0" in docs.column("reason", stream="interruptions")[0]
-    assert len(docs.events()) == 4
+    assert len(docs.events()) == 6
 
 
 # -- EpicsMotor over caproto against the sim IOC --------------------------------------
