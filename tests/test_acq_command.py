@@ -250,3 +250,17 @@ def test_plots_serves_a_recorded_run_until_ctrl_c(source: str, recorded_scan) ->
     finally:
         status = stop_with_ctrl_c(process)
     assert status == 0, process.stderr.read() if process.stderr else ""
+
+
+def test_plots_on_a_taken_port_is_one_line(recorded_scan) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = acq("plots", recorded_scan["file"], "--port", str(port), timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"acq plots: error: live plots cannot start: port {port} on 127.0.0.1 is already in "
+        "use; choose another --port (0: any free port)"
+    ]

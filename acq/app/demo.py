@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .args import port_number
+
 PREFIX = "sim:"
 
 
@@ -44,7 +46,7 @@ def _parser(default_dir: Path) -> argparse.ArgumentParser:
     parser.add_argument(
         "--plots-port",
         metavar="PORT",
-        type=_port,
+        type=port_number,
         default=0,
         help="port of the live plots (default: any free port; the URL is printed)",
     )
@@ -54,16 +56,6 @@ def _parser(default_dir: Path) -> argparse.ArgumentParser:
         help="keep serving the live plots after the session, until Ctrl-C",
     )
     return parser
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0..65535)")
-    return port
 
 
 def main(argv: Sequence[str] | None = None) -> int:

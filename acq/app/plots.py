@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .args import port_number
 from .errors import CommandError
 
 CATALOG_ENV = "ACQ_CATALOG"
@@ -47,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
         help=f"sqlite:///path or mongodb://host/db, for RUN (default: ${CATALOG_ENV})",
     )
     parser.add_argument(
-        "--port", type=int, default=5006, help="port of the page (default 5006; 0: any free)"
+        "--port",
+        type=port_number,
+        default=5006,
+        help="port of the page (default 5006; 0: any free)",
     )
     parser.add_argument(
         "--address", default="127.0.0.1", help="interface to serve on (default 127.0.0.1)"
@@ -74,14 +78,27 @@ def _is_file_argument(source: str) -> bool:
     return source.endswith((".jsonl", ".json")) or "/" in source or Path(source).is_file()
 
 
-async def _serve(args: argparse.Namespace, files: list[str], runs: list[str]) -> int:
-    from viz import LivePlots
+def start_plots(port: int, address: str = "127.0.0.1", *, option: str) -> Any:
+    """`viz.LivePlots` serving now; a taken port is a `CommandError` naming `option`."""
+    from viz import LivePlots, PlotServerError
 
+    try:
+        return LivePlots(port=port, address=address)
+    except PlotServerError as error:
+        if "already in use" not in str(error):
+            raise
+        raise CommandError(
+            f"live plots cannot start: port {port} on {address} is already in use; "
+            f"choose another {option} (0: any free port)"
+        ) from None
+
+
+async def _serve(args: argparse.Namespace, files: list[str], runs: list[str]) -> int:
     # everything is read before the page serves, so a bad RUN or file costs no server
     streams = [await _read_file(Path(name).expanduser()) for name in files]
     if runs:
         streams += await _read_runs(args.catalog, runs)
-    plots = LivePlots(port=args.port, address=args.address)
+    plots = start_plots(args.port, args.address, option="--port")
     try:
         labels = [label for documents in streams for label in _feed(plots, documents)]
         print(f"showing {len(labels)} run(s): {', '.join(labels)}", flush=True)

@@ -32,6 +32,7 @@ from viz import LivePlots, LiveTable
 
 from .beamline import SimBeamline, connect_sim_beamline, demo_speeds
 from .errors import CommandError
+from .plots import start_plots
 from .summary import format_table, summarize
 
 __all__ = ["DemoError", "DemoOptions", "run_demo"]
@@ -87,7 +88,7 @@ async def run_demo(options: DemoOptions) -> int:
 
 
 async def _session(options: DemoOptions, bl: SimBeamline, catalog: Catalog) -> int:
-    plots = LivePlots(port=options.plots_port)  # serving now; prints its URL
+    plots = start_plots(options.plots_port, option="--plots-port")  # prints its URL
     try:
         RE = RunEngine(md={"beamline_id": "sim", "operator": "demo"})
         RE.subscribe(catalog.writer, critical=True)
