@@ -264,7 +264,7 @@ async def test_progress_bar_draws_the_motor_moves(
 
 
 async def test_init_devices_connects_and_names_in_the_callers_loop(
-    RE: RunEngine, sim_ioc: Any, motor_fields: tuple[str, ...]
+    RE: RunEngine, sim_ioc: Any, motor_fields: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with init_devices():
         sy = Motor(sim_ioc.pv("sy"))
@@ -277,6 +277,8 @@ async def test_init_devices_connects_and_names_in_the_callers_loop(
     assert (await sx.locate())["readback"] == pytest.approx(await sx.user_readback.get_value())
 
     # the synchronous form runs the connection in bluesky's event loop, which acq has not
+    # (another test's bluesky RunEngine in this process would have started one)
+    monkeypatch.setattr("bluesky.run_engine._bluesky_event_loop", None)
     with pytest.raises(NotConnectedError, match="bluesky event loop"):
         with init_devices():
             Motor(sim_ioc.pv("sy"))
