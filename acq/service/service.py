@@ -279,8 +279,8 @@ class Service:
         """Connected, restored and wired; closes catalog and plots on the way out."""
         undo = capture(self.console)
         try:
+            await self.restore()  # a database that does not answer fails fast
             await self.connect_devices()
-            await self.restore()
             await self.open_catalog()
             self.open_plots()
             yield self

@@ -145,13 +145,37 @@ class Worker:
                     await self._run_item(item)
                 else:
                     await self._run_queue()
-            except Exception:
-                log.exception("the queue worker failed; the queue stops (please report this)")
+            except Exception as exc:  # the queue database failed, most likely
+                log.exception("the queue worker failed; the queue stops")
+                await self._give_up_running(exc)
             finally:
                 self.state = "idle"
                 self.queue_stop_pending = False
                 self.pause_pending = False
                 self._changed()
+
+    async def _give_up_running(self, error: Exception) -> None:
+        """After a failure of the worker itself: the running item goes to the history
+        (failed) and back to the queue, so the next start is not blocked by it."""
+        if self.queue.running is None:
+            return
+        finished = self.queue.finish(
+            {
+                "exit_status": "failed",
+                "run_uids": self.queue.running.get("properties", {}).get("run_uids", []),
+                "scan_ids": self.queue.running.get("properties", {}).get("scan_ids", []),
+                "msg": f"the queue service failed while this item ran: {error!r}",
+                "traceback": "".join(traceback.format_exception(error)),
+                "return_value": None,
+            },
+            requeue=True,
+        )
+        self.history.append(finished)
+        try:
+            await self._record(finished)
+            await self._persist()
+        except Exception:
+            log.exception("could not record item %s in the queue database", finished["item_uid"])
 
     async def _run_queue(self) -> None:
         while not self.queue_stop_pending:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,7 +125,7 @@ def _redis_server() -> str:
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
+def redis_server(tmp_path: Path) -> Iterator[tuple[str, ManagedProcess]]:
     binary = _redis_server()
     port = free_port()
     process = ManagedProcess(
@@ -147,9 +148,14 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
             20,
             "redis-server to answer",
         )
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
         process.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: tuple[str, ManagedProcess]) -> str:
+    return redis_server[0]
 
 
 @pytest.mark.timeout(480)  # may install redis-server first
@@ -185,3 +191,44 @@ def test_queue_and_history_survive_a_kill_in_redis(
             RM.close()
     finally:
         service.stop()
+
+
+@pytest.mark.timeout(480)  # may install redis-server first
+def test_redis_going_away(
+    redis_server: tuple[str, ManagedProcess], beamline_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    url, redis = redis_server
+    startup, permissions = beamline_files
+    service = ServiceProcess(startup, tmp_path / "serve.log", url, permissions)
+    try:
+        service.start()
+        RM = REManagerAPI(http_server_uri=service.url)
+        RM.set_authorization_key(api_key=ADMIN_KEY)
+        try:
+            RM.item_add(BPlan("slow_count", ["scaler"], num=8, delay=0.3))
+            RM.queue_start()
+            wait_for(lambda: RM.re_runs()["run_list"], 30, "the run to open")
+            redis.stop()  # the database goes away while the plan runs
+            RM.wait_for_idle(timeout=60)
+            # the plan itself was not disturbed; the service still answers and says why
+            # the queue stopped
+            history = RM.history_get(reload=True)["items"]
+            assert [h["result"]["exit_status"] for h in history] == ["completed"]
+            assert RM.status(reload=True)["manager_state"] == "idle"
+        finally:
+            RM.close()
+        assert "the queue worker failed" in service.output()
+        assert "Error" in service.output()
+    finally:
+        service.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "acq.cli", "serve", "--config", str(startup), "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ACQ_SERVE_API_KEY": ADMIN_KEY},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot read the queue from Redis" in done.stderr
+    assert "is redis-server running?" in done.stderr
