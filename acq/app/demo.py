@@ -3,14 +3,15 @@
 It starts its own peers (the simulated IOC and a CA repeater) on private loopback
 ports, so it never touches a real beamline and two demos on one machine do not collide;
 runs the session (`acq.app.session`); and stops the peers whatever happens. Runs go to
-an embedded catalog under the state directory unless ``--catalog`` names another one
-(``mongodb://...`` included).
+``--catalog URI`` (``mongodb://...`` included), else ``$ACQ_CATALOG`` (as for ``acq runs``),
+else an embedded catalog under the state directory.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from .args import port_number
 
 PREFIX = "sim:"
+CATALOG_ENV = "ACQ_CATALOG"  # as for acq runs/show/export
 
 
 def _parser(default_dir: Path) -> argparse.ArgumentParser:
@@ -33,8 +35,9 @@ def _parser(default_dir: Path) -> argparse.ArgumentParser:
     parser.add_argument(
         "--catalog",
         metavar="URI",
-        help="where runs go: sqlite:///path or mongodb://host/db "
-        "(default: sqlite:///DATA_DIR/catalog.db)",
+        default=os.environ.get(CATALOG_ENV),
+        help=f"where runs go: sqlite:///path or mongodb://host/db (default: ${CATALOG_ENV}, "
+        "else sqlite:///DATA_DIR/catalog.db)",
     )
     parser.add_argument(
         "--data-dir",
