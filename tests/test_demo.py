@@ -173,10 +173,12 @@ async def test_catalog_holds_the_runs_the_images_and_the_interruption(demo) -> N
         assert len(baseline["seq_num"]) == 2 and MOTORS <= set(baseline)
 
 
-def start_demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def start_demo(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "acq.cli", "demo", "--data-dir", str(tmp_path / "data"), *args],
-        env=clean_env(tmp_path / "state"),
+        env={**clean_env(tmp_path / "state"), **(env or {})},
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -220,14 +222,14 @@ def test_an_unreachable_catalog_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in out + err
 
 
-async def test_demo_into_mongodb(tmp_path: Path) -> None:
+async def test_demo_into_mongodb_named_by_acq_catalog(tmp_path: Path) -> None:
     from storage.testing import MongoServer
 
     server = MongoServer(tmp_path / "nx-27017")
     server.start()
     try:
         uri = f"{server.uri}/demo"
-        demo = start_demo(tmp_path, "--catalog", uri)
+        demo = start_demo(tmp_path, env={"ACQ_CATALOG": uri})  # as acq runs reads it too
         out, err = await asyncio.to_thread(demo.communicate, timeout=170)
         assert demo.returncode == 0, out[-3000:] + err[-3000:]
         assert [row[1] for row in summary_rows(out)] == PLANS
