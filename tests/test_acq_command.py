@@ -264,3 +264,24 @@ def test_plots_on_a_taken_port_is_one_line(recorded_scan) -> None:
         f"acq plots: error: live plots cannot start: port {port} on 127.0.0.1 is already in "
         "use; choose another --port (0: any free port)"
     ]
+
+
+# -- the pure parts ----------------------------------------------------------------------
+
+
+def test_a_task_groups_single_error_is_shown_as_itself() -> None:
+    from acq.app.cli import one_line
+    from acq.app.errors import CommandError
+
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [TimeoutError("no beam\nmore")])
+    assert one_line(group) == "TimeoutError: no beam"
+    assert one_line(CommandError("choose another --port")) == "choose another --port"
+
+
+def test_the_demo_never_prints_a_catalog_password() -> None:
+    from acq.app.session import masked
+
+    assert masked("mongodb://bl:s3cret@db.example:27017/acq") == (
+        "mongodb://bl:***@db.example:27017/acq"
+    )
+    assert masked("sqlite:////data/catalog.db") == "sqlite:////data/catalog.db"
