@@ -149,13 +149,17 @@ class Service:
         await self.store.save_queue(self.queue.items, self.queue.running)
 
     def status_json(self) -> bytes:
+        status = self.status()
         if self._status_json is None:
-            self._status_json = json.dumps(self.status()).encode()
+            self._status_json = json.dumps(status).encode()
         return self._status_json
 
     def status(self) -> dict[str, Any]:
-        if self._status is not None:
+        # cached until a change; the engine's own state changes (paused -> running when
+        # a resume begins) are noticed here, as they need not pass through the service
+        if self._status is not None and self._status["re_state"] == self.RE.state:
             return self._status
+        self._status_json = None
         worker, RE = self.worker, self.RE
         running = self.queue.running
         self._status = {

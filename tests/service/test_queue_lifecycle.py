@@ -50,6 +50,7 @@ def test_three_plans_pause_resume_abort_kill_restart(new_service: ServiceProcess
         assert RM.status(reload=True)["re_state"] == "paused"
         RM.re_resume()
         wait_for(lambda: state(RM) == "executing_queue", 10, "the plan to go on")
+        assert RM.status(reload=True)["re_state"] == "running"
         RM.re_pause(option="immediate")
         wait_for(lambda: state(RM) == "paused", 30, "the engine to pause again")
         RM.re_abort()
