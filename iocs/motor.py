@@ -70,6 +70,20 @@ class Motor(SimGroup):
     mres = pvproperty(name=".MRES", value=0.0001, precision=6, doc="motor resolution")
     rdbd = pvproperty(name=".RDBD", value=0.0001, precision=6, doc="retry deadband")
     off = pvproperty(name=".OFF", value=0.0, precision=4, doc="user offset: user = dial + OFF")
+    # Fields ophyd's EpicsMotor and ophyd-async's Motor connect to: idle values of a real
+    # record (no hard limit switches, no homing, a simulated asyn output).
+    dir = choice(".DIR", ("Pos", "Neg"), "Pos", "user direction")
+    foff = choice(".FOFF", ("Variable", "Frozen"), "Variable", "offset freeze switch")
+    set_use = choice(".SET", ("Use", "Set"), "Use", "calibration set/use")
+    hls = pvproperty(name=".HLS", value=0, read_only=True, doc="at high limit switch")
+    lls = pvproperty(name=".LLS", value=0, read_only=True, doc="at low limit switch")
+    tdir = pvproperty(name=".TDIR", value=0, read_only=True, doc="direction of travel")
+    homf = pvproperty(name=".HOMF", value=0, doc="home forward (not simulated)")
+    homr = pvproperty(name=".HOMR", value=0, doc="home reverse (not simulated)")
+    srev = pvproperty(name=".SREV", value=200, doc="steps per revolution")
+    urev = pvproperty(name=".UREV", value=1.0, precision=4, doc="EGU per revolution")
+    eres = pvproperty(name=".ERES", value=0.0001, precision=6, doc="encoder resolution")
+    out = text(".OUT", "asyn(sim)", "output specification", read_only=True)
 
     def __init__(self, prefix: str, config: MotorConfig | None = None, **kwargs: Any) -> None:
         super().__init__(prefix, **kwargs)

@@ -6,19 +6,15 @@ Import the fixtures into a test module (``from compat_devices import RE, docs, .
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from acq import RunEngine
-from iocs.processes import CAEnvironment, ManagedProcess, wait_for_pvs
 
 HERE = Path(__file__).parent
-FIELDS_PORT = 3  # index into ca_env.server_ports: SPARE_PORT_B, unused by the other suites
 # motors whose records the compatibility tests complete (others' tests use m1..m3 and th/tth)
 MOTORS = ("m4", "sy")
 
@@ -65,22 +61,7 @@ def RE(docs: Docs) -> RunEngine:
 
 
 @pytest.fixture(scope="module")
-def motor_fields(sim_ioc: Any, ca_env: CAEnvironment, ioc_logs: Path) -> Iterator[tuple[str, ...]]:
-    """The motor-record fields the sim IOC lacks (tests/compat/motor_fields_ioc.py), for
-    `MOTORS`; yields the motor names."""
-    from motor_fields_ioc import FIELDS
-
-    port = ca_env.server_ports[FIELDS_PORT]
-    argv = [sys.executable, str(HERE / "motor_fields_ioc.py"), "--prefix", sim_ioc.prefix]
-    process = ManagedProcess(
-        "motor-fields-ioc",
-        [*argv, *MOTORS],
-        ca_env.server_env(port),
-        log=ioc_logs / "motor-fields-ioc.log",
-    )
-    try:
-        pvs = [f"{sim_ioc.prefix}{m}.{f}" for m in MOTORS for f in FIELDS]
-        wait_for_pvs(pvs, timeout=30, process=process)
-        yield MOTORS
-    finally:
-        process.stop()
+def motor_fields(sim_ioc: Any) -> tuple[str, ...]:
+    """The motors ophyd's and ophyd-async's motor classes use (the sim IOC serves every
+    field they connect to); yields the motor names."""
+    return MOTORS

@@ -2,8 +2,7 @@
 soft signals, EPICS signals over aioca, the motor record's `Motor`, and a
 `StandardDetector` that writes HDF5 (ophyd-async's `SimBlobDetector`) in step and fly scans.
 
-The motor record's fields that the sim IOC does not serve yet come from a helper IOC
-(`motor_fields`, see tests/compat/motor_fields_ioc.py); the motion is the sim IOC's.
+The sim IOC's motor records serve every field ophyd-async's `Motor` connects to.
 """
 
 from __future__ import annotations
