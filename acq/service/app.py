@@ -162,6 +162,9 @@ def _endpoint(svc: Service, ep: Endpoint) -> Callable[[Request], Awaitable[Respo
             return _error(exc.status, exc.detail)
         except QueueError as exc:
             return _error(400, str(exc))
+        except Exception as exc:  # a bug or a database that failed: logged, and said so
+            log.exception("%s %s failed", ep.method, ep.path)
+            return _error(500, f"the service failed: {exc!r}; see its log")
         return reply if isinstance(reply, Response) else JSONResponse(reply)
 
     return endpoint
