@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     os.environ.setdefault("ACQ_STATE_DIR", tempfile.mkdtemp(prefix="acq-bench-"))
+    try:
+        import bluesky
+        import ophyd  # noqa: F401
+    except ImportError as missing:
+        print(f"SUMMARY engine_bluesky_plans: skipped ({missing.name} is not installed)")
+        return
     rounds: list[dict[str, float]] = []
     for _ in range(2):  # alternate, so a change of load hits both engines
         rounds.append({**measure_bluesky(args.n, args.runs)})
