@@ -257,6 +257,12 @@ class Commands:
             stream = run.add_stream(name, objs, await describe_all(objs, collect=True))
             for obj in objs:
                 run.declared[obj] = name
+        elif not all(any(o is d for d in stream.objs) for o in objs):
+            raise IllegalMessageSequence(
+                f"cannot collect {[name_of(o) for o in objs]} into stream {name!r}: it holds "
+                f"{[name_of(o) for o in stream.objs]}; collect into another stream (name=...) "
+                f"or declare one for them (declare_stream)"
+            )
         payload: list[dict[str, Any]] = []
         if all(hasattr(o, "collect_asset_docs") for o in objs):
             index = None

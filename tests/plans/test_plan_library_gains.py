@@ -8,7 +8,7 @@ import pytest
 from bluesky.plan_patterns import spiral_square_pattern
 
 import plans
-from acq import Msg, plan_return
+from acq import IllegalMessageSequence, Msg, plan_return
 from devices.sim import SimDetector, SimFlyer, SimMotor, soft_signal_rw
 from plans import stubs as bps
 from plans import wrappers as bpp
@@ -283,3 +283,20 @@ async def test_supplemental_data_preprocessor_adds_baseline_and_monitors(RE, doc
     assert len(documents.events("ring_monitor")) >= 1
     assert documents.starts[0]["plan_name"] == "scan"
     assert "baseline=[" in repr(sd)
+
+
+async def test_collecting_a_flyer_into_a_stream_of_other_devices_fails(RE, m1, det):
+    m2 = SimMotor("m2", velocity=1000.0)
+    flyer = SimFlyer("flyer", m2, SimDetector("det2", m2), period=0.005)
+    await flyer.prepare({"start": 0.0, "stop": 0.1, "velocity": 5.0})
+
+    async def mixes_streams():
+        yield bps.open_run()
+        yield bps.trigger_and_read([det])  # stream "primary" holds det
+        yield bps.kickoff(flyer, wait=True)
+        yield bps.complete(flyer, wait=True)
+        yield bps.collect(flyer)  # would go to "primary" too
+        yield bps.close_run()
+
+    with pytest.raises(IllegalMessageSequence, match="into stream 'primary'"):
+        await RE(mixes_streams())
