@@ -175,18 +175,23 @@ async def test_stop_while_suspended(RE, docs):
     RE.install_suspender(SuspendFloor(ring, 10.0))
     det = SimDetector("det", SimMotor("m1"))
 
+    first_point = anyio.Event()
+    RE.subscribe(lambda name, doc: first_point.set(), "event")
+
     async def plan():
         yield Msg("open_run")
         for _ in range(3):
             yield Msg("checkpoint")
             yield trigger_and_read([det])
-            await anyio.sleep(0.02)
+            await first_point.wait()  # the dump comes mid-run, however loaded the machine
         yield Msg("close_run")
 
     async def dump_then_stop():
-        await anyio.sleep(0.01)
+        await first_point.wait()
         await ring.set(0.0)
-        await anyio.sleep(0.05)
+        with anyio.fail_after(10):
+            while not RE.suspenders[0].tripped:
+                await anyio.sleep(0.01)
         await RE.stop()
 
     async with anyio.create_task_group() as tg:
