@@ -26,8 +26,7 @@ from epicscorelibs.ca import cadef
 from acq.protocols import DataKey, Reading
 
 from ..backend import BatchReader, ReadingCallback, SignalBackend
-from ..errors import NotConnectedError, SignalAccessError
-from ..status import bounded
+from ..errors import NotConnectedError, SignalAccessError, StatusTimeoutError
 from .convert import CaConverter, CaMetadata, make_converter, metadata_from
 
 __all__ = [
@@ -281,16 +280,22 @@ class CaBackend(SignalBackend[T]):
         converter = self._converter()
         if timeout is None:
             timeout = self._default_timeout(wait)
-        what = f"ca://{self.write_pv}: put of {value!r}" + (" with callback" if wait else "")
         try:
-            await bounded(
-                caput(self.write_pv, value, datatype=converter.request, wait=wait, timeout=None),
-                timeout,
-                what,
-                "; the record's processing has not completed (is it busy, or stuck?)"
-                if wait
-                else "; is the IOC running?",
-            )
+            async with asyncio.timeout(timeout):
+                await caput(
+                    self.write_pv, value, datatype=converter.request, wait=wait, timeout=None
+                )
+        except TimeoutError:
+            # the message is built only here: the put path itself formats nothing
+            raise StatusTimeoutError(
+                f"ca://{self.write_pv}: put of {value!r}"
+                + (
+                    f" with callback did not finish within {timeout:g} s; the record's "
+                    f"processing has not completed (is it busy, or stuck?)"
+                    if wait
+                    else f" did not finish within {timeout:g} s; is the IOC running?"
+                )
+            ) from None
         except CANothing as error:
             raise SignalAccessError(
                 f"{self.write_pv} refused the put of {value!r}: {error}. The record may "
