@@ -141,9 +141,10 @@ def page(
         "",
         "bluesky + ophyd-async run the same plans side by side where the same work exists",
         "(soft count and scan, the CA step scan). The other rows have no bluesky figure:",
-        "bluesky's Mongo writer (suitcase-mongo) and its live plots (BestEffortCallback, on",
-        "matplotlib) are not installed by the bench extra, and a 1,000,000-event run at",
-        "bluesky's ~3 ms per point would take about an hour.",
+        "no bluesky writer is timed against the Mongo-wire server yet (suitcase-mongo is",
+        "installed, for databroker's reader), bluesky's live plots (BestEffortCallback) need",
+        "matplotlib, which is not installed, and a 1,000,000-event run at bluesky's ~3 ms",
+        "per point would take about an hour.",
         "",
     ]
     if failed:
