@@ -26,11 +26,16 @@ log = logging.getLogger("acq.engine")
 OnReading = Callable[[dict[str, Any]], None]
 
 
-def monitor_callback(obj: Any, on_reading: OnReading) -> Callable[..., None]:
+def monitor_callback(
+    obj: Any, on_reading: OnReading, accept: Callable[[], bool] | None = None
+) -> Callable[..., None]:
     """What to pass to ``obj.subscribe``: calls ``on_reading(reading)`` in the loop.
 
-    Made outside a running loop (a suspender installed at a script's top level), it
-    calls `on_reading` in whichever thread the update comes from.
+    `accept`, if given, is asked when the update arrives (in the device's thread): an
+    update that arrived while it said yes is delivered even if the loop runs it later,
+    after the monitor ended (bluesky keeps such an update too). Made outside a running
+    loop (a suspender installed at a script's top level), it calls `on_reading` in
+    whichever thread the update comes from.
     """
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -39,6 +44,8 @@ def monitor_callback(obj: Any, on_reading: OnReading) -> Callable[..., None]:
     loop_thread = threading.get_ident()
 
     def on_update(reading: Mapping[str, Any] | None = None, /, *args: Any, **kwargs: Any) -> None:
+        if accept is not None and not accept():
+            return  # the monitor has ended (or is muted by a pause)
         if reading is None or not isinstance(reading, Mapping):
             reading = obj.read()  # classic ophyd: the call only says that something changed
             if inspect.isawaitable(reading):

@@ -12,6 +12,7 @@ per point. (Bluesky re-emits such events with the same seq_num.)
 
 from __future__ import annotations
 
+import logging
 import operator
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +25,8 @@ from .errors import DocumentError, IllegalMessageSequence
 from .protocols import DataKey
 
 __all__ = ["INTERRUPTIONS", "RunBundler", "Stream"]
+
+log = logging.getLogger("acq.engine")
 
 Emit = Callable[[str, dict[str, Any]], None]
 
@@ -190,13 +193,17 @@ class RunBundler:
         stream = self.add_stream(name, (obj,), [described])
         composer, emit = stream.composer, self._emit
 
+        def accept() -> bool:  # asked when the update arrives, in the device's thread
+            return self.monitors.get(obj) is on_update and not self._monitors_suspended
+
         def on_reading(reading: dict[str, Any]) -> None:
-            if self.monitors.get(obj) is not on_update or self._monitors_suspended:
-                return  # a late update from another thread: this monitor has ended
+            if self.closed:  # arrived in time, but the run closed before the loop got to it
+                log.warning("%s: a monitor update came after its run closed", described.name)
+                return
             data, timestamps = split_readings((reading,))
             emit("event", composer.event(data, timestamps))
 
-        on_update = monitor_callback(obj, on_reading)
+        on_update = monitor_callback(obj, on_reading, accept)
         self.monitors[obj] = on_update
         obj.subscribe(on_update)
 

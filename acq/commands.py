@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 
 from .describe import describe, describe_all, maybe_await, name_of
 from .documents import compose_start
@@ -245,6 +246,9 @@ class Commands:
 
     async def unmonitor(self, msg: Msg) -> None:
         self._run(msg).unmonitor(msg.obj)
+        # updates that arrived from the device's threads before this are waiting in the
+        # loop's queue: let them in now, before the run can close
+        await anyio.lowlevel.checkpoint()
 
     async def collect(self, msg: Msg) -> Any:
         run = self._run(msg)

@@ -490,10 +490,9 @@ REAL_WORLD: dict[str, Callable[[Any], Any]] = {
 }
 
 
-# Streams compared by their descriptors only. "mon": KNOWN ISSUE of the classic-ophyd monitor
-# bridge (acq/bridged_monitor.py): from the second run in a process, the update of a move
-# reaches the bundler after unmonitor and is dropped; bluesky records it every time.
-TIMED_IN_REAL_WORLD = {"monitor": ("mon",)}
+# Streams compared by their descriptors only (none now: the classic-ophyd monitor's update
+# from a move, arriving from ophyd's thread just before unmonitor, is kept as bluesky keeps it).
+TIMED_IN_REAL_WORLD: dict[str, tuple[str, ...]] = {}
 
 
 @pytest.mark.parametrize("name", sorted(REAL_WORLD))
