@@ -43,6 +43,7 @@ __all__ = ["CatalogWriter"]
 log = logging.getLogger("storage.writer")
 
 _STORE_NOW = frozenset(("start", "descriptor", "stop"))
+_PAGES = frozenset(("event_page", "datum_page"))  # split into Events / Datums when stored
 _MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
 
 
@@ -97,9 +98,13 @@ class CatalogWriter:
     async def __call__(self, name: str, doc: dict[str, Any]) -> None:
         if self._closed:
             raise StorageError(f"the catalog writer for {self.backend.label} is closed")
-        self._raise_journal_failure()
-        for kind, part in split(name, doc):
-            self._append(kind, part)
+        if self._journal_failure is not None:
+            self._raise_journal_failure()
+        if name in _PAGES:
+            for kind, part in split(name, doc):
+                self._append(kind, part)
+        else:  # the per-point path: one record, no generator
+            self._append(name, doc)
         now = time.monotonic()
         if (
             name in _STORE_NOW
