@@ -306,23 +306,51 @@ def _spiral(
         "dr_y": dr_y,
         "tilt": tilt,
     }
+    return _xy_step_plan(
+        plan,
+        detectors,
+        (x_motor, y_motor),
+        xy,
+        (x0, y0, x_range, y_range),
+        pattern_args,
+        per_step,
+        md,
+        relative,
+        plan_pattern=pattern.__name__,
+    )
+
+
+def _xy_step_plan(
+    plan: str,
+    detectors: list[Any],
+    motors: tuple[Any, Any],
+    xy: list[tuple[float, float]],
+    box: tuple[float, float, float, float],
+    pattern_args: dict[str, Any],
+    per_step: PerStep | None,
+    md: Metadata,
+    relative: bool,
+    **pattern_md: Any,
+) -> Plan:
+    """A step plan through the (x, y) points of a 2-D pattern centred in `box` (x0, y0,
+    x_range, y_range): start metadata, then absolute (limits checked) or relative."""
+    x0, y0, x_range, y_range = box
     meta = start_metadata(
         plan,
         detectors=detectors,
-        motors=[x_motor, y_motor],
+        motors=list(motors),
         num_points=len(xy),
         plan_args={"detectors": detectors, **pattern_args, "per_step": per_step},
         md=md,
         extents=[[x0 - x_range / 2, x0 + x_range / 2], [y0 - y_range / 2, y0 + y_range / 2]],
-        plan_pattern=pattern.__name__,
         plan_pattern_module="plans._trajectories",
         plan_pattern_args=pattern_args,
+        **pattern_md,
     )
-    motors = [x_motor, y_motor]
     if relative:
-        return relative_step_plan(plan, detectors, motors, xy, per_step, meta)
-    check_trajectory_limits(plan, motors, xy)
-    return step_plan(detectors, motors, xy, per_step, meta)
+        return relative_step_plan(plan, detectors, list(motors), xy, per_step, meta)
+    check_trajectory_limits(plan, list(motors), xy)
+    return step_plan(detectors, list(motors), xy, per_step, meta)
 
 
 def spiral(
@@ -503,24 +531,19 @@ def _spiral_square(
         "x_num": nx,
         "y_num": ny,
     }
-    meta = start_metadata(
+    return _xy_step_plan(
         plan,
-        detectors=detectors,
-        motors=[x_motor, y_motor],
-        num_points=len(xy),
-        plan_args={"detectors": detectors, **pattern_args, "per_step": per_step},
-        md=md,
-        extents=[[x0 - x_range / 2, x0 + x_range / 2], [y0 - y_range / 2, y0 + y_range / 2]],
+        detectors,
+        (x_motor, y_motor),
+        xy,
+        (x0, y0, float(x_range), float(y_range)),
+        pattern_args,
+        per_step,
+        md,
+        relative,
         shape=[nx, ny],
         plan_pattern="square_spiral",
-        plan_pattern_module="plans._trajectories",
-        plan_pattern_args=pattern_args,
     )
-    motors = [x_motor, y_motor]
-    if relative:
-        return relative_step_plan(plan, detectors, motors, xy, per_step, meta)
-    check_trajectory_limits(plan, motors, xy)
-    return step_plan(detectors, motors, xy, per_step, meta)
 
 
 def spiral_square(
