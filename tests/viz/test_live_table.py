@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
-
-import pytest
 
 import plans
-from acq import RunEngine
 from devices.sim import SimDetector, SimMotor
 from plans.wrappers import baseline_wrapper
 from viz import LiveTable
-
-
-@pytest.fixture
-async def RE(tmp_path: Path):
-    engine = RunEngine(state_dir=str(tmp_path), waiting_hook=None, handle_sigint=False)
-    yield engine
-    await engine.flush()
 
 
 async def test_one_row_per_event_with_units_precision_baseline_and_summary(RE) -> None:
