@@ -3,14 +3,12 @@ shows its waits as ipywidget progress bars."""
 
 from __future__ import annotations
 
-import os
 import textwrap
-from typing import Any
 
 import ipykernel  # noqa: F401 (the kernel the test starts: the test extra installs it)
 import ipywidgets  # noqa: F401 (the progress bars it shows)
-import jupyter_client
 import pytest
+from kernels import run_cell, start_kernel
 
 CELL = textwrap.dedent(
     """
@@ -33,30 +31,11 @@ CELL = textwrap.dedent(
 @pytest.fixture
 def kernel(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ACQ_STATE_DIR", str(tmp_path / "state"))
-    manager = jupyter_client.KernelManager(
-        kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel")
-    )
-    manager.start_kernel(cwd=os.getcwd())
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    yield from start_kernel(tmp_path)
 
 
 def test_a_scan_runs_with_top_level_await_and_shows_progress_widgets(kernel) -> None:
-    messages: list[dict[str, Any]] = []
-    reply = kernel.execute_interactive(CELL, timeout=90, output_hook=messages.append)
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for message in messages:
-        by_type.setdefault(message["header"]["msg_type"], []).append(message["content"])
-    errors = [f"{e['ename']}: {e['evalue']}" for e in by_type.get("error", [])]
-    assert reply["content"]["status"] == "ok", errors
-
-    printed = "".join(s["text"] for s in by_type.get("stream", []) if s["name"] == "stdout")
+    by_type, printed = run_cell(kernel, CELL)
     assert printed.split() == ["JupyterProgressBar", "success", "1", "True"]
 
     # a progress bar per move still under way when the scan waits (the first, 0 -> 0, may

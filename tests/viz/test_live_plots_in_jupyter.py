@@ -4,14 +4,11 @@ live page in the cell's output."""
 
 from __future__ import annotations
 
-import os
 import textwrap
-from typing import Any
 
+import ipykernel  # noqa: F401 (the kernel the test starts: the test extra installs it)
 import pytest
-
-jupyter_client = pytest.importorskip("jupyter_client")
-pytest.importorskip("ipykernel")
+from kernels import run_cell, start_kernel
 
 pytestmark = pytest.mark.slow
 
@@ -43,30 +40,11 @@ CELL = textwrap.dedent(
 @pytest.fixture
 def kernel(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ACQ_STATE_DIR", str(tmp_path / "state"))
-    manager = jupyter_client.KernelManager(
-        kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel")
-    )
-    manager.start_kernel(cwd=os.getcwd())
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    yield from start_kernel(tmp_path)
 
 
 def test_live_plots_serve_from_the_kernel_loop_and_show_inline(kernel) -> None:
-    messages: list[dict[str, Any]] = []
-    reply = kernel.execute_interactive(CELL, timeout=90, output_hook=messages.append)
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for message in messages:
-        by_type.setdefault(message["header"]["msg_type"], []).append(message["content"])
-    errors = [f"{e['ename']}: {e['evalue']}" for e in by_type.get("error", [])]
-    assert reply["content"]["status"] == "ok", errors
-
-    printed = "".join(s["text"] for s in by_type.get("stream", []) if s["name"] == "stdout")
+    by_type, printed = run_cell(kernel, CELL)
     url_line, result_line = printed.strip().splitlines()[-2:]
     assert url_line.startswith("Live plots: http://127.0.0.1:")
     url = url_line.split()[-1]
