@@ -375,23 +375,7 @@ def abs_set(
     check_position("abs_set", obj, value, what="value", relative=False)
     check_group("abs_set", group)
     check_flag("abs_set", wait, "wait")
-    return named(_abs_set(obj, value, args, group, wait, kwargs), "abs_set")
-
-
-async def _abs_set(
-    obj: Any,
-    value: Any,
-    args: tuple[Any, ...],
-    group: Hashable | None,
-    wait: bool,
-    kwargs: dict[str, Any],
-) -> Plan:
-    if wait and group is None:
-        group = new_group("set")
-    status = yield Msg("set", obj, value, *args, group=group, **kwargs)
-    if wait:
-        yield Msg("wait", None, group=group)
-    yield plan_return(status)
+    return named(_start("set", obj, (value, *args), group, wait, kwargs), "abs_set")
 
 
 def rel_set(
@@ -419,7 +403,7 @@ async def _rel_set(
     kwargs: dict[str, Any],
 ) -> Plan:
     here = yield _position_of(obj, 0.0)
-    status = yield _abs_set(obj, here + value, args, group, wait, kwargs)
+    status = yield _start("set", obj, (here + value, *args), group, wait, kwargs)
     yield plan_return(status)
 
 
