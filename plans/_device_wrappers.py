@@ -15,7 +15,7 @@ from acq.msg import Msg
 
 from ._compose import check_collectable
 from ._devices import new_group, unique
-from ._mutate import plan_mutator
+from ._mutate import bracket_runs, plan_mutator
 from ._plan import Plan, named, plan_return
 from ._validate import check_number, check_verb, describe_value, name_of
 from .stubs import position_of
@@ -68,14 +68,7 @@ def fly_during_wrapper(plan: Plan, flyers: Iterable[Any]) -> Plan:
         result = yield msg
         yield plan_return(result)
 
-    def proc(msg: Msg) -> tuple[Plan | None, Plan | None]:
-        if msg.command == "open_run":
-            return after_open(msg), None
-        if msg.command == "close_run":
-            return before_close(msg), None
-        return None, None
-
-    return named(plan_mutator(plan, proc), "fly_during_wrapper")
+    return named(bracket_runs(plan, after_open, before_close), "fly_during_wrapper")
 
 
 fly_during_decorator = _decorator(fly_during_wrapper)

@@ -26,7 +26,7 @@ from acq.plan_stack import PlanDone, PlanStack
 
 from ._plan import Plan, plan_return
 
-__all__ = ["MsgProc", "msg_mutator", "plan_mutator"]
+__all__ = ["MsgProc", "bracket_runs", "msg_mutator", "plan_mutator"]
 
 log = logging.getLogger("plans")
 
@@ -64,6 +64,26 @@ async def plan_mutator(plan: Any, proc: MsgProc) -> Plan:
     finally:
         for failure in await stack.close():
             log.error("closing a wrapped plan failed: %r", failure, exc_info=failure)
+
+
+def bracket_runs(
+    plan: Any,
+    after_open: Callable[[Msg], Plan],
+    before_close: Callable[[Msg], Plan],
+    closes: Callable[[Msg], bool] = lambda msg: True,
+) -> Plan:
+    """`plan` with each ``open_run`` replaced by ``after_open(msg)`` and each
+    ``close_run`` for which `closes` says yes by ``before_close(msg)``: plans that yield
+    the message themselves (before or after their own) and return its reply."""
+
+    def proc(msg: Msg) -> tuple[Plan | None, Plan | None]:
+        if msg.command == "open_run":
+            return after_open(msg), None
+        if msg.command == "close_run" and closes(msg):
+            return before_close(msg), None
+        return None, None
+
+    return plan_mutator(plan, proc)
 
 
 def msg_mutator(plan: Any, fn: Callable[[Msg], Msg | None]) -> Plan:

@@ -25,7 +25,7 @@ from acq.msg import Msg
 from acq.protocols import Readable
 
 from ._devices import new_group, unique
-from ._mutate import msg_mutator, plan_mutator
+from ._mutate import bracket_runs, msg_mutator, plan_mutator
 from ._plan import Plan, is_plan, named, plan_return
 from ._validate import describe_value
 from .errors import PlanArgumentError
@@ -336,14 +336,10 @@ def baseline_wrapper(plan: Plan, devices: Iterable[Any], name: str = "baseline")
         result = yield msg
         yield plan_return(result)
 
-    def proc(msg: Msg) -> tuple[Plan | None, Plan | None]:
-        if msg.command == "open_run":
-            return after_open(msg), None
-        if msg.command == "close_run" and msg.kwargs.get("exit_status") in (None, "success"):
-            return before_close(msg), None
-        return None, None
+    def succeeds(msg: Msg) -> bool:  # the closing reading only for a run that succeeds
+        return msg.kwargs.get("exit_status") in (None, "success")
 
-    return named(plan_mutator(plan, proc), "baseline_wrapper")
+    return named(bracket_runs(plan, after_open, before_close, succeeds), "baseline_wrapper")
 
 
 baseline_decorator = _decorator(baseline_wrapper)
@@ -366,14 +362,9 @@ def monitor_during_wrapper(plan: Plan, signals: Iterable[Any]) -> Plan:
         result = yield msg
         yield plan_return(result)
 
-    def proc(msg: Msg) -> tuple[Plan | None, Plan | None]:
-        if msg.command == "open_run":
-            return after_open(msg), None
-        if msg.command == "close_run":
-            return before_close(msg), None
-        return None, None
-
-    return named(plan_mutator(plan, proc), "monitor_during_wrapper") if signals else plan
+    if not signals:
+        return plan
+    return named(bracket_runs(plan, after_open, before_close), "monitor_during_wrapper")
 
 
 monitor_during_decorator = _decorator(monitor_during_wrapper)
