@@ -156,6 +156,14 @@ async def test_acq_suspender_and_monitor_watch_an_ophyd_async_signal(
 async def test_epics_signals_count_through_the_scalers_put_callback(
     RE: RunEngine, docs: Docs, scaler: OphydAsyncScaler, sim_ioc: Any
 ) -> None:
+    # S3 is a Gaussian in m1: count at its centre, wherever earlier tests left m1 (far
+    # off the peak every count is 0 whatever the device does)
+    m1 = Motor(sim_ioc.pv("m1"), name="m1")
+    await m1.connect(timeout=10)
+    centre = epics_signal_r(float, sim_ioc.pv("model:det_center"))
+    await centre.connect(timeout=10)
+    await m1.velocity.set(10.0)
+    await m1.set(await centre.get_value(), timeout=30)
     await RE(plans.count([scaler], 3))
 
     counts = docs.column("scaler-det")
