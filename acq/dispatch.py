@@ -118,6 +118,7 @@ class _Subscription:
         "failures",
         "handled",
         "in_hand",
+        "kept",
         "label",
         "last_progress",
         "max_backlog",
@@ -158,6 +159,7 @@ class _Subscription:
         self.handled = 0  # documents the callback has finished with
         self.in_hand: Item | None = None  # taken from the stream, not yet handled
         self.failures = 0
+        self.kept = 0  # failures recorded in `Dispatcher.failures` since the window opened
         self.last_progress = time.monotonic()
         self.consuming = False
         self.wakeup: anyio.Event | None = None  # set by emit when the consumer waits
@@ -178,7 +180,7 @@ class Dispatcher:
         self._tg: TaskGroup | None = None
         self._changed: anyio.Event | None = None  # set when a subscriber catches up
         self._closing: set[_Subscription] = set()  # unsubscribed, documents still queued
-        #: every failure recorded (the first `_KEPT_FAILURES` of each subscription)
+        #: failures since `open_failure_window` (the first `_KEPT_FAILURES` of each subscriber)
         self.failures: list[SubscriberFailure] = []
         #: called with the first failure of a critical subscriber (the engine fails the run)
         self.on_critical: Callable[[SubscriberFailure], None] | None = None
@@ -483,7 +485,14 @@ class Dispatcher:
             log.error("%s; it keeps receiving documents", failure, exc_info=error)
         else:
             log.error("%s", failure)
-        if sub.failures <= _KEPT_FAILURES:
+        sub.kept += 1
+        if sub.kept <= _KEPT_FAILURES:
             self.failures.append(failure)
-        if sub.critical and sub.failures == 1 and self.on_critical is not None:
-            self.on_critical(failure)
+        if sub.critical and sub.kept == 1 and self.on_critical is not None:
+            self.on_critical(failure)  # its first failure in this call: the run fails
+
+    def open_failure_window(self) -> None:
+        """Forget the failures recorded so far (a new engine call reports its own)."""
+        self.failures.clear()
+        for sub in self._everyone():
+            sub.kept = 0

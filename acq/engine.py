@@ -374,7 +374,7 @@ class RunEngine(InterruptionHandling):
         self._idle = anyio.Event()
         self._interrupt = None
         self._deferred_pause = None
-        first_failure = len(self._dispatcher.failures)
+        self._dispatcher.open_failure_window()
         outcome: Outcome | None = None
         try:
             with self._ctrl_c.installed(self.handle_sigint):
@@ -406,8 +406,7 @@ class RunEngine(InterruptionHandling):
                 self._ex = None
             self._idle.set()
         assert outcome is not None  # _execute returned: it raises rather than return None
-        failures = self._dispatcher.failures[first_failure:]
-        del self._dispatcher.failures[:first_failure]  # kept per call, not forever
+        failures = list(self._dispatcher.failures)
         result = self._conclude(ex, outcome, tuple(failures))
         if result.exception is None and outcome.exit_status != "paused":
             # a critical subscriber that failed after the plan's last message (its run

@@ -279,3 +279,32 @@ async def test_a_status_callback_that_raises_is_logged_and_the_plan_goes_on(
     assert result.exit_status == "success"
     logged = [r for r in caplog.records if "status callback" in r.getMessage()]
     assert len(logged) == 2 and all("bug in a status callback" in str(r.exc_info) for r in logged)
+
+
+async def test_a_critical_subscriber_that_fails_again_fails_the_next_run_too(
+    RE: RunEngine, docs: Docs, det: SimDetector
+) -> None:
+    RE.subscribe(Writer(fail_at=1), critical=True)
+
+    async def slow_count() -> Any:  # slow enough for the failure to arrive mid-run
+        yield Msg("open_run", plan_name="slow_count")
+        for _ in range(50):
+            yield Msg("sleep", None, 0.01)
+            yield trigger_and_read([det])
+        yield Msg("close_run")
+
+    for _ in range(2):
+        with pytest.raises(CriticalSubscriberError):
+            await RE(slow_count())
+        assert RE.last_result is not None and RE.last_result.exit_status == "fail"
+    assert [d["exit_status"] for d in docs.of("stop")] == ["fail", "fail"]
+
+
+async def test_failures_are_listed_per_call_however_many_came_before(
+    RE: RunEngine, det: SimDetector
+) -> None:
+    RE.subscribe(Writer(fail_at=1))
+    first = await RE(count([det], 150))
+    assert len(first.subscriber_errors) == 100  # the first 100 of the call; all logged
+    second = await RE(count([det], 2))
+    assert [f.count for f in second.subscriber_errors] == [151, 152]
