@@ -276,14 +276,14 @@ class Status:
                 _call_safely(callback, self)
 
 
-async def bounded(operation: Awaitable[Any], timeout: float, name: str, hint: str = "") -> Any:
+async def bounded(operation: Awaitable[Any], timeout: float, name: str) -> Any:
     """Await `operation` for at most `timeout` s, else `StatusTimeoutError` naming it."""
     try:
         async with asyncio.timeout(timeout):
             return await operation
     except TimeoutError:
         raise StatusTimeoutError(
-            f"{name or 'operation'} did not finish within {timeout:g} s{hint}"
+            f"{name or 'operation'} did not finish within {timeout:g} s"
         ) from None
 
 
