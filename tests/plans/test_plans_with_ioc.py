@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pytest
-from aioca import caget, caput
+from aioca import caget
+from pv_values import pv_values
 
 import plans
 from devices import connect
@@ -24,25 +25,18 @@ from devices.epics import EpicsMotor, Scaler, TemperatureController
 pytestmark = pytest.mark.slow
 
 
-@asynccontextmanager
-async def changed(ioc: Any, **values: float) -> AsyncIterator[None]:
+def changed(ioc: Any, **values: float) -> AbstractAsyncContextManager[None]:
     """Put PVs (``model_det_center=0.4`` for ``model:det_center``); restore them after."""
-    pvs = {
-        ioc.pv(
-            name.replace("_", ":", 1)
-            if name.startswith(("model_", "tc1_"))
-            else name.replace("_", ".", 1)
-        ): value
-        for name, value in values.items()
-    }
-    before = {pv: await caget(pv, timeout=5) for pv in pvs}
-    for pv, value in pvs.items():
-        await caput(pv, value, wait=True, timeout=10)
-    try:
-        yield
-    finally:
-        for pv, value in before.items():
-            await caput(pv, value, wait=True, timeout=30)
+    return pv_values(
+        {
+            ioc.pv(
+                name.replace("_", ":", 1)
+                if name.startswith(("model_", "tc1_"))
+                else name.replace("_", ".", 1)
+            ): value
+            for name, value in values.items()
+        }
+    )
 
 
 @pytest.fixture

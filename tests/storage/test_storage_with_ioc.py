@@ -3,14 +3,13 @@ both backends: what the user sees in the catalog is what the engine emitted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import numpy as np
 import pytest
-from aioca import caget, caput
 from conftest import Docs
+from pv_values import pv_values
 from storage_helpers import stored_form, subscribe_writer
 
 from acq import RunEngine
@@ -22,18 +21,9 @@ from storage import Catalog
 pytestmark = pytest.mark.slow
 
 
-@asynccontextmanager
-async def quick(ioc: Any) -> AsyncIterator[None]:
+def quick(ioc: Any) -> AbstractAsyncContextManager[None]:
     """A fast m1 and short counts; the shared IOC gets its values back after."""
-    values = {ioc.pv("m1.VELO"): 10.0, ioc.pv("m1.ACCL"): 0.05, ioc.pv("scaler1.TP"): 0.05}
-    before = {pv: await caget(pv, timeout=5) for pv in values}
-    for pv, value in values.items():
-        await caput(pv, value, wait=True, timeout=10)
-    try:
-        yield
-    finally:
-        for pv, value in before.items():
-            await caput(pv, value, wait=True, timeout=30)
+    return pv_values({ioc.pv("m1.VELO"): 10.0, ioc.pv("m1.ACCL"): 0.05, ioc.pv("scaler1.TP"): 0.05})
 
 
 async def test_an_ioc_scan_is_stored_and_read_back(
