@@ -92,7 +92,12 @@ class Catalog:
     # -- finding runs --------------------------------------------------------------------
 
     async def run(self, key: str | int) -> Run:
-        """A run by uid, partial uid (>= 5 characters), scan_id, or -N (N-th latest)."""
+        """A run by uid, partial uid (>= 5 characters), scan_id, or -N (N-th latest).
+
+        Text as typed on a command line works too: ``"-1"`` is the latest run, and a
+        string of digits is a scan_id or the start of a uid (a uid can begin with
+        digits); when it is both, `AmbiguousRunError` lists the candidates.
+        """
         start = await self._find_start(key)
         stops = await self.backend.stops([start["uid"]])
         run = Run(self.backend, start, stops.get(start["uid"]))
@@ -103,6 +108,8 @@ class Catalog:
         backend = self.backend
         if isinstance(key, bool) or not isinstance(key, int | str):
             raise TypeError(f"a run key is a uid, partial uid, scan_id or -N, not {key!r}")
+        if isinstance(key, str) and re.fullmatch(r"-[0-9]+", key.strip()):
+            key = int(key)
         if isinstance(key, int):
             if key < 0:
                 found = await backend.nth_latest(-key)
@@ -113,21 +120,51 @@ class Catalog:
             if found is None:
                 raise RunNotFoundError(f"no run with scan_id {key} in {backend.label}")
             return found
+        by_uid = await self._find_by_uid(key)
+        if not key.isdecimal():
+            if isinstance(by_uid, Exception):
+                raise by_uid
+            return by_uid
+        by_scan_id = await backend.start_by_scan_id(int(key))
+        if by_scan_id is None:
+            if isinstance(by_uid, Exception):
+                uid_too = (
+                    f" and none whose uid starts with {key!r}"
+                    if len(key) >= MIN_PARTIAL_UID
+                    else ""
+                )
+                raise RunNotFoundError(
+                    f"no run with scan_id {int(key)}{uid_too} in {backend.label}"
+                )
+            return by_uid
+        if isinstance(by_uid, dict) and by_uid["uid"] != by_scan_id["uid"]:
+            raise AmbiguousRunError(
+                f"{key!r} is scan {key} ({by_scan_id['uid']}) and the start of uid "
+                f"{by_uid['uid']} (scan {by_uid.get('scan_id')}); pass the scan_id as a "
+                "number or give more characters of the uid"
+            )
+        if isinstance(by_uid, AmbiguousRunError):
+            raise AmbiguousRunError(f"{by_uid.args[0]}; it is also scan {key}")
+        return by_scan_id
+
+    async def _find_by_uid(self, key: str) -> dict[str, Any] | RunNotFoundError:
+        """The start whose uid is or begins with `key`, else the error saying why not."""
+        backend = self.backend
         found = await backend.start(key)
         if found is not None:
             return found
         if len(key) < MIN_PARTIAL_UID:
-            raise RunNotFoundError(
+            return RunNotFoundError(
                 f"no run with uid {key!r} in {backend.label}; a partial uid needs at least "
                 f"{MIN_PARTIAL_UID} characters"
             )
         matches = await backend.starts_with_prefix(key, limit=11)
         if not matches:
-            raise RunNotFoundError(f"no run whose uid starts with {key!r} in {backend.label}")
+            return RunNotFoundError(f"no run whose uid starts with {key!r} in {backend.label}")
         if len(matches) > 1:
             listed = ", ".join(f"{d['uid']} (scan {d.get('scan_id')})" for d in matches[:10])
             more = " and more" if len(matches) > 10 else ""
-            raise AmbiguousRunError(
+            return AmbiguousRunError(
                 f"{key!r} matches {len(matches)}{'+' if more else ''} runs: {listed}{more}; "
                 "give more characters of the uid"
             )

@@ -39,13 +39,6 @@ def _catalog_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_key(text: str) -> str | int:
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
@@ -182,7 +175,7 @@ def show_main(argv: Sequence[str] | None = None) -> int:
 
     async def job(args: argparse.Namespace) -> int:
         async def show(catalog: Catalog) -> int:
-            run = await catalog.run(_run_key(args.run))
+            run = await catalog.run(args.run)
             stop = run.stop or {}
             print(f"run {run.uid}  scan {run.scan_id}  plan {run.start.get('plan_name', '-')}")
             print(f"  started  {_when(run.start.get('time'))}")
@@ -240,7 +233,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             ) from exc
 
         async def write(catalog: Catalog) -> int:
-            run = await catalog.run(_run_key(args.run))
+            run = await catalog.run(args.run)
             documents = await run.documents()
             out = Path(args.output).expanduser()
             out.mkdir(parents=True, exist_ok=True)

@@ -123,9 +123,7 @@ async def _read_runs(uri: str, keys: list[str]) -> list[list[tuple[str, dict[str
 
     catalog = await open_catalog(uri, read_only=True)
     try:
-        return [
-            await (await catalog.run(int(key) if _is_int(key) else key)).documents() for key in keys
-        ]
+        return [await (await catalog.run(key)).documents() for key in keys]
     finally:
         await catalog.close()
 
@@ -138,14 +136,6 @@ def _feed(plots: Any, documents: Documents) -> list[str]:
         if name == "start":
             labels.append(f"scan {doc.get('scan_id', '?')} ({doc.get('plan_name', 'run')})")
     return labels
-
-
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
 
 
 async def _until_interrupted() -> None:

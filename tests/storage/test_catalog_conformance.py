@@ -108,7 +108,7 @@ async def test_runs_are_found_by_uid_partial_uid_scan_id_and_index(
     assert (await catalog.run(-3)).uid == uids[0]
     assert (await catalog.run(starts[0]["scan_id"])).uid == uids[0]
     with pytest.raises(RunNotFoundError, match="at least 5"):
-        await catalog.run(uids[0][:3])
+        await catalog.run("ab3")
     with pytest.raises(RunNotFoundError, match="no run"):
         await catalog.run("ffffffff-not-a-run")
     with pytest.raises(RunNotFoundError):
@@ -138,6 +138,36 @@ async def test_an_ambiguous_partial_uid_lists_the_matches(catalog: Catalog) -> N
         await catalog.run("abcde")
     assert "abcde111-0000" in str(info.value) and "abcde222-0000" in str(info.value)
     assert (await catalog.run("abcde2")).uid == "abcde222-0000"
+
+
+async def test_typed_keys_find_scan_ids_and_uids_that_begin_with_digits(
+    catalog: Catalog,
+) -> None:
+    """Keys as a command line passes them (text): "-1", a scan_id, a uid of digits."""
+    now = time.time()
+    starts = [
+        {"uid": "47817717-0b48-4698", "time": now, "scan_id": 12},
+        {"uid": "55555555-1111-2222", "time": now + 1, "scan_id": 47817},
+        {"uid": "12345678-aaaa-bbbb", "time": now + 2, "scan_id": 13},
+    ]
+    for start in starts:
+        await catalog.writer("start", start)
+    await catalog.writer.flush(timeout=30)
+
+    assert (await catalog.run("-1")).uid == "12345678-aaaa-bbbb"
+    assert (await catalog.run("12")).uid == "47817717-0b48-4698"
+    assert (await catalog.run("47817717")).uid == "47817717-0b48-4698"
+    assert (await catalog.run("12345")).uid == "12345678-aaaa-bbbb"
+    with pytest.raises(AmbiguousRunError, match=r"scan 47817 .*start of uid 47817717"):
+        await catalog.run("47817")
+    assert (await catalog.run(47817)).uid == "55555555-1111-2222"
+    assert (await catalog.run("478177")).uid == "47817717-0b48-4698"
+    with pytest.raises(RunNotFoundError, match="no run with scan_id 99 in"):
+        await catalog.run("99")
+    with pytest.raises(
+        RunNotFoundError, match="scan_id 99999 and none whose uid starts with '99999'"
+    ):
+        await catalog.run("99999")
 
 
 async def test_search_by_metadata_plan_time_and_text_newest_first_paginated(
