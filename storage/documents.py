@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,9 +96,24 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a document: {value!r}")
 
 
-def dumps(value: Any) -> str:
-    """JSON text of a document part (numpy values allowed; NaN and inf kept)."""
-    return json.dumps(value, default=_default, separators=(",", ":"))
+def _compact_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, default=_default, separators=(",", ":"))`` without building an
+    encoder per call: one C encoder made once (an event's two columns cost ~1 us each
+    instead of ~2.5 us; the catalog writer's worker thread does this for every event)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(default=_default, separators=(",", ":")).encode
+    # (markers, default, encoder, indent, key_sep, item_sep, sort_keys, skipkeys, allow_nan);
+    # markers=None: no circularity check, documents are trees
+    encode = make(
+        None, _default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+    join = "".join
+    return lambda value: join(encode(value, 0))
+
+
+#: JSON text of a document part (numpy values allowed; NaN and inf kept).
+dumps: Callable[[Any], str] = _compact_encoder()
 
 
 def _nan_safe(value: Any) -> Any:

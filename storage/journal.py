@@ -8,8 +8,9 @@ frame per write, so a record costs one list append until then). A sidecar file
 fsynced: if it lags, replay re-sends documents the database has, and identical
 duplicates are accepted). When the database has caught up the journal is truncated.
 
-Why pickle: it round-trips numpy values, NaN and tuples exactly, costs about a
-microsecond per event, and the file never leaves the machine that wrote it.
+Why pickle: it round-trips numpy values, NaN and tuples exactly, costs about half a
+microsecond per event (fast mode: no memo), and the file never leaves the machine that
+wrote it. (Not marshal, which is no faster and silently writes numpy values as bytes.)
 
 A torn last frame (the process died mid-write) fails its CRC and is dropped with a log
 line; frames before it are intact. One process at a time: the file is locked (flock).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import io
 import logging
 import os
 import pickle
@@ -36,6 +38,21 @@ __all__ = ["Journal", "Record"]
 log = logging.getLogger("storage.journal")
 
 _HEADER = struct.Struct("<II")
+_MARK = "{:20d}\n"  # the .stored file: a byte offset, padded to a fixed width
+
+
+def _encode(records: list[tuple[Any, ...]]) -> bytes:
+    """A frame's payload: pickle in fast mode (no memo), about twice as fast as a plain
+    ``pickle.dumps`` for event documents. Documents are trees; one that is not (a cycle
+    makes fast mode raise ValueError) is pickled the ordinary way."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True
+    try:
+        pickler.dump(records)
+    except ValueError:
+        return pickle.dumps(records, protocol=5)
+    return buffer.getvalue()
 
 
 class Record(NamedTuple):
@@ -76,7 +93,8 @@ class Journal:
                 "another process); close that catalog first, or give this one its own "
                 "journal=PATH"
             ) from exc
-        self._pending: list[Record] = []  # appended, not yet written
+        #: appended, not yet written (the writer appends to this list directly)
+        self.unwritten_records: list[Record] = []
         self._records = 0  # records written (or replayed) since open
         self._frames: deque[tuple[int, int]] = deque()  # (end offset, records through it)
         self.size = os.fstat(self._fd).st_size  # bytes in the file (written)
@@ -88,8 +106,7 @@ class Journal:
         try:
             os.write(self._fd, b"")
             os.fsync(self._fd)
-            with open(self._mark_path, "a"):
-                pass
+            self._mark_fd = os.open(self._mark_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             os.close(self._fd)
             raise _journal_error(self.path, "write", exc) from exc
@@ -107,19 +124,20 @@ class Journal:
 
     def append(self, record: Record) -> None:
         """Keep one record for the next `write`."""
-        self._pending.append(record)
+        self.unwritten_records.append(record)
 
     @property
     def unwritten(self) -> int:
         """Records appended but not yet handed to the OS."""
-        return len(self._pending)
+        return len(self.unwritten_records)
 
     def write(self) -> None:
         """Hand the appended records to the OS as one frame (they survive a SIGKILL from
         here on)."""
-        if not self._pending:
+        records = self.unwritten_records
+        if not records:
             return
-        payload = pickle.dumps([tuple(r) for r in self._pending], protocol=5)
+        payload = _encode([tuple(r) for r in records])
         data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         try:
             view = memoryview(data)
@@ -129,9 +147,9 @@ class Journal:
         except OSError as exc:
             raise _journal_error(self.path, "write", exc) from exc
         self.size += len(data)
-        self._records += len(self._pending)
+        self._records += len(records)
         self._frames.append((self.size, self._records))
-        self._pending.clear()
+        records.clear()
 
     def sync(self) -> None:
         """Write and fsync (they survive a power cut from here on)."""
@@ -151,10 +169,12 @@ class Journal:
         if not advanced:
             return
         try:
-            if self.stored >= self.size and not self._pending:
+            if self.stored >= self.size and not self.unwritten_records:
                 os.ftruncate(self._fd, 0)
                 self.size = self.stored = 0
-            self._mark_path.write_text(str(self.stored))
+            # Overwritten in place, fixed width: rewriting the file (open, truncate, write)
+            # costs ~150 us on ext4, which flushes a file replaced that way.
+            os.pwrite(self._mark_fd, _MARK.format(self.stored).encode(), 0)
         except OSError as exc:
             raise _journal_error(self.path, "update", exc) from exc
 
@@ -204,4 +224,5 @@ class Journal:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
+            os.close(self._mark_fd)
             self._fd = -1

@@ -4,10 +4,11 @@ Subscribe it as ``RE.subscribe(catalog.writer, critical=True)``. It is an async 
 the engine's dispatcher calls it from that subscriber's own consumer task, so when it
 awaits the database only this subscriber waits, never the engine.
 
-Per document: split pages, append a journal frame to a memory buffer (about a
-microsecond). The buffer goes to the journal file (one ``write``) at the latest
-`sync_interval` (50 ms) after its first frame -- a loop timer does it even if no further
-document arrives -- and before any batch is sent to the database. Batches go to the
+Per document: split pages, keep the record for the journal (a list append; writing it
+later, in one frame with the others, costs about a microsecond per event). The records
+go to the journal file (one ``write``) at the latest `sync_interval` (50 ms) after the
+first of them -- a loop timer does it even if no further document arrives -- and before
+any batch is sent to the database. Batches go to the
 database when a run starts, gets a descriptor, or stops (awaited, so a conflict shows at
 once), when `batch_size` documents are waiting, or when the last store is `max_delay`
 old. One batch is in flight while the next documents are journalled: the writer owns
@@ -45,6 +46,7 @@ log = logging.getLogger("storage.writer")
 _STORE_NOW = frozenset(("start", "descriptor", "stop"))
 _PAGES = frozenset(("event_page", "datum_page"))  # split into Events / Datums when stored
 _MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
+_new_record = tuple.__new__
 
 
 class CatalogWriter:
@@ -79,6 +81,8 @@ class CatalogWriter:
         self._inflight: tuple[list[Record], asyncio.Task[Any]] | None = None
         self._lock = anyio.Lock()
         self._closed = False
+        self._refuse = False  # closed, or the journal failed: __call__ raises
+        self._unwritten = journal.unwritten_records
 
     def __repr__(self) -> str:
         return f"<CatalogWriter to {self.backend.label}, {len(self._backlog)} waiting>"
@@ -96,15 +100,19 @@ class CatalogWriter:
     # -- the subscriber ----------------------------------------------------------------
 
     async def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        if self._closed:
-            raise StorageError(f"the catalog writer for {self.backend.label} is closed")
-        if self._journal_failure is not None:
-            self._raise_journal_failure()
-        if name in _PAGES:
+        if self._refuse:
+            self._raise_refusal()
+        if name in _PAGES:  # stored one Event / Datum per document
             for kind, part in split(name, doc):
-                self._append(kind, part)
-        else:  # the per-point path: one record, no generator
-            self._append(name, doc)
+                await self(kind, part)
+            return
+        seq = time.time_ns()
+        if seq <= self._last_seq:
+            seq = self._last_seq + 1
+        self._last_seq = seq
+        record = _new_record(Record, (seq, name, doc))  # Record(...) minus a Python frame
+        self._unwritten.append(record)
+        self._backlog.append(record)
         now = time.monotonic()
         if (
             name in _STORE_NOW
@@ -114,20 +122,15 @@ class CatalogWriter:
             self._write_journal(sync=name == "stop")
             if now >= self._retry_at:
                 await self._store_backlog(wait=name in _STORE_NOW)
-        elif self.journal.unwritten > _MAX_UNWRITTEN:
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.sync_interval, self._on_timer)
+        elif len(self._unwritten) > _MAX_UNWRITTEN:
             self._write_journal()
-        elif self._timer is None and self.journal.unwritten:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.sync_interval, self._on_timer)
 
-    def _append(self, name: str, doc: dict[str, Any]) -> None:
-        seq = time.time_ns()
-        if seq <= self._last_seq:
-            seq = self._last_seq + 1
-        self._last_seq = seq
-        record = Record(seq, name, doc)
-        self.journal.append(record)
-        self._backlog.append(record)
+    def _raise_refusal(self) -> None:
+        if self._closed:
+            raise StorageError(f"the catalog writer for {self.backend.label} is closed")
+        self._raise_journal_failure()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -136,6 +139,7 @@ class CatalogWriter:
         except JournalError as exc:
             log.error("%s", exc)
             self._journal_failure = exc
+            self._refuse = True
 
     def _write_journal(self, sync: bool = False) -> None:
         if self._timer is not None:
@@ -148,6 +152,7 @@ class CatalogWriter:
                 self.journal.write()
         except JournalError as exc:
             self._journal_failure = exc
+            self._refuse = True
             raise
 
     def _raise_journal_failure(self) -> None:
@@ -278,7 +283,7 @@ class CatalogWriter:
         try:
             await self.flush(timeout)
         finally:
-            self._closed = True
+            self._closed = self._refuse = True
             if self._inflight is not None:  # flush gave up on it: stop it, keep it journalled
                 self._inflight[1].cancel()
                 await asyncio.wait([self._inflight[1]])  # its outcome was reported by flush

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import pickle
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from storage_helpers import subscribe_writer
 
@@ -51,6 +56,51 @@ def test_stored_records_are_not_replayed_and_the_journal_shrinks(tmp_path: Path)
     last = Journal(tmp_path / "j")
     assert list(last.pending()) == []
     last.close()
+
+
+def test_documents_replay_exactly_and_older_journals_still_replay(tmp_path: Path) -> None:
+    """NaN, tuples and numpy values (types and arrays) come back as written, a document
+    that is not a tree (a cycle) too, and a journal an older acq wrote (pickle with memo,
+    a .stored mark of unpadded digits) replays."""
+    journal = Journal(tmp_path / "j")
+    plain = {"uid": "e0", "data": {"x": float("nan"), "shape": (2, 3)}, "filled": {}}
+    with_numpy = {"uid": "e1", "data": {"x": np.float32(1.5), "img": np.arange(4)}}
+    cyclic: dict = {"uid": "s0"}
+    cyclic["self"] = cyclic
+    for seq, (name, doc) in enumerate([("event", plain), ("event", with_numpy), ("start", cyclic)]):
+        journal.append(Record(seq, name, doc))
+        journal.write()
+    journal.close()
+    assert len(_frames(tmp_path / "j")) == 3
+
+    reopened = Journal(tmp_path / "j")
+    records = list(reopened.pending())
+    reopened.close()
+    assert [r.seq for r in records] == [0, 1, 2]
+    assert math.isnan(records[0].doc["data"]["x"]) and records[0].doc["data"]["shape"] == (2, 3)
+    assert type(records[1].doc["data"]["x"]) is np.float32
+    np.testing.assert_array_equal(records[1].doc["data"]["img"], np.arange(4))
+    assert records[2].doc["self"] is records[2].doc
+
+    old = tmp_path / "old"  # as the journal of an earlier acq wrote it
+    payload = pickle.dumps([(7, "event", {"uid": "e7"}), (8, "event", {"uid": "e8"})], 5)
+    old.write_bytes(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload)
+    (tmp_path / "old.stored").write_text("0")
+    legacy = Journal(old)
+    assert [r.doc["uid"] for r in legacy.pending()] == ["e7", "e8"]
+    legacy.mark_stored(2)
+    assert legacy.size == 0
+    legacy.close()
+    assert int((tmp_path / "old.stored").read_text()) == 0
+
+
+def _frames(path: Path) -> list[bytes]:
+    data, out = path.read_bytes(), []
+    while data:
+        length, _ = struct.unpack("<II", data[:8])
+        out.append(data[8 : 8 + length])
+        data = data[8 + length :]
+    return out
 
 
 def test_the_mongo_journal_lives_in_acq_state_dir(acq_state_dir: Path) -> None:
