@@ -316,3 +316,49 @@ async def test_a_long_run_keeps_only_the_last_points_in_the_page(RE, browsers) -
         assert data["seq_num"] == list(range(2001 - len(data["seq_num"]), 2001))
     finally:
         await plots.close()
+
+
+async def test_a_repeated_scan_reuses_the_plots_and_clears_the_last_runs_marks(
+    RE, plots: LivePlots, browsers
+) -> None:
+    """Same fields, same axes: the page keeps its plot (no new layout, which stalls a fast
+    scan) but shows only the new run, with fresh ranges and its own peak; other fields:
+    a new plot."""
+    from devices.sim import SimDetector, SimMotor
+
+    motor = SimMotor("mr", velocity=1000.0)
+    det = SimDetector("dr", motor, center=0.0, width=0.3)
+    other = SimDetector("dq", motor, center=0.5, width=0.3)
+    RE.subscribe(plots)
+    page = await browsers(plots.url)
+    await wait_for(lambda: page.evaluate(JS_READY), 30, "Bokeh in the page")
+    model = """(() => {{ const p = Bokeh.documents[0].get_model_by_name('plot:{0}');
+        return p ? [p.id, p.x_range.id, p.y_range.id, p.title.text] : null; }})()"""
+
+    async def plot_after(scan: Any, field: str, n: int) -> list[str]:
+        await RE(scan)
+        await wait_for(lambda: _points_of(page, field, n), 10, f"{n} points of {field}")
+        return await wait_for(
+            lambda: _titled(page.evaluate(model.format(field))), 10, f"{field}'s peak title"
+        )
+
+    first = await plot_after(plans.scan([det], motor, -1, 1, 21), "dr", 21)
+    second = await plot_after(plans.scan([det], motor, -0.5, 1.5, 31), "dr", 31)
+    assert second[0] == first[0]  # the same plot
+    assert second[1:3] != first[1:3]  # with new ranges
+    data = await points_in(page)
+    assert data is not None and data["mr"][0] == pytest.approx(-0.5)  # only the new run
+    assert first[3] != second[3]  # the title holds this run's peak
+
+    third = await plot_after(plans.scan([other], motor, -1, 1, 11), "dq", 11)
+    assert third[0] != first[0]
+
+
+async def _points_of(page: Browser, field: str, n: int) -> bool | None:
+    data = await points_in(page)
+    return True if data and len(data.get(field, [])) == n else None
+
+
+async def _titled(found: Any) -> Any:
+    value = await found
+    return value if value and "cen" in value[3] else None
