@@ -47,6 +47,7 @@ _STORE_NOW = frozenset(("start", "descriptor", "stop"))
 _PAGES = frozenset(("event_page", "datum_page"))  # split into Events / Datums when stored
 _MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
 _new_record = tuple.__new__
+_time_ns, _monotonic = time.time_ns, time.monotonic
 
 
 class CatalogWriter:
@@ -106,17 +107,19 @@ class CatalogWriter:
             for kind, part in split(name, doc):
                 await self(kind, part)
             return
-        seq = time.time_ns()
-        if seq <= self._last_seq:
-            seq = self._last_seq + 1
+        seq = _time_ns()
+        last = self._last_seq
+        if seq <= last:
+            seq = last + 1
         self._last_seq = seq
         record = _new_record(Record, (seq, name, doc))  # Record(...) minus a Python frame
         self._unwritten.append(record)
-        self._backlog.append(record)
-        now = time.monotonic()
+        backlog = self._backlog
+        backlog.append(record)
+        now = _monotonic()
         if (
             name in _STORE_NOW
-            or len(self._backlog) >= self.batch_size
+            or len(backlog) >= self.batch_size
             or now - self._last_store >= self.max_delay
         ):
             self._write_journal(sync=name == "stop")
