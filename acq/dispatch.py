@@ -1,13 +1,13 @@
 """Delivering documents to subscribers without ever letting one stall the scan.
 
-Each subscription owns an unbounded anyio memory object stream and one consumer task.
-`emit` only appends to the streams (no awaiting, no callback on the engine's path); the
-consumers call the callbacks. Waiting consumers are woken together, `latency` (10 ms)
+Each subscription owns an unbounded queue (a deque) and one consumer task. `emit` only
+appends to the queues (no awaiting, no callback on the engine's path); the consumers
+call the callbacks. Waiting consumers are woken together, `latency` (10 ms)
 after the first document of a batch: in a step scan one wake-up then serves several
 points, and the engine's next put or get goes out before any callback runs. Consumers
 run while the engine serves them (during ``RE(...)``, ``RE.resume()``, ``RE.flush()``),
 in a task group owned by that call;
-documents emitted in between wait in the streams, so nothing is lost.
+documents emitted in between wait in the queues, so nothing is lost.
 
 - Async callbacks are awaited in their consumer task: a slow one only delays itself.
 - Sync callbacks run in their consumer task too, in the loop's thread. They must be
@@ -34,6 +34,7 @@ import itertools
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,7 +42,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 __all__ = [
     "DOCUMENT_NAMES",
@@ -112,6 +112,7 @@ def _label(callback: Callback) -> str:
 class _Subscription:
     __slots__ = (
         "callback",
+        "closed",
         "consuming",
         "critical",
         "dropped",
@@ -124,8 +125,7 @@ class _Subscription:
         "max_backlog",
         "names",
         "next_warning",
-        "receive",
-        "send",
+        "queue",
         "sent",
         "threaded",
         "token",
@@ -152,12 +152,13 @@ class _Subscription:
         self.watermark = self.next_warning  # emit looks closer from this backlog on
         self.dropped = 0
         self.label = _label(callback)
-        self.send: MemoryObjectSendStream[Item]
-        self.receive: MemoryObjectReceiveStream[Item]
-        self.send, self.receive = anyio.create_memory_object_stream(math.inf)
-        self.sent = 0  # documents put in the stream
+        # A plain deque, not an anyio memory stream: emit appends in C (~50 ns instead of
+        # ~0.5 us a document) and the consumer pops the same way; the wake-up is ours.
+        self.queue: deque[Item] = deque()
+        self.closed = False  # unsubscribed: nothing more will be queued
+        self.sent = 0  # documents queued
         self.handled = 0  # documents the callback has finished with
-        self.in_hand: Item | None = None  # taken from the stream, not yet handled
+        self.in_hand: Item | None = None  # taken from the queue, not yet handled
         self.failures = 0
         self.kept = 0  # failures recorded in `Dispatcher.failures` since the window opened
         self.last_progress = time.monotonic()
@@ -224,7 +225,7 @@ class Dispatcher:
         if sub is None:
             raise KeyError(f"no subscription with token {token!r}")
         self._reroute()
-        sub.send.close()
+        sub.closed = True
         self._wake(sub)
         if not sub.consuming:
             self._discard_if_done(sub)
@@ -247,7 +248,7 @@ class Dispatcher:
             if sub.sent - sub.handled >= sub.watermark and not self._admit(sub, name):
                 continue
             sub.sent += 1
-            sub.send.send_nowait((name, doc))
+            sub.queue.append((name, doc))
         schedule = self._call_later
         if subs and schedule is not None:
             self._call_later = None  # until this batch's wake-up has run
@@ -389,7 +390,6 @@ class Dispatcher:
             self._closing.add(sub)
         else:
             self._closing.discard(sub)
-            sub.receive.close()
 
     def _progress(self, sub: _Subscription, n: int) -> None:
         sub.handled += n
@@ -412,22 +412,19 @@ class Dispatcher:
             sub.consuming = False
 
     async def _next(self, sub: _Subscription) -> Item | None:
-        """The next document, waiting for `emit` to wake us if there is none.
-
-        Not ``receive()``: it passes through the event loop once more on every call. And
-        the wake-up comes from `_wake_batch`, for a batch of documents.
-        """
+        """The next document (None once unsubscribed and empty), waiting for `emit`'s
+        batch wake-up (`_wake_batch`) if there is none."""
         while True:
-            try:
-                return sub.receive.receive_nowait()
-            except anyio.WouldBlock:
-                pass
-            except anyio.EndOfStream:
+            if sub.queue:
+                return sub.queue.popleft()
+            if sub.closed:
                 return None
             wakeup = sub.wakeup = anyio.Event()
             await wakeup.wait()
 
     async def _consume_inline(self, sub: _Subscription) -> None:
+        queue = sub.queue
+        callback = sub.callback
         slice_start = time.perf_counter()
         while True:
             if sub.in_hand is None:
@@ -435,18 +432,22 @@ class Dispatcher:
                 if sub.in_hand is None:
                     self._discard_if_done(sub)
                     return
+                slice_start = time.perf_counter()
             name, doc = sub.in_hand
             try:
-                result = sub.callback(name, doc)
+                result = callback(name, doc)
                 if result is not None and inspect.isawaitable(result):
                     await result
             except Exception as error:
                 self._record_failure(sub, name, error)
             sub.in_hand = None
-            self._progress(sub, 1)
-            if time.perf_counter() - slice_start > _TIME_SLICE:
+            sub.handled += 1
+            if queue and time.perf_counter() - slice_start <= _TIME_SLICE:
+                sub.in_hand = queue.popleft()  # the rest of the batch, without _next
+                continue
+            self._progress(sub, 0)  # once per batch or slice: stall clocks, waiters
+            if queue:  # a long batch: let the engine (and the loop) in between slices
                 await anyio.lowlevel.checkpoint()
-                slice_start = time.perf_counter()
 
     async def _consume_threaded(self, sub: _Subscription) -> None:
         while True:
@@ -455,11 +456,9 @@ class Dispatcher:
                 self._discard_if_done(sub)
                 return
             batch = [first]
-            while len(batch) < _THREAD_BATCH:
-                try:
-                    batch.append(sub.receive.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream):
-                    break
+            queue = sub.queue
+            while queue and len(batch) < _THREAD_BATCH:
+                batch.append(queue.popleft())
             errors: list[tuple[str, Exception]] = []
             try:
                 # Not abandoned on cancel: the batch finishes, so nothing is half-delivered.
