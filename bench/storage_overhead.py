@@ -3,12 +3,13 @@
     python -m bench.storage_overhead [--n 2000] [--runs 5] [--delay-n 500]
 
 The scan's own time per point (stop time - start time, from the documents) with no
-writer, then with the writer into SQLite, into nx-27017, and into nx-27017 through a
-proxy that adds 200 ms to every request. Twice: a bare soft ``count`` (about 15 us a
-point: the writer's microseconds per document show in full) and a ``count`` with
-``delay=0.001`` (a point of a fast real detector). The ``RE()`` column also counts the
-wait at the end of the run for the last batch to be stored. Target: the scan <= 5%
-slower.
+writer, with the writer into SQLite, into nx-27017, and into nx-27017 through a proxy
+that adds 200 ms to every request: each round runs all four once, and the slowdown is
+the median over rounds of each against the run without a writer in its round. Twice: a
+bare soft ``count`` (about 15 us a point: the writer's microseconds per document show in
+full) and a ``count`` with ``delay=0.001`` (a point of a fast real detector). The
+``RE()`` column also counts the wait at the end of the run for the last batch to be
+stored. Target: the scan <= 5% slower.
 """
 
 from __future__ import annotations
@@ -28,25 +29,24 @@ from bench._storage_common import fresh_db, median, nx_server, state_dir
 TARGET = 0.05
 
 
-async def per_point(RE: Any, det: Any, n: int, runs: int, delay: float) -> tuple[float, float]:
+async def one_run(RE: Any, det: Any, n: int, delay: float) -> tuple[float, float]:
+    """The scan's time per point (stop - start time) and the RE() call's, in ms."""
     from plans import count
 
-    scan_times, call_times = [], []
     docs: dict[str, dict] = {}
-    for _ in range(runs):
-        docs.clear()
-        token = RE.subscribe(docs.__setitem__, "stop")
-        token2 = RE.subscribe(docs.__setitem__, "start")
-        start = time.perf_counter()
-        await RE(count([det], n, delay=delay))
-        call_times.append((time.perf_counter() - start) / n)
-        scan_times.append((docs["stop"]["time"] - docs["start"]["time"]) / n)
+    tokens = [RE.subscribe(docs.__setitem__, name) for name in ("start", "stop")]
+    start = time.perf_counter()
+    await RE(count([det], n, delay=delay))
+    call = (time.perf_counter() - start) / n
+    for token in tokens:
         RE.unsubscribe(token)
-        RE.unsubscribe(token2)
-    return median(scan_times) * 1e3, median(call_times) * 1e3
+    return (docs["stop"]["time"] - docs["start"]["time"]) / n * 1e3, call * 1e3
 
 
-async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, float]]:
+async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, float, float]]:
+    """Per configuration: median scan ms/point, median RE() ms/point, and the median over
+    rounds of its slowdown against the run without a writer in the same round (each
+    round runs every configuration once, so drift of a shared machine cancels)."""
     from acq import RunEngine
     from devices.sim import SimDetector
     from plans import count
@@ -56,32 +56,47 @@ async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, flo
     det = SimDetector("det")
     RE = RunEngine(waiting_hook=None)
     await RE(count([det], 100))
-    results = {"no writer": await per_point(RE, det, n, runs, delay)}
+    with nx_server() as server, SlowProxy(server.port, delay=0.2) as proxy:
+        catalogs = {
+            "writer -> SQLite": await open_catalog(
+                f"sqlite:///{tempfile.mkdtemp()}/c.db", timeout=10
+            ),
+            "writer -> nx-27017": await open_catalog(fresh_db(server), timeout=10),
+            "writer -> 200 ms proxy": await open_catalog(
+                f"mongodb://127.0.0.1:{proxy.port}/bench_slow", timeout=10
+            ),
+        }
+        times: dict[str, list[tuple[float, float]]] = {"no writer": []}
+        ratios: dict[str, list[float]] = {label: [] for label in catalogs}
+        try:
+            for _ in range(runs):
+                bare = await one_run(RE, det, n, delay)
+                times["no writer"].append(bare)
+                for label, catalog in catalogs.items():
+                    token = RE.subscribe(catalog.writer)
+                    result = await one_run(RE, det, n, delay)
+                    RE.unsubscribe(token)
+                    await catalog.writer.flush(timeout=120)  # not timed: between runs
+                    times.setdefault(label, []).append(result)
+                    ratios[label].append(result[0] / bare[0] - 1)
+        finally:
+            for catalog in catalogs.values():
+                await catalog.close()
+    return {
+        label: (
+            median([t[0] for t in runs_]),
+            median([t[1] for t in runs_]),
+            median(ratios[label]) if label in ratios else 0.0,
+        )
+        for label, runs_ in times.items()
+    }
 
-    async def with_writer(label: str, uri: str) -> None:
-        catalog = await open_catalog(uri, timeout=10)
-        token = RE.subscribe(catalog.writer)
-        results[label] = await per_point(RE, det, n, runs, delay)
-        RE.unsubscribe(token)
-        await catalog.writer.flush(timeout=120)
-        await catalog.close()
 
-    await with_writer("writer -> SQLite", f"sqlite:///{tempfile.mkdtemp()}/c.db")
-    with nx_server() as server:
-        await with_writer("writer -> nx-27017", fresh_db(server))
-        with SlowProxy(server.port, delay=0.2) as proxy:
-            await with_writer(
-                "writer -> 200 ms proxy", f"mongodb://127.0.0.1:{proxy.port}/bench_slow"
-            )
-    return results
-
-
-def report(title: str, results: dict[str, tuple[float, float]]) -> tuple[float, float]:
+def report(title: str, results: dict[str, tuple[float, float, float]]) -> tuple[float, float]:
     base = results["no writer"][0]
     print(f"  {title:<24} {'scan ms/point':>14} {'RE() ms/point':>14}  slowdown (scan)")
     worst = -1.0
-    for label, (scan, call) in results.items():
-        slowdown = scan / base - 1
+    for label, (scan, call, slowdown) in results.items():
         if label != "no writer":
             worst = max(worst, slowdown)
         print(f"  {label:<24} {scan:14.4f} {call:14.4f}  {slowdown:+.1%}")
