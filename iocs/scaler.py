@@ -22,6 +22,7 @@ from .model import poisson_counts
 from .pvs import SimGroup, choice, text
 
 TICK = 0.05  # s between updates of T and the counts while counting
+MONITOR_HEAD_START = 0.02  # s between the last counts and the end of the count (see t)
 CHANNEL_NAMES = ("clock", "I0", "det", "diff", "", "", "", "")
 
 
@@ -101,6 +102,12 @@ class Scaler(SimGroup):
             await self._start.wait()
             self._start.clear()
             await self._count(self.tp.value)
+            # A scaler record's monitors of the final counts go out before its put
+            # callback completes. caproto sends monitor updates through a batching queue
+            # (up to 10 ms under load) but the put reply straight away, so a client that
+            # reads its monitor cache on completion (ophyd-async when staged) could see
+            # the counts of the start. Give the updates a head start.
+            await asyncio.sleep(MONITOR_HEAD_START)
             await self.cnt.write("Done", verify_value=False)
             self._done.set()
 

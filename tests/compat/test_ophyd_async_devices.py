@@ -167,9 +167,11 @@ async def test_epics_signals_count_through_the_scalers_put_callback(
     await RE(plans.count([scaler], 3))
 
     counts = docs.column("scaler-det")
-    # numbers from the IOC; not all > 0: a staged ophyd-async signal reads its monitor
-    # cache, which may still hold the count's reset value after the put-callback (the
-    # stale reads SPEC mentions; acq's own devices.epics scaler reads after completion)
+    # numbers from the IOC. A staged ophyd-async signal reads its monitor cache when the
+    # put-callback completes; the sim scaler sends its last counts 20 ms before that (as
+    # a scaler record posts them first), else the cache could still hold the count's
+    # reset value: all three were 0.0 in 1 full CI run of 4. acq's own devices.epics
+    # scaler reads after completion and does not depend on it.
     assert len(counts) == 3 and all(c >= 0 for c in counts) and max(counts) > 0
     (descriptor,) = docs.named("descriptor")
     assert descriptor["data_keys"]["scaler-det"]["source"] == f"ca://{sim_ioc.pv('scaler1.S3')}"
