@@ -71,3 +71,16 @@ async def test_det_counts_peak_at_the_model_centre_in_m1(sim):
     assert positions[int(np.argmax(det))] == pytest.approx(centre, abs=0.25)
     background = await sim.get("model:background")
     assert min(det) < 0.02 * max(det) + 10 * background * 0.05, "the tails should be low"
+
+
+async def test_the_final_counts_reach_a_monitor_before_the_count_completes(sim):
+    """As a scaler record posts its counts before its put-callback completes: a client
+    that reads its monitor cache at completion (ophyd-async when staged) sees this
+    count's numbers, not the zeros published when it began."""
+    await sim.put("scaler1.TP", 0.05)
+    async with sim.monitor("scaler1.S1") as s1:
+        for _ in range(5):
+            await sim.put("scaler1.CNT", 1)  # returns when the put-callback completes
+            at_completion = s1.values[-1]
+            assert at_completion > 0
+            assert at_completion == await sim.get("scaler1.S1")
