@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -155,6 +156,15 @@ class ServiceProcess:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"ApiKey {key}"}
+
+
+def manager(service: ServiceProcess, key: str = ADMIN_KEY, **options: Any) -> Any:
+    """bluesky-queueserver-api's HTTP client for `service`, holding API key `key`."""
+    from bluesky_queueserver_api.http import REManagerAPI
+
+    RM = REManagerAPI(http_server_uri=service.url, **options)
+    RM.set_authorization_key(api_key=key)
+    return RM
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]

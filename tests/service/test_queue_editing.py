@@ -7,13 +7,12 @@ from collections.abc import Iterator
 import pytest
 from bluesky_queueserver_api import BPlan
 from bluesky_queueserver_api.http import REManagerAPI
-from service_helpers import ADMIN_KEY, USER_KEY, ServiceProcess
+from service_helpers import ADMIN_KEY, USER_KEY, ServiceProcess, manager
 
 
 @pytest.fixture
 def RM(shared_service: ServiceProcess) -> Iterator[REManagerAPI]:
-    RM = REManagerAPI(http_server_uri=shared_service.url, status_expiration_period=0.01)
-    RM.set_authorization_key(api_key=ADMIN_KEY)
+    RM = manager(shared_service, status_expiration_period=0.01)
     RM.queue_clear()
     try:
         yield RM

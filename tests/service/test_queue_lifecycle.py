@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 from bluesky_queueserver_api import BPlan
 from bluesky_queueserver_api.http import REManagerAPI
-from service_helpers import ADMIN_KEY, ServiceProcess, wait_for
+from service_helpers import ADMIN_KEY, ServiceProcess, manager, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def client(service: ServiceProcess) -> REManagerAPI:
-    RM = REManagerAPI(http_server_uri=service.url, status_expiration_period=0.05)
-    RM.set_authorization_key(api_key=ADMIN_KEY)
-    return RM
+    return manager(service, status_expiration_period=0.05)
 
 
 def state(RM: REManagerAPI) -> str:

@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from bluesky_queueserver_api import BPlan
-from bluesky_queueserver_api.http import REManagerAPI
-from service_helpers import ADMIN_KEY, READER_KEY, USER_KEY, ServiceProcess, auth
+from service_helpers import ADMIN_KEY, READER_KEY, USER_KEY, ServiceProcess, auth, manager
 
 
 @pytest.fixture
@@ -87,8 +86,7 @@ def test_bad_items_are_refused_and_nothing_changes(
 
 
 def test_the_client_shows_the_reason(shared_service: ServiceProcess) -> None:
-    RM = REManagerAPI(http_server_uri=shared_service.url)
-    RM.set_authorization_key(api_key=USER_KEY)
+    RM = manager(shared_service, USER_KEY)
     try:
         with pytest.raises(RM.HTTPClientError, match=r"400: .*m1 would move to -500"):
             RM.item_add(BPlan("scan", ["scaler"], "m1", -500, 0, 3))

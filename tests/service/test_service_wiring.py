@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from bluesky_queueserver_api import BPlan
-from bluesky_queueserver_api.http import REManagerAPI
-from service_helpers import ADMIN_KEY, ServiceProcess, wait_for
+from service_helpers import ServiceProcess, manager, wait_for
 
 from storage import open_catalog
 
@@ -38,8 +37,7 @@ def test_runs_go_to_the_catalog_and_the_plots(
         assert plots_url, service.output()
         page = httpx.get(plots_url.group(1), timeout=30)
         assert page.status_code == 200 and "bokeh" in page.text.lower()
-        RM = REManagerAPI(http_server_uri=service.url)
-        RM.set_authorization_key(api_key=ADMIN_KEY)
+        RM = manager(service)
         try:
             RM.item_add(
                 {**BPlan("scan", ["scaler"], "m1", -1, 1, 4).to_dict(), "meta": {"sample": "Si"}}
@@ -78,8 +76,7 @@ def test_runs_go_to_the_catalog_and_the_plots(
 
 def test_sigterm_aborts_the_running_plan_and_records_it(new_service: ServiceProcess) -> None:
     service = new_service.start()
-    RM = REManagerAPI(http_server_uri=service.url)
-    RM.set_authorization_key(api_key=ADMIN_KEY)
+    RM = manager(service)
     try:
         RM.item_add(BPlan("slow_count", ["scaler"], num=100, delay=0.3))
         RM.queue_start()
@@ -91,8 +88,7 @@ def test_sigterm_aborts_the_running_plan_and_records_it(new_service: ServiceProc
     assert service.process.proc.wait(30) == 0
     assert "signal SIGTERM: stopping the service" in service.output()
     service.start()
-    RM = REManagerAPI(http_server_uri=service.url)
-    RM.set_authorization_key(api_key=ADMIN_KEY)
+    RM = manager(service)
     try:
         history = RM.history_get()["items"]
         assert [h["result"]["exit_status"] for h in history] == ["aborted"]

@@ -15,8 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from bluesky_queueserver_api import BPlan
-from bluesky_queueserver_api.http import REManagerAPI
-from service_helpers import ADMIN_KEY, READER_KEY, ServiceProcess, auth, free_port, wait_for
+from service_helpers import (
+    ADMIN_KEY,
+    READER_KEY,
+    ServiceProcess,
+    auth,
+    free_port,
+    manager,
+    wait_for,
+)
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -77,8 +84,7 @@ def test_stream_needs_a_key(shared_service: ServiceProcess) -> None:
 
 
 def test_console_output_polling_as_the_client_does(shared_service: ServiceProcess) -> None:
-    RM = REManagerAPI(http_server_uri=shared_service.url)
-    RM.set_authorization_key(api_key=ADMIN_KEY)
+    RM = manager(shared_service)
     try:
         RM.console_monitor.enable()
         RM.item_add(BPlan("count", ["scaler"]))
@@ -166,8 +172,7 @@ def test_queue_and_history_survive_a_kill_in_redis(
     service = ServiceProcess(startup, tmp_path / "serve.log", redis_url, permissions)
     try:
         service.start()
-        RM = REManagerAPI(http_server_uri=service.url)
-        RM.set_authorization_key(api_key=ADMIN_KEY)
+        RM = manager(service)
         try:
             RM.item_add(BPlan("count", ["scaler"], num=2))
             RM.queue_start()
@@ -181,8 +186,7 @@ def test_queue_and_history_survive_a_kill_in_redis(
         assert "RedisStore" in service.output()
         service.kill()
         service.start()
-        RM = REManagerAPI(http_server_uri=service.url)
-        RM.set_authorization_key(api_key=ADMIN_KEY)
+        RM = manager(service)
         try:
             history = RM.history_get()["items"]
             assert [h["result"]["exit_status"] for h in history] == ["completed", "interrupted"]
@@ -202,8 +206,7 @@ def test_redis_going_away(
     service = ServiceProcess(startup, tmp_path / "serve.log", url, permissions)
     try:
         service.start()
-        RM = REManagerAPI(http_server_uri=service.url)
-        RM.set_authorization_key(api_key=ADMIN_KEY)
+        RM = manager(service)
         try:
             RM.item_add(BPlan("slow_count", ["scaler"], num=8, delay=0.3))
             RM.queue_start()
