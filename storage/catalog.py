@@ -125,7 +125,8 @@ class Catalog:
             if isinstance(by_uid, Exception):
                 raise by_uid
             return by_uid
-        by_scan_id = await backend.start_by_scan_id(int(key))
+        scan_id = int(key)
+        by_scan_id = await backend.start_by_scan_id(scan_id)
         if by_scan_id is None:
             if isinstance(by_uid, Exception):
                 uid_too = (
@@ -133,18 +134,16 @@ class Catalog:
                     if len(key) >= MIN_PARTIAL_UID
                     else ""
                 )
-                raise RunNotFoundError(
-                    f"no run with scan_id {int(key)}{uid_too} in {backend.label}"
-                )
+                raise RunNotFoundError(f"no run with scan_id {scan_id}{uid_too} in {backend.label}")
             return by_uid
         if isinstance(by_uid, dict) and by_uid["uid"] != by_scan_id["uid"]:
             raise AmbiguousRunError(
-                f"{key!r} is scan {key} ({by_scan_id['uid']}) and the start of uid "
+                f"{key!r} is scan {scan_id} ({by_scan_id['uid']}) and the start of uid "
                 f"{by_uid['uid']} (scan {by_uid.get('scan_id')}); pass the scan_id as a "
                 "number or give more characters of the uid"
             )
         if isinstance(by_uid, AmbiguousRunError):
-            raise AmbiguousRunError(f"{by_uid.args[0]}; it is also scan {key}")
+            raise AmbiguousRunError(f"{by_uid.args[0]}; it is also scan {scan_id}")
         return by_scan_id
 
     async def _find_by_uid(self, key: str) -> dict[str, Any] | RunNotFoundError:

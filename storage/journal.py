@@ -126,11 +126,6 @@ class Journal:
         """Keep one record for the next `write`."""
         self.unwritten_records.append(record)
 
-    @property
-    def unwritten(self) -> int:
-        """Records appended but not yet handed to the OS."""
-        return len(self.unwritten_records)
-
     def write(self) -> None:
         """Hand the appended records to the OS as one frame (they survive a SIGKILL from
         here on)."""

@@ -47,7 +47,6 @@ _STORE_NOW = frozenset(("start", "descriptor", "stop"))
 _PAGES = frozenset(("event_page", "datum_page"))  # split into Events / Datums when stored
 _MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
 _new_record = tuple.__new__
-_time_ns, _monotonic = time.time_ns, time.monotonic
 
 
 class CatalogWriter:
@@ -82,7 +81,6 @@ class CatalogWriter:
         self._inflight: tuple[list[Record], asyncio.Task[Any]] | None = None
         self._lock = anyio.Lock()
         self._closed = False
-        self._refuse = False  # closed, or the journal failed: __call__ raises
         self._unwritten = journal.unwritten_records
 
     def __repr__(self) -> str:
@@ -101,25 +99,23 @@ class CatalogWriter:
     # -- the subscriber ----------------------------------------------------------------
 
     async def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        if self._refuse:
+        if self._closed or self._journal_failure is not None:
             self._raise_refusal()
         if name in _PAGES:  # stored one Event / Datum per document
             for kind, part in split(name, doc):
                 await self(kind, part)
             return
-        seq = _time_ns()
-        last = self._last_seq
-        if seq <= last:
-            seq = last + 1
+        seq = time.time_ns()
+        if seq <= self._last_seq:
+            seq = self._last_seq + 1
         self._last_seq = seq
         record = _new_record(Record, (seq, name, doc))  # Record(...) minus a Python frame
         self._unwritten.append(record)
-        backlog = self._backlog
-        backlog.append(record)
-        now = _monotonic()
+        self._backlog.append(record)
+        now = time.monotonic()
         if (
             name in _STORE_NOW
-            or len(backlog) >= self.batch_size
+            or len(self._backlog) >= self.batch_size
             or now - self._last_store >= self.max_delay
         ):
             self._write_journal(sync=name == "stop")
@@ -142,7 +138,6 @@ class CatalogWriter:
         except JournalError as exc:
             log.error("%s", exc)
             self._journal_failure = exc
-            self._refuse = True
 
     def _write_journal(self, sync: bool = False) -> None:
         if self._timer is not None:
@@ -155,7 +150,6 @@ class CatalogWriter:
                 self.journal.write()
         except JournalError as exc:
             self._journal_failure = exc
-            self._refuse = True
             raise
 
     def _raise_journal_failure(self) -> None:
@@ -286,7 +280,7 @@ class CatalogWriter:
         try:
             await self.flush(timeout)
         finally:
-            self._closed = self._refuse = True
+            self._closed = True
             if self._inflight is not None:  # flush gave up on it: stop it, keep it journalled
                 self._inflight[1].cancel()
                 await asyncio.wait([self._inflight[1]])  # its outcome was reported by flush
