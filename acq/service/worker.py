@@ -159,11 +159,12 @@ class Worker:
         (failed) and back to the queue, so the next start is not blocked by it."""
         if self.queue.running is None:
             return
+        properties = self.queue.running.get("properties", {})
         finished = self.queue.finish(
             {
                 "exit_status": "failed",
-                "run_uids": self.queue.running.get("properties", {}).get("run_uids", []),
-                "scan_ids": self.queue.running.get("properties", {}).get("scan_ids", []),
+                "run_uids": properties.get("run_uids", []),
+                "scan_ids": properties.get("scan_ids", []),
                 "msg": f"the queue service failed while this item ran: {error!r}",
                 "traceback": "".join(traceback.format_exception(error)),
                 "return_value": None,

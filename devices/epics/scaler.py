@@ -46,7 +46,7 @@ class Scaler(StandardReadable):
         self.channels = DeviceVector({n: ScalerChannel(prefix, n) for n in range(1, channels + 1)})
         self.prefix = prefix
         self._channel_names: dict[int, str] = {}
-        self._latest: dict[str, float] = {}  # elapsed and preset time, from monitors
+        self._preset: float | None = None  # the preset time, from its monitor
         self._reports: list[Callable[[float], None]] = []
         self._subscribed = False
         self.add_readables([self.elapsed_time])
@@ -63,7 +63,7 @@ class Scaler(StandardReadable):
         if not self._subscribed:  # elapsed and preset time feed the counts' progress
             self._subscribed = True
             self.elapsed_time.subscribe_value(self._on_elapsed)
-            self.preset_time.subscribe_value(lambda preset: self._latest.update(preset=preset))
+            self.preset_time.subscribe_value(self._on_preset)
         readings = await CaBackend.read_many([c.chname.backend for c in self.channels.values()])
         names = {n: r["value"].strip() for n, r in zip(self.channels, readings, strict=True)}
         names = {n: label for n, label in names.items() if label}
@@ -94,7 +94,7 @@ class Scaler(StandardReadable):
         started = time.monotonic()
 
         def report(elapsed: float) -> None:
-            preset = self._latest.get("preset")
+            preset = self._preset
             if preset is None:  # its monitor has not answered yet
                 return
             remaining = max(preset - elapsed, 0.0)
@@ -110,7 +110,10 @@ class Scaler(StandardReadable):
         finally:
             self._reports.remove(report)
         # done: the final .T update may come a few ms after the put-callback
-        report(self._latest.get("preset", 0.0))
+        report(self._preset or 0.0)
+
+    def _on_preset(self, preset: float) -> None:
+        self._preset = preset
 
     def _on_elapsed(self, elapsed: float) -> None:
         for report in list(self._reports):
