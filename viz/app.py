@@ -160,13 +160,13 @@ class SessionView:
             return
         first, rows = run.rows(0)
         self.sent = first + len(rows.get("seq_num", ()))
-        panels = _panels_key(run)
         if not run.data_keys and self.panels_key is not None:
             # No descriptor yet (it comes a moment later): keep the plots, empty, for it.
             self.points.data = {name: np.empty(0) for name in self.points.data}
             self._reuse_panels(run)
             return
         self.points.data = _arrays(rows)
+        panels = _panels_key(run)
         if panels is not None and panels == self.panels_key:
             self._reuse_panels(run)
         else:
@@ -405,6 +405,10 @@ def _arrays(rows: dict[str, list[float]]) -> dict[str, Any]:
     return {name: np.asarray(values, dtype=float) for name, values in rows.items()}
 
 
+def _no_extremes() -> dict[str, list[Any]]:
+    return {"x": [], "y": [], "marker": [], "color": []}
+
+
 class PeakMarks:
     """A line plot's peak annotations, made hidden with the plot and shown at run end:
     setting a few properties then is cheap, adding renderers to a live document is not
@@ -415,7 +419,7 @@ class PeakMarks:
         self.com = Span(dimension="height", line_dash="dotted", visible=False)
         self.cen = Span(dimension="height", line_color="red", line_dash="dashed", visible=False)
         self.band = BoxAnnotation(fill_color="red", fill_alpha=0.08, visible=False)
-        self.extremes = ColumnDataSource(data={"x": [], "y": [], "marker": [], "color": []})
+        self.extremes = ColumnDataSource(data=_no_extremes())
         for annotation in (self.com, self.cen, self.band):
             fig.add_layout(annotation)
         fig.scatter("x", "y", marker="marker", color="color", size=12, source=self.extremes)
@@ -423,7 +427,7 @@ class PeakMarks:
     def clear(self, title: str) -> None:
         for annotation in (self.com, self.cen, self.band):
             annotation.visible = False
-        self.extremes.data = {"x": [], "y": [], "marker": [], "color": []}
+        self.extremes.data = _no_extremes()
         self.fig.title.text = title
 
     def show(self, name: str, stats: PeakStats) -> None:
