@@ -15,6 +15,15 @@ documents emitted in between wait in the queues, so nothing is lost.
   starve the scan, but one call that blocks, blocks the loop. Pass ``threaded=True`` for
   callbacks that block (file writers, synchronous database clients): they then run in a
   worker thread, a batch of documents at a time.
+- A callback object may also offer ``handle_batch(batch)`` (sync or async): it is then
+  given the queued documents a batch at a time (up to 512, a `collections.deque` of
+  ``(name, doc)``) instead of one call each, which saves about half a microsecond per
+  document (no call, no coroutine): what a subscriber that sees every event of a fast
+  scan wants (`storage`'s catalog writer). It must ``popleft()`` each document before
+  handling it; when it raises, the document it popped last is the one that failed, and
+  the rest of the batch is handed to it again (one that raises before popping any loses
+  the first, as a failing ``cb(name, doc)`` does its document). A batch cut short by
+  cancellation keeps its unpopped documents for the next call: none is lost or doubled.
 - A callback that raises is never silent: each failure is logged with its name and a
   running count, and recorded as a `SubscriberFailure` (the engine lists those of a call
   on its result as ``subscriber_errors``). It keeps receiving documents. A subscription
@@ -71,6 +80,7 @@ Item = tuple[str, dict[str, Any]]
 
 _TIME_SLICE = 0.002  # a consumer yields to the loop after this long of callbacks
 _THREAD_BATCH = 64
+_BATCH = 512  # most documents per handle_batch call
 _FIRST_WARNING = 1_000  # backlog of the first high-water warning; then x10 each time
 DEFAULT_MAX_BACKLOG = 50_000
 _DROPPABLE = frozenset(("event", "event_page"))  # what a full queue may skip
@@ -111,12 +121,14 @@ def _label(callback: Callback) -> str:
 
 class _Subscription:
     __slots__ = (
+        "batch",
         "callback",
         "closed",
         "consuming",
         "critical",
         "dropped",
         "failures",
+        "handle_batch",
         "handled",
         "in_hand",
         "kept",
@@ -159,6 +171,11 @@ class _Subscription:
         self.sent = 0  # documents queued
         self.handled = 0  # documents the callback has finished with
         self.in_hand: Item | None = None  # taken from the queue, not yet handled
+        #: the callback's batch entry point, if it has one (not for threaded callbacks)
+        self.handle_batch: Callable[[deque[Item]], Any] | None = (
+            None if threaded else getattr(callback, "handle_batch", None)
+        )
+        self.batch: deque[Item] = deque()  # handed to handle_batch, not yet popped by it
         self.failures = 0
         self.kept = 0  # failures recorded in `Dispatcher.failures` since the window opened
         self.last_progress = time.monotonic()
@@ -406,6 +423,8 @@ class Dispatcher:
         try:
             if sub.threaded:
                 await self._consume_threaded(sub)
+            elif sub.handle_batch is not None:
+                await self._consume_batches(sub, sub.handle_batch)
             else:
                 await self._consume_inline(sub)
         finally:
@@ -447,6 +466,37 @@ class Dispatcher:
                 continue
             self._progress(sub, 0)  # once per batch or slice: stall clocks, waiters
             if queue:  # a long batch: let the engine (and the loop) in between slices
+                await anyio.lowlevel.checkpoint()
+
+    async def _consume_batches(
+        self, sub: _Subscription, handle: Callable[[deque[Item]], Any]
+    ) -> None:
+        queue = sub.queue
+        batch = sub.batch  # unpopped documents of a call that was cancelled come first
+        while True:
+            if not batch:
+                first = await self._next(sub)
+                if first is None:
+                    self._discard_if_done(sub)
+                    return
+                batch.append(first)
+            while queue and len(batch) < _BATCH:
+                batch.append(queue.popleft())
+            given = list(batch)
+            try:
+                result = handle(batch)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception as error:
+                if len(batch) == len(given):  # it failed before taking one: skip the first
+                    batch.popleft()
+                self._record_failure(sub, given[len(given) - len(batch) - 1][0], error)
+            else:
+                batch.clear()  # a normal return means every document was handled
+            finally:
+                sub.handled += len(given) - len(batch)
+            self._progress(sub, 0)
+            if queue or batch:  # let the engine (and the loop) in between batches
                 await anyio.lowlevel.checkpoint()
 
     async def _consume_threaded(self, sub: _Subscription) -> None:

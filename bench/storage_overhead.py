@@ -4,12 +4,14 @@
 
 The scan's own time per point (stop time - start time, from the documents) with no
 writer, with the writer into SQLite, into nx-27017, and into nx-27017 through a proxy
-that adds 200 ms to every request: each round runs all four once, and the slowdown is
-the median over rounds of each against the run without a writer in its round. Twice: a
-bare soft ``count`` (about 15 us a point: the writer's microseconds per document show in
-full) and a ``count`` with ``delay=0.001`` (a point of a fast real detector). The
-``RE()`` column also counts the wait at the end of the run for the last batch to be
-stored. Target: the scan <= 5% slower.
+that adds 200 ms to every request (in a process of its own, as a remote database would
+be). Each round runs every configuration once, in an order rotated from round to round,
+and the no-writer run twice (first and last); the slowdown is the median over rounds of
+each against the mean of its round's no-writer runs, so drift of a shared machine
+cancels. Twice: a bare soft ``count`` (about 15 us a point: the writer's microseconds per
+document show in full) and a ``count`` with ``delay=0.001`` (a point of a fast real
+detector). The ``RE()`` column also counts the wait at the end of the run for the last
+batch to be stored. Target: the scan <= 5% slower.
 """
 
 from __future__ import annotations
@@ -51,12 +53,12 @@ async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, flo
     from devices.sim import SimDetector
     from plans import count
     from storage import open_catalog
-    from storage.testing import SlowProxy
+    from storage.testing import SlowProxyProcess
 
     det = SimDetector("det")
     RE = RunEngine(waiting_hook=None)
     await RE(count([det], 100))
-    with nx_server() as server, SlowProxy(server.port, delay=0.2) as proxy:
+    with nx_server() as server, SlowProxyProcess(server.port, delay=0.2) as proxy:
         catalogs = {
             "writer -> SQLite": await open_catalog(
                 f"sqlite:///{tempfile.mkdtemp()}/c.db", timeout=10
@@ -69,14 +71,21 @@ async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, flo
         times: dict[str, list[tuple[float, float]]] = {"no writer": []}
         ratios: dict[str, list[float]] = {label: [] for label in catalogs}
         try:
-            for _ in range(runs):
-                bare = await one_run(RE, det, n, delay)
-                times["no writer"].append(bare)
-                for label, catalog in catalogs.items():
+            labels = list(catalogs)
+            for round_ in range(runs):
+                first = await one_run(RE, det, n, delay)
+                results = {}
+                turn = round_ % len(labels)
+                for label in labels[turn:] + labels[:turn]:
+                    catalog = catalogs[label]
                     token = RE.subscribe(catalog.writer)
-                    result = await one_run(RE, det, n, delay)
+                    results[label] = await one_run(RE, det, n, delay)
                     RE.unsubscribe(token)
                     await catalog.writer.flush(timeout=120)  # not timed: between runs
+                last = await one_run(RE, det, n, delay)
+                bare = ((first[0] + last[0]) / 2, (first[1] + last[1]) / 2)
+                times["no writer"].append(bare)
+                for label, result in results.items():
                     times.setdefault(label, []).append(result)
                     ratios[label].append(result[0] / bare[0] - 1)
         finally:

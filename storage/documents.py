@@ -21,6 +21,7 @@ __all__ = [
     "columns",
     "dumps",
     "id_field",
+    "plain",
     "sanitize",
     "split",
 ]
@@ -58,23 +59,25 @@ def id_field(name: str) -> str:
 _SCALARS = frozenset((float, int, str, bool, type(None)))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """`value` with numpy scalars and arrays made Python numbers and lists, and tuples
+    lists; anything else is returned as it is."""
     kind = type(value)
     if kind in _SCALARS:
         return value
     if kind is dict:
         # The common case (an event's data) holds only scalars: share it, do not copy.
-        if all(type(v) in _SCALARS for v in value.values()):
+        if _SCALARS.issuperset(map(type, value.values())):
             return value
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -85,7 +88,15 @@ def sanitize(doc: Mapping[str, Any]) -> dict[str, Any]:
     Tuples become lists (what a database gives back), so a stored document and its
     sanitised original compare equal.
     """
-    return {k: _plain(v) for k, v in doc.items()}
+    out: dict[str, Any] = {}
+    scalars = _SCALARS
+    for key, value in doc.items():  # the common cases inline: ~1 us an event, not ~2
+        kind = type(value)
+        if kind in scalars or (kind is dict and scalars.issuperset(map(type, value.values()))):
+            out[key] = value
+        else:
+            out[key] = plain(value)
+    return out
 
 
 def _default(value: Any) -> Any:

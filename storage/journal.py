@@ -29,7 +29,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .errors import JournalError
 
@@ -41,7 +41,13 @@ _HEADER = struct.Struct("<II")
 _MARK = "{:20d}\n"  # the .stored file: a byte offset, padded to a fixed width
 
 
-def _encode(records: list[tuple[Any, ...]]) -> bytes:
+#: One journalled document, ``(seq, name, doc)``; `seq` orders documents across kinds
+#: (emission order). A plain tuple, not a NamedTuple: pickle writes a plain tuple in C,
+#: a NamedTuple through its ``__reduce__`` (about 0.2 us a document more, converting).
+Record = tuple[int, str, dict[str, Any]]
+
+
+def _encode(records: list[Record]) -> bytes:
     """A frame's payload: pickle in fast mode (no memo), about twice as fast as a plain
     ``pickle.dumps`` for event documents. Documents are trees; one that is not (a cycle
     makes fast mode raise ValueError) is pickled the ordinary way."""
@@ -53,14 +59,6 @@ def _encode(records: list[tuple[Any, ...]]) -> bytes:
     except ValueError:
         return pickle.dumps(records, protocol=5)
     return buffer.getvalue()
-
-
-class Record(NamedTuple):
-    """One journalled document. `seq` orders documents across kinds (emission order)."""
-
-    seq: int
-    name: str
-    doc: dict[str, Any]
 
 
 def _journal_error(path: Path, action: str, exc: OSError) -> JournalError:
@@ -132,7 +130,7 @@ class Journal:
         records = self.unwritten_records
         if not records:
             return
-        payload = _encode([tuple(r) for r in records])
+        payload = _encode(records)
         data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         try:
             view = memoryview(data)
@@ -195,7 +193,7 @@ class Journal:
                     self._drop_torn_tail(offset)
                     return
                 offset += _HEADER.size + length
-                records = [Record(*r) for r in pickle.loads(payload)]
+                records: list[Record] = pickle.loads(payload)
                 self._records += len(records)
                 self._frames.append((offset, self._records))
                 yield from records

@@ -181,7 +181,7 @@ class SQLiteBackend:
     def _store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         groups: dict[str, list[Record]] = {}
         for record in records:
-            groups.setdefault(record.name, []).append(record)
+            groups.setdefault(record[1], []).append(record)
         conn = self._conn
         conflicts: list[tuple[Record, str]] = []
         conn.execute("BEGIN")
@@ -191,7 +191,7 @@ class SQLiteBackend:
                     continue
                 row = TABLES[kind][3]
                 before = conn.total_changes
-                conn.executemany(insert_sql(kind), [row(r.seq, r.doc) for r in group])
+                conn.executemany(insert_sql(kind), [row(seq, doc) for seq, _, doc in group])
                 if conn.total_changes - before < len(group):
                     conflicts += self._conflicts(kind, group)
             conn.execute("COMMIT")
@@ -204,8 +204,9 @@ class SQLiteBackend:
         """Some rows were ignored as duplicates: the ones whose stored copy differs."""
         out = []
         for record in group:
-            stored = self._stored(kind, record.doc[TABLES[kind][1]])
-            if stored is not None and canonical(stored) != canonical(sanitize(record.doc)):
+            doc = record[2]
+            stored = self._stored(kind, doc[TABLES[kind][1]])
+            if stored is not None and canonical(stored) != canonical(sanitize(doc)):
                 out.append((record, f"stored differently: {stored!r}"))
         return out
 

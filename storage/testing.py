@@ -5,13 +5,16 @@ loopback, and a TCP proxy that makes a database slow. Not used by the catalog it
 survives a restart on the same port) and waits for its port, bounded; ``stop()`` ends
 that process by its pid. ``with SlowProxy(port, delay=0.2) as proxy:`` forwards
 ``127.0.0.1:proxy.port`` to ``port``, holding each client request `delay` seconds, in a
-thread with its own event loop (so it costs the caller's loop nothing).
+thread with its own event loop (so it costs the caller's loop nothing; its forwarding
+still takes the caller's GIL). `SlowProxyProcess` is the same proxy in a process of its
+own, for benchmarks, where a slow database must cost the measured process nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import signal
 import socket
 import subprocess
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MongoServer", "SlowProxy", "free_port", "wait_for_port"]
+__all__ = ["MongoServer", "SlowProxy", "SlowProxyProcess", "free_port", "wait_for_port"]
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -151,3 +154,53 @@ class SlowProxy:
                 await writer.drain()
         finally:
             writer.close()
+
+
+class SlowProxyProcess:
+    """`SlowProxy` run by ``python -m storage.testing PORT DELAY`` in a child process,
+    which ends when this closes its standard input (or when this process dies)."""
+
+    def __init__(self, target_port: int, delay: float = 0.2) -> None:
+        self.target_port = target_port
+        self.delay = delay
+        self.port = 0
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> SlowProxyProcess:
+        process = self._process = subprocess.Popen(
+            [sys.executable, "-m", "storage.testing", str(self.target_port), str(self.delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else b""
+        if not line.strip().isdigit():
+            self.__exit__()
+            raise RuntimeError(f"the slow proxy did not start within 30 s (said {line!r})")
+        self.port = int(line)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _serve_slowly(target_port: int, delay: float) -> None:
+    with SlowProxy(target_port, delay) as proxy:
+        print(proxy.port, flush=True)
+        sys.stdin.buffer.read()  # until the parent closes the pipe (or dies)
+
+
+if __name__ == "__main__":
+    _serve_slowly(int(sys.argv[1]), float(sys.argv[2]))

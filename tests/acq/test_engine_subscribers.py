@@ -233,3 +233,65 @@ async def test_documents_reach_subscribers_while_the_engine_waits(det):
         await RE(plan())
     assert values == [1.0, 2.0]
     assert 0.0 < delivered_at[0] < 3.0, "delivered during the move, not after it"
+
+
+class BatchRecorder:
+    """A subscriber with ``handle_batch``: it pops each document before handling it."""
+
+    def __init__(self, block_on: str = "", fail_on: str = "") -> None:
+        self.got: list[str] = []
+        self.calls = 0
+        self.block_on, self.fail_on = block_on, fail_on
+        self.release = anyio.Event()
+
+    def __call__(self, name, doc):
+        raise AssertionError("a subscriber with handle_batch is not called per document")
+
+    async def handle_batch(self, batch):
+        self.calls += 1
+        while batch:
+            name, doc = batch.popleft()
+            if name == self.block_on:
+                await self.release.wait()
+            if name == self.fail_on:
+                raise RuntimeError(f"cannot handle {name} {doc['seq_num']}")
+            self.got.append(name)
+
+
+async def test_a_batch_subscriber_gets_every_document_in_order_in_few_calls(det):
+    RE = RunEngine(waiting_hook=None)
+    batched, plain = BatchRecorder(), Docs()
+    RE.subscribe(batched)
+    RE.subscribe(plain)
+    await RE(count([det], 200))
+    assert batched.got == plain.names and len(batched.got) == 203
+    assert batched.calls < 50
+
+
+async def test_a_cancelled_batch_call_is_given_the_documents_it_had_not_taken(det):
+    RE = RunEngine(waiting_hook=None, subscriber_stall_timeout=0.2)
+    stuck = BatchRecorder(block_on="descriptor")
+    RE.subscribe(stuck)
+    result = await RE(count([det], 3))  # gives up on it after 0.2 s: its call is cancelled
+    assert result.exit_status == "success"
+    assert stuck.got == ["start"]
+    # It had popped the descriptor (it is the subscriber's from then on: the catalog
+    # writer journals a document before it awaits anything), so only the rest comes.
+    stuck.block_on = ""
+    await RE.flush()
+    assert stuck.got == ["start", "event", "event", "event", "stop"]
+
+
+async def test_a_failing_batch_subscriber_is_charged_with_the_document_it_took(det):
+    RE = RunEngine(waiting_hook=None)
+    picky = BatchRecorder(fail_on="event")
+    RE.subscribe(picky)
+    result = await RE(count([det], 3))
+    assert result.exit_status == "success"
+    assert picky.got == ["start", "descriptor", "stop"]  # each event failed; the rest came
+    assert [(f.document, f.count) for f in result.subscriber_errors] == [
+        ("event", 1),
+        ("event", 2),
+        ("event", 3),
+    ]
+    assert "cannot handle event 2" in str(result.subscriber_errors[1])

@@ -233,6 +233,8 @@ async def test_numpy_values_event_pages_and_identical_duplicates(
         "data_keys": {
             "x": {"source": "sim", "dtype": "number", "shape": []},
             "img": {"source": "sim", "dtype": "array", "shape": [2, 2]},
+            "n": {"source": "sim", "dtype": "integer", "shape": []},
+            "ok": {"source": "sim", "dtype": "boolean", "shape": []},
         },
     }
     page = {
@@ -240,8 +242,13 @@ async def test_numpy_values_event_pages_and_identical_duplicates(
         "uid": ["ev-np-1", "ev-np-2"],
         "seq_num": [1, 2],
         "time": [now + 1, now + 2],
-        "data": {"x": [np.float64(1.5), np.float32(missing)], "img": [np.eye(2), np.ones((2, 2))]},
-        "timestamps": {"x": [now, now], "img": [now, now]},
+        "data": {
+            "x": [np.float64(1.5), np.float32(missing)],
+            "img": [np.eye(2), np.ones((2, 2))],
+            "n": [np.int64(3), np.uint8(4)],
+            "ok": [np.bool_(True), np.bool_(False)],
+        },
+        "timestamps": {"x": [now, now], "img": [now, now], "n": [now, now], "ok": [now, now]},
         "filled": {},
     }
     for name, doc in [("start", start), ("descriptor", descriptor), ("event_page", page)]:
@@ -263,6 +270,7 @@ async def test_numpy_values_event_pages_and_identical_duplicates(
     table = await (await catalog.run("run-np-0001")).table()
     np.testing.assert_array_equal(table["x"], [1.5, missing])
     np.testing.assert_array_equal(table["img"], [np.eye(2), np.ones((2, 2))])
+    assert table["n"].tolist() == [3, 4] and table["ok"].tolist() == [True, False]
     names = [n for n, _ in await (await catalog.run(-1)).documents()]
     assert names == ["start", "descriptor", "event", "event", "stop"]
 

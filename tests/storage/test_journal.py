@@ -19,24 +19,24 @@ from devices.sim import SimDetector
 from plans import count
 from storage import open_catalog
 from storage.catalog import state_dir
-from storage.journal import Journal, Record
+from storage.journal import Journal
 
 
 def test_a_torn_last_frame_is_dropped_and_the_rest_replays(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j")
     for seq in range(3):
-        journal.append(Record(seq, "event", {"uid": f"e{seq}", "data": {"x": seq}}))
+        journal.append((seq, "event", {"uid": f"e{seq}", "data": {"x": seq}}))
         journal.write()  # one frame each
     journal.close()
     with open(tmp_path / "j", "r+b") as f:  # the process died in the middle of a write
         f.truncate(os.path.getsize(tmp_path / "j") - 5)
 
     reopened = Journal(tmp_path / "j")
-    assert [r.doc["uid"] for r in reopened.pending()] == ["e0", "e1"]
-    reopened.append(Record(9, "event", {"uid": "e9"}))
+    assert [doc["uid"] for _, _, doc in reopened.pending()] == ["e0", "e1"]
+    reopened.append((9, "event", {"uid": "e9"}))
     reopened.close()
     again = Journal(tmp_path / "j")
-    assert [r.doc["uid"] for r in again.pending()] == ["e0", "e1", "e9"]
+    assert [doc["uid"] for _, _, doc in again.pending()] == ["e0", "e1", "e9"]
     again.close()
 
 
@@ -44,12 +44,12 @@ def test_stored_records_are_not_replayed_and_the_journal_shrinks(tmp_path: Path)
     journal = Journal(tmp_path / "j")
     for frame in (["e0", "e1"], ["e2", "e3"], ["e4"]):
         for uid in frame:
-            journal.append(Record(int(uid[1]), "event", {"uid": uid}))
+            journal.append((int(uid[1]), "event", {"uid": uid}))
         journal.write()
     journal.mark_stored(3)  # the database has e0..e2: only the first frame is wholly stored
     journal.close()
     reopened = Journal(tmp_path / "j")
-    assert [r.doc["uid"] for r in reopened.pending()] == ["e2", "e3", "e4"]  # e2 again: fine
+    assert [doc["uid"] for _, _, doc in reopened.pending()] == ["e2", "e3", "e4"]  # e2 again: fine
     reopened.mark_stored(3)
     assert reopened.size == 0  # everything stored: the file is emptied
     reopened.close()
@@ -68,7 +68,7 @@ def test_documents_replay_exactly_and_older_journals_still_replay(tmp_path: Path
     cyclic: dict = {"uid": "s0"}
     cyclic["self"] = cyclic
     for seq, (name, doc) in enumerate([("event", plain), ("event", with_numpy), ("start", cyclic)]):
-        journal.append(Record(seq, name, doc))
+        journal.append((seq, name, doc))
         journal.write()
     journal.close()
     assert len(_frames(tmp_path / "j")) == 3
@@ -76,18 +76,19 @@ def test_documents_replay_exactly_and_older_journals_still_replay(tmp_path: Path
     reopened = Journal(tmp_path / "j")
     records = list(reopened.pending())
     reopened.close()
-    assert [r.seq for r in records] == [0, 1, 2]
-    assert math.isnan(records[0].doc["data"]["x"]) and records[0].doc["data"]["shape"] == (2, 3)
-    assert type(records[1].doc["data"]["x"]) is np.float32
-    np.testing.assert_array_equal(records[1].doc["data"]["img"], np.arange(4))
-    assert records[2].doc["self"] is records[2].doc
+    assert [seq for seq, _, _ in records] == [0, 1, 2]
+    docs = [doc for _, _, doc in records]
+    assert math.isnan(docs[0]["data"]["x"]) and docs[0]["data"]["shape"] == (2, 3)
+    assert type(docs[1]["data"]["x"]) is np.float32
+    np.testing.assert_array_equal(docs[1]["data"]["img"], np.arange(4))
+    assert docs[2]["self"] is docs[2]
 
     old = tmp_path / "old"  # as the journal of an earlier acq wrote it
     payload = pickle.dumps([(7, "event", {"uid": "e7"}), (8, "event", {"uid": "e8"})], 5)
     old.write_bytes(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload)
     (tmp_path / "old.stored").write_text("0")
     legacy = Journal(old)
-    assert [r.doc["uid"] for r in legacy.pending()] == ["e7", "e8"]
+    assert [doc["uid"] for _, _, doc in legacy.pending()] == ["e7", "e8"]
     legacy.mark_stored(2)
     assert legacy.size == 0
     legacy.close()
