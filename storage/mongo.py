@@ -325,12 +325,15 @@ def _classify(label: str, exc: BaseException, timeout: float) -> StorageError:
 
     if isinstance(exc, OperationFailure):
         code = exc.code or 0
-        if code == 18 or "auth" in str(exc).lower():
+        text = str(exc).lower()
+        # "not authorized" (13: this user may not do that) is no login failure (18)
+        unauthorized = code == 13 or "not authorized" in text
+        if code == 18 or (not unauthorized and "authentication" in text):
             return CatalogAuthError(
                 f"{label} refused the credentials in the URI ({exc}); check user and "
                 "password (and authSource)"
             )
-        if code == 13 or "not authorized" in str(exc).lower() or "read-only" in str(exc):
+        if unauthorized or "read-only" in text:
             return CatalogReadOnlyError(
                 f"{label} does not let this user write ({exc}); ask for readWrite on the "
                 "database or open the catalog for reading only"

@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_mongo import refusing_mongo
 from storage_helpers import free_port
 
 from storage import (
+    CatalogAuthError,
     CatalogReadOnlyError,
     CatalogUnreachableError,
     JournalError,
@@ -30,6 +32,28 @@ async def test_a_password_never_appears_in_an_error() -> None:
     with pytest.raises(StorageError) as info:
         await open_catalog(uri, timeout=0.5)
     assert "s3cret" not in str(info.value)
+
+
+async def test_wrong_credentials_are_named_at_open_without_the_password() -> None:
+    async with refusing_mongo("login") as server:
+        uri = f"mongodb://beamline:wrong-pw@127.0.0.1:{server.port}/acq"
+        started = time.monotonic()
+        with pytest.raises(CatalogAuthError, match="refused the credentials") as info:
+            await open_catalog(uri, timeout=2)
+    assert time.monotonic() - started < 4
+    assert "wrong-pw" not in str(info.value) and "***" in str(info.value)
+    assert "saslStart" in server.commands  # it did try to log in
+
+
+async def test_a_user_who_may_not_write_is_named_at_open(tmp_path: Path) -> None:
+    async with refusing_mongo("writes") as server:
+        uri = f"mongodb://127.0.0.1:{server.port}/acq"
+        with pytest.raises(CatalogReadOnlyError, match="readWrite"):
+            await open_catalog(uri, timeout=2, journal=tmp_path / "j")
+        # reading is what such a user may do
+        catalog = await open_catalog(uri, timeout=2, read_only=True)
+        await catalog.close()
+    assert server.commands.count("createIndexes") == 1
 
 
 async def test_a_full_disk_for_the_journal_fails_at_open(tmp_path: Path) -> None:
