@@ -6,7 +6,9 @@ frame per write, so a record costs one list append until then). A sidecar file
 ``<journal>.stored`` holds the byte offset up to which the database has every record
 (the end of the last frame it holds completely; written after each stored batch, not
 fsynced: if it lags, replay re-sends documents the database has, and identical
-duplicates are accepted). When the database has caught up the journal is truncated.
+duplicates are accepted). When the database has caught up the journal is truncated;
+while newer frames follow (a long run), the disk blocks of stored frames are freed every
+16 MB (a hole punched at the start of the file; its size stays).
 
 Why pickle: it round-trips numpy values, NaN and tuples exactly, costs about half a
 microsecond per event (fast mode: no memo), and the file never leaves the machine that
@@ -18,6 +20,7 @@ line; frames before it are intact. One process at a time: the file is locked (fl
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import io
@@ -39,6 +42,17 @@ log = logging.getLogger("storage.journal")
 
 _HEADER = struct.Struct("<II")
 _MARK = "{:20d}\n"  # the .stored file: a byte offset, padded to a fixed width
+_PUNCH_STEP = 16 << 20  # free the disk blocks of stored frames every 16 MB of them
+
+
+def _punch_hole(fd: int, offset: int, length: int) -> None:
+    """Free the disk blocks of a byte range, keeping the file's size (Linux
+    ``fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)``). Raises OSError."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong)
+    if libc.fallocate(fd, 0x02 | 0x01, offset, length) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
 
 
 #: One journalled document, ``(seq, name, doc)``; `seq` orders documents across kinds
@@ -97,6 +111,8 @@ class Journal:
         self._frames: deque[tuple[int, int]] = deque()  # (end offset, records through it)
         self.size = os.fstat(self._fd).st_size  # bytes in the file (written)
         self.stored = min(self._read_mark(), self.size)
+        self._freed = 0  # bytes at the start whose disk blocks were freed (a hole)
+        self._can_free = True  # False on a file system without holes
         self._probe()
 
     def _probe(self) -> None:
@@ -162,14 +178,28 @@ class Journal:
         if not advanced:
             return
         try:
-            if self.stored >= self.size and not self.unwritten_records:
+            if self.stored >= self.size:
                 os.ftruncate(self._fd, 0)
-                self.size = self.stored = 0
+                self.size = self.stored = self._freed = 0
+            elif self._can_free and self.stored - self._freed >= _PUNCH_STEP:
+                self._free_stored()
             # Overwritten in place, fixed width: rewriting the file (open, truncate, write)
             # costs ~150 us on ext4, which flushes a file replaced that way.
             os.pwrite(self._mark_fd, _MARK.format(self.stored).encode(), 0)
         except OSError as exc:
             raise _journal_error(self.path, "update", exc) from exc
+
+    def _free_stored(self) -> None:
+        """The database has the first `stored` bytes but newer frames follow them (a
+        long run keeps a batch in flight while the next is journalled, so the file is
+        truncated only at the run's end): give their disk space back. Best effort."""
+        try:
+            _punch_hole(self._fd, self._freed, self.stored - self._freed)
+        except (OSError, AttributeError) as exc:  # a file system without holes
+            log.info("cannot free stored journal space in %s (%s)", self.path, exc)
+            self._can_free = False
+            return
+        self._freed = self.stored
 
     # -- replay ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from storage_helpers import subscribe_writer
 
+import storage.journal as journal_module
 from acq import RunEngine
 from acq.errors import CriticalSubscriberError
 from devices.sim import SimDetector
@@ -56,6 +57,27 @@ def test_stored_records_are_not_replayed_and_the_journal_shrinks(tmp_path: Path)
     last = Journal(tmp_path / "j")
     assert list(last.pending()) == []
     last.close()
+
+
+def test_a_long_run_gives_back_the_disk_space_of_stored_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames keep following the stored ones (a batch is always in flight), so the file
+    is not truncated until the run ends; the stored part's blocks are freed meanwhile."""
+    monkeypatch.setattr(journal_module, "_PUNCH_STEP", 1 << 20)
+    journal = Journal(tmp_path / "j")
+    payload = os.urandom(64 << 10).hex()  # 128 kB of text a record, incompressible
+    for seq in range(40):  # 40 frames, ~5 MB
+        journal.append((seq, "event", {"uid": f"e{seq}", "data": {"blob": payload}}))
+        journal.write()
+    on_disk = os.stat(tmp_path / "j").st_blocks * 512
+    journal.mark_stored(30)  # the database has 30 of them; 10 frames follow
+    freed = on_disk - os.stat(tmp_path / "j").st_blocks * 512
+    assert freed > 3 << 20 and os.path.getsize(tmp_path / "j") == journal.size
+    journal.close()
+    reopened = Journal(tmp_path / "j")
+    assert [doc["uid"] for _, _, doc in reopened.pending()] == [f"e{i}" for i in range(30, 40)]
+    reopened.close()
 
 
 def test_documents_replay_exactly_and_older_journals_still_replay(tmp_path: Path) -> None:
