@@ -29,7 +29,9 @@ documents emitted in between wait in the queues, so nothing is lost.
   on its result as ``subscriber_errors``). It keeps receiving documents. A subscription
   made ``critical=True`` also tells the engine (`on_critical`), which fails the run.
 - Backlogs are watched: a subscriber that falls 1,000, 10,000, ... documents behind is
-  warned about with its name and backlog. At `max_backlog` (default 50,000) memory stops
+  warned about with its name and backlog, unless it handled documents in the last
+  second (a fast scan queues thousands of documents while a subscriber that keeps up
+  awaits a database round trip). At `max_backlog` (default 50,000) memory stops
   growing: a non-critical subscriber then misses events (never start, descriptor, stop;
   each drop is counted and reported as a failure), while a critical one holds the engine
   back (`overloaded`) until it catches up: it never loses a document.
@@ -82,6 +84,7 @@ _TIME_SLICE = 0.002  # a consumer yields to the loop after this long of callback
 _THREAD_BATCH = 64
 _BATCH = 512  # most documents per handle_batch call
 _FIRST_WARNING = 1_000  # backlog of the first high-water warning; then x10 each time
+_KEEPING_UP = 1.0  # s: no backlog warning for a subscriber that progressed this recently
 DEFAULT_MAX_BACKLOG = 50_000
 _DROPPABLE = frozenset(("event", "event_page"))  # what a full queue may skip
 _KEPT_FAILURES = 100  # per subscription: the first ones, for the result; the rest counted
@@ -288,6 +291,11 @@ class Dispatcher:
                 )
                 self._record_failure(sub, name, error)
             return False
+        if time.monotonic() - sub.last_progress < _KEEPING_UP:
+            # It is draining its queue: a fast scan queues ~1,000 documents between two
+            # batches of a healthy subscriber. Look again a thousand documents on.
+            sub.watermark = min(backlog + _FIRST_WARNING, sub.max_backlog)
+            return True
         log.warning(
             "subscriber %s is %d documents behind; at %d %s",
             sub.label,
