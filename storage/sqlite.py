@@ -90,7 +90,7 @@ def event_row(seq: int, d: dict[str, Any]) -> _Row:
         d.get("time"),
         dumps(d["data"]),
         dumps(d["timestamps"]),
-        dumps(filled) if filled is not None else None,
+        None if filled is None else "{}" if not filled else dumps(filled),  # {}: most events
     )
 
 
