@@ -308,7 +308,9 @@ class RunEngine(InterruptionHandling):
         listed on the call's result (``subscriber_errors``); with ``critical=True`` its
         first failure ends the run with exit_status 'fail' (a storage writer, say).
         A subscriber `max_backlog` documents behind misses events, or, if critical, holds
-        the scan back until it catches up. See `acq.dispatch`.
+        the scan back until it catches up. A callback object with a
+        ``handle_batch(batch)`` method is handed the queued documents a batch at a time
+        instead (the catalog writer is). See `acq.dispatch`.
         """
         return self._dispatcher.subscribe(
             callback, name, threaded=threaded, critical=critical, max_backlog=max_backlog
