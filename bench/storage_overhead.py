@@ -1,6 +1,6 @@
 """Per-point cost of storing: a soft ``count`` with and without `catalog.writer`.
 
-    python -m bench.storage_overhead [--n 10000] [--runs 5] [--delay-n 500]
+    python -m bench.storage_overhead [--n 10000] [--runs 5] [--delay-n 400]
 
 The scan's own time per point (stop time - start time, from the documents) with no
 writer, with the writer into SQLite, into nx-27017, and into nx-27017 through a proxy
@@ -11,7 +11,9 @@ each against the mean of its round's no-writer runs, so drift of a shared machin
 cancels. Twice: a bare soft ``count`` (about 15 us a point: the writer's microseconds per
 document show in full) and a ``count`` with ``delay=0.001`` (a point of a fast real
 detector). The ``RE()`` column also counts the wait at the end of the run for the last
-batch to be stored. Target: the scan <= 5% slower.
+batch to be stored. Target: the scan <= 5% slower. Where bluesky, ophyd-async and
+suitcase-mongo are installed, the anchor: bluesky's own ``count`` of a soft signal with
+and without suitcase-mongo's Serializer (into nx-27017) subscribed.
 """
 
 from __future__ import annotations
@@ -102,6 +104,44 @@ async def measure(n: int, runs: int, delay: float) -> dict[str, tuple[float, flo
     }
 
 
+def measure_bluesky(n: int, runs: int) -> tuple[float, float, float] | None:
+    """bluesky's own: its ``count`` of an ophyd-async soft signal without and with
+    suitcase-mongo's Serializer into nx-27017 subscribed. Returns the median ms/point
+    without and with it and the median of per-round slowdowns (None when not installed)."""
+    from bench.engine_common import bluesky_available, bluesky_soft_devices
+
+    if not bluesky_available():
+        return None
+    try:
+        from suitcase.mongo_normalized import Serializer
+    except ImportError:
+        return None
+    from bluesky.plans import count
+
+    RE, det, _ = bluesky_soft_devices()
+
+    def per_point() -> float:
+        start = time.perf_counter()
+        RE(count([det], n))
+        return (time.perf_counter() - start) / n * 1e3
+
+    per_point()
+    bare: list[float] = []
+    stored: list[float] = []
+    slowdowns: list[float] = []
+    with nx_server() as server:
+        uri = fresh_db(server)
+        serializer = Serializer(uri, uri)
+        for _ in range(runs):
+            first = per_point()
+            token = RE.subscribe(serializer)
+            stored.append(per_point())
+            RE.unsubscribe(token)
+            bare.append((first + per_point()) / 2)
+            slowdowns.append(stored[-1] / bare[-1] - 1)
+    return median(bare), median(stored), median(slowdowns)
+
+
 def report(title: str, results: dict[str, tuple[float, float, float]]) -> tuple[float, float, str]:
     """Print the table; return the no-writer ms/point, the worst slowdown and whose."""
     base = results["no writer"][0]
@@ -117,8 +157,9 @@ def report(title: str, results: dict[str, tuple[float, float, float]]) -> tuple[
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="points per bare count")
-    parser.add_argument("--delay-n", type=int, default=500, help="points per 1 ms count")
+    parser.add_argument("--delay-n", type=int, default=400, help="points per 1 ms count")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--bluesky-n", type=int, default=200, help="points per bluesky count")
     args = parser.parse_args(argv)
     state_dir()
     figures = {
@@ -129,23 +170,35 @@ def main(argv: list[str] | None = None) -> None:
     def verdict(worst: float) -> str:
         return "met" if worst <= TARGET else "NOT met"
 
+    bluesky = measure_bluesky(args.bluesky_n, max(3, args.runs // 2))
+    versus = ""
+    if bluesky is not None:
+        print(
+            f"  bluesky count, no writer {bluesky[0]:14.4f}\n"
+            f"  bluesky + suitcase-mongo {bluesky[1]:14.4f}  {bluesky[2]:+.1%}"
+        )
+        versus = f"; bluesky's count with suitcase-mongo into nx-27017 {bluesky[2]:+.0%}"
     bare, bare_worst, _ = figures["bare"]
     _, delayed_worst, _ = figures["1 ms"]
     print(
         f"SUMMARY storage_overhead: with the writer, worst slowdown per point {delayed_worst:+.1%} "
         f"for a 1 ms point (target <= +5%: {verdict(delayed_worst)}), {bare_worst:+.1%} for a "
-        f"bare {bare:.3f} ms soft point ({verdict(bare_worst)}); median of {args.runs}"
+        f"bare {bare:.3f} ms soft point ({verdict(bare_worst)}); median of {args.runs}{versus}"
     )
     for kind, (base, worst, label) in figures.items():
+        anchor = ""
+        if kind == "bare" and bluesky is not None:
+            anchor = f"; bluesky with suitcase-mongo {bluesky[2]:+.0%}"
         emit(
             Result(
                 "storage_overhead",
                 f"soft count with catalog.writer, per point, {kind} points (worst backend: "
-                f"{label}; median of per-round slowdowns {worst:+.1%})",
+                f"{label}; median of per-round slowdowns {worst:+.1%}{anchor})",
                 "ms",
                 base * (1 + worst),
                 floor=base,
                 floor_name="no writer",
+                bluesky=bluesky[1] if kind == "bare" and bluesky is not None else None,
                 target="<= +5 %",
                 met=worst <= TARGET,
             )
