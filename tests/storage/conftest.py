@@ -14,20 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from storage_helpers import MongoServer
+from storage_helpers import Docs, MongoServer
 
 from acq import RunEngine
 from storage import Catalog, open_catalog
-
-
-class Docs(list):
-    """Documents as a subscriber received them."""
-
-    def __call__(self, name: str, doc: dict) -> None:
-        self.append((name, doc))
-
-    def of(self, name: str) -> list[dict]:
-        return [d for n, d in self if n == name]
 
 
 @pytest.fixture(autouse=True)

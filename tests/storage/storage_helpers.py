@@ -1,4 +1,4 @@
-"""Helpers for the storage tests: comparing stored documents with emitted ones, and the
+"""Helpers for the storage tests: a `Docs` recorder, comparing stored documents with
 peers from `storage.testing`. (A module name no other test folder uses.)"""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from storage.documents import canonical, split
 from storage.testing import MongoServer, SlowProxy, free_port, wait_for_port
 
 __all__ = [
+    "Docs",
     "MongoServer",
     "SlowProxy",
     "free_port",
@@ -16,6 +17,16 @@ __all__ = [
     "subscribe_writer",
     "wait_for_port",
 ]
+
+
+class Docs(list):
+    """Documents as a subscriber received them."""
+
+    def __call__(self, name: str, doc: dict) -> None:
+        self.append((name, doc))
+
+    def of(self, name: str) -> list[dict]:
+        return [d for n, d in self if n == name]
 
 
 def stored_form(docs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:

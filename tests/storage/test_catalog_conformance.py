@@ -9,8 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import Docs
-from storage_helpers import stored_form, subscribe_writer
+from storage_helpers import Docs, stored_form, subscribe_writer
 
 from acq import RunEngine
 from devices.sim import SimDetector, SimMotor

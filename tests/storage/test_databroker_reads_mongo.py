@@ -13,8 +13,7 @@ from typing import Any
 import anyio
 import numpy as np
 import pymongo
-from conftest import Docs
-from storage_helpers import subscribe_writer
+from storage_helpers import Docs, subscribe_writer
 
 from acq import RunEngine
 from devices.sim import SimDetector, SimMotor

@@ -12,8 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import Docs
-from storage_helpers import MongoServer, SlowProxy, stored_form, subscribe_writer
+from storage_helpers import Docs, MongoServer, SlowProxy, stored_form, subscribe_writer
 
 from acq import RunEngine
 from devices.sim import SimDetector

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Docs
 from pv_values import pv_values
-from storage_helpers import stored_form, subscribe_writer
+from storage_helpers import Docs, stored_form, subscribe_writer
 
 from acq import RunEngine
 from devices import connect
