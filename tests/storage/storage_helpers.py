@@ -1,5 +1,6 @@
 """Helpers for the storage tests: a `Docs` recorder, comparing stored documents with
-peers from `storage.testing`. (A module name no other test folder uses.)"""
+emitted ones, and the peers from `storage.testing`. (A module name no other test folder
+uses.)"""
 
 from __future__ import annotations
 
