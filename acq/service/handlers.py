@@ -8,6 +8,7 @@ anything. Which path and scope reaches which handler is `acq.service.app`'s rout
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -19,6 +20,8 @@ from .permissions import User
 from .queue import new_uid
 from .service import Lock, Service
 from .validation import check_item, describe_annotation, resolved_hints
+
+log = logging.getLogger("acq.service")
 
 Body = dict[str, Any]
 Handler = Callable[[Service, User, Body], Awaitable[dict[str, Any] | Response]]
@@ -168,9 +171,25 @@ async def queue_get(svc: Service, user: User, body: Body) -> dict[str, Any]:
     )
 
 
-async def _queue_changed(svc: Service) -> None:
-    await svc.persist()
+async def _commit(
+    svc: Service, undo: Callable[[], None], save: Callable[[], Awaitable[None]]
+) -> None:
+    """Save a change made in memory, then tell the clients; if the store fails, undo the
+    change and refuse the request: a client must not see a change that a restart of the
+    service would forget (nor be told it failed while it stands)."""
+    try:
+        await save()
+    except Exception as exc:
+        undo()
+        log.exception("could not save a change to the queue database; the change is undone")
+        raise RequestRejected(
+            500, f"the change could not be saved ({exc}); nothing changed, try again"
+        ) from exc
     svc.changed()
+
+
+async def _queue_changed(svc: Service, undo: Callable[[], None]) -> None:
+    await _commit(svc, undo, svc.persist)
 
 
 async def item_validate(svc: Service, user: User, body: Body) -> dict[str, Any]:
@@ -184,13 +203,14 @@ async def item_add(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "item", "pos", "before_uid", "after_uid", "lock_key")
     svc.check_lock(body.get("lock_key"), queue=True)
     item, _ = await check_item(_item_param(body), svc.permissions.group_of(user), svc.catalogue)
+    undo = svc.queue.restorer()
     added = svc.queue.add(
         _own(item, user),
         pos=body.get("pos"),
         before_uid=body.get("before_uid"),
         after_uid=body.get("after_uid"),
     )
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(qsize=len(svc.queue), item=added)
 
 
@@ -213,13 +233,14 @@ async def item_add_batch(svc: Service, user: User, body: Body) -> dict[str, Any]
             f"no items added: {len(failures)} of {len(items)} failed validation: "
             + "; ".join(failures),
         )
+    undo = svc.queue.restorer()
     added = svc.queue.add_batch(
         checked,
         pos=body.get("pos"),
         before_uid=body.get("before_uid"),
         after_uid=body.get("after_uid"),
     )
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(
         qsize=len(svc.queue), items=added, results=[{"success": True, "msg": ""} for _ in added]
     )
@@ -237,16 +258,18 @@ async def item_update(svc: Service, user: User, body: Body) -> dict[str, Any]:
     uid = raw.get("item_uid") if isinstance(raw, Mapping) else None
     svc.queue.index_of(str(uid))  # an unknown uid fails before the dry run
     item, _ = await check_item(raw, svc.permissions.group_of(user), svc.catalogue)
+    undo = svc.queue.restorer()
     updated = svc.queue.update(_own(item, user), replace=bool(body.get("replace")))
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(qsize=len(svc.queue), item=updated)
 
 
 async def item_remove(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "pos", "uid", "lock_key")
     svc.check_lock(body.get("lock_key"), queue=True)
+    undo = svc.queue.restorer()
     item = svc.queue.remove(pos=body.get("pos"), uid=body.get("uid"))
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(item=item, qsize=len(svc.queue))
 
 
@@ -256,14 +279,16 @@ async def item_remove_batch(svc: Service, user: User, body: Body) -> dict[str, A
     uids = body.get("uids")
     if not isinstance(uids, list):
         raise RequestRejected(400, "'uids' must be a list of item uids")
+    undo = svc.queue.restorer()
     items = svc.queue.remove_batch(uids, ignore_missing=body.get("ignore_missing", True))
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(items=items, qsize=len(svc.queue))
 
 
 async def item_move(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "pos", "uid", "pos_dest", "before_uid", "after_uid", "lock_key")
     svc.check_lock(body.get("lock_key"), queue=True)
+    undo = svc.queue.restorer()
     item = svc.queue.move(
         pos=body.get("pos"),
         uid=body.get("uid"),
@@ -271,7 +296,7 @@ async def item_move(svc: Service, user: User, body: Body) -> dict[str, Any]:
         before_uid=body.get("before_uid"),
         after_uid=body.get("after_uid"),
     )
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(item=item, qsize=len(svc.queue))
 
 
@@ -281,6 +306,7 @@ async def item_move_batch(svc: Service, user: User, body: Body) -> dict[str, Any
     uids = body.get("uids")
     if not isinstance(uids, list):
         raise RequestRejected(400, "'uids' must be a list of item uids")
+    undo = svc.queue.restorer()
     items = svc.queue.move_batch(
         uids,
         pos_dest=body.get("pos_dest"),
@@ -288,7 +314,7 @@ async def item_move_batch(svc: Service, user: User, body: Body) -> dict[str, Any
         after_uid=body.get("after_uid"),
         reorder=bool(body.get("reorder", False)),
     )
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok(items=items, qsize=len(svc.queue))
 
 
@@ -306,8 +332,9 @@ async def item_execute(svc: Service, user: User, body: Body) -> dict[str, Any]:
 async def queue_clear(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "lock_key")
     svc.check_lock(body.get("lock_key"), queue=True)
+    undo = svc.queue.restorer()
     svc.queue.clear()
-    await _queue_changed(svc)
+    await _queue_changed(svc, undo)
     return ok()
 
 
@@ -337,9 +364,9 @@ async def queue_mode_set(svc: Service, user: User, body: Body) -> dict[str, Any]
     svc.check_lock(body.get("lock_key"), queue=True)
     if "mode" not in body:
         raise RequestRejected(400, "the request has no 'mode'")
+    undo = svc.queue.restorer()
     svc.queue.set_mode(body["mode"])
-    await svc.store.save_mode(svc.queue.mode)
-    svc.changed()
+    await _commit(svc, undo, lambda: svc.store.save_mode(svc.queue.mode))
     return ok()
 
 
@@ -350,9 +377,9 @@ async def history_get(svc: Service, user: User, body: Body) -> dict[str, Any]:
 async def history_clear(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "size", "item_uid", "lock_key")
     svc.check_lock(body.get("lock_key"), queue=True)
+    undo = svc.history.restorer()
     svc.history.clear(size=body.get("size"), item_uid=body.get("item_uid"))
-    await svc.store.replace_history(svc.history.items)
-    svc.changed()
+    await _commit(svc, undo, lambda: svc.store.replace_history(svc.history.items))
     return ok()
 
 
@@ -387,6 +414,15 @@ async def re_runs(svc: Service, user: User, body: Body) -> dict[str, Any]:
     return ok(run_list=svc.worker.runs, run_list_uid=svc.status()["run_list_uid"])
 
 
+def _lock_restorer(svc: Service) -> Callable[[], None]:
+    before = svc.lock
+
+    def restore() -> None:
+        svc.lock = before
+
+    return restore
+
+
 async def lock(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "lock_key", "note", "environment", "queue")
     key = body.get("lock_key")
@@ -397,9 +433,9 @@ async def lock(svc: Service, user: User, body: Body) -> dict[str, Any]:
         raise RequestRejected(400, "lock what? set 'environment' and/or 'queue' to true")
     if svc.lock.locked and key != svc.lock.key:
         raise RequestRejected(403, f"already locked by {svc.lock.user!r} with another key")
+    undo = _lock_restorer(svc)
     svc.lock = Lock(environment, queue, key, user.name, body.get("note"), time.time())
-    await svc.store.save_lock(svc.lock.stored())
-    svc.changed()
+    await _commit(svc, undo, lambda: svc.store.save_lock(svc.lock.stored()))
     return ok(lock_info=svc.lock.info(), lock_info_uid=svc.lock.uid)
 
 
@@ -407,9 +443,9 @@ async def unlock(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "lock_key")
     if svc.lock.locked and body.get("lock_key") != svc.lock.key:
         raise RequestRejected(403, f"wrong lock_key: locked by {svc.lock.user!r}")
+    undo = _lock_restorer(svc)
     svc.lock = Lock()
-    await svc.store.save_lock(None)
-    svc.changed()
+    await _commit(svc, undo, lambda: svc.store.save_lock(None))
     return ok(lock_info=svc.lock.info(), lock_info_uid=svc.lock.uid)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,15 @@ class History:
     def append(self, item: Item) -> None:
         self.items.append(item)
         self.uid = new_uid()
+
+    def restorer(self) -> Callable[[], None]:
+        """A function that puts the history back as it is now (a change not saved)."""
+        items, uid = list(self.items), self.uid
+
+        def restore() -> None:
+            self.items, self.uid = items, uid
+
+        return restore
 
     def clear(self, *, size: int | None = None, item_uid: str | None = None) -> None:
         """Drop everything, or keep the newest `size` items, or drop up to `item_uid`."""
@@ -85,6 +94,16 @@ class PlanQueue:
 
     def _changed(self) -> None:
         self.uid = new_uid()
+
+    def restorer(self) -> Callable[[], None]:
+        """A function that puts the queue back as it is now (a change not saved)."""
+        items, running, mode, uid = list(self.items), self.running, dict(self.mode), self.uid
+
+        def restore() -> None:
+            self.items[:] = items
+            self.running, self.mode, self.uid = running, mode, uid
+
+        return restore
 
     # -- lookups ---------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ missing or wrong key, wrong scope, malformed JSON, oversized body."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,3 +198,27 @@ def test_wrong_state_and_unknown_paths(http: httpx.Client) -> None:
     assert reply.status_code == 400 and "no item with uid 'nope'" in reply.json()["detail"]
     assert http.get("/api/no/such/thing", headers=auth(ADMIN_KEY)).status_code == 404
     assert snapshot(http) == before
+
+
+def test_a_change_the_database_cannot_keep_is_undone(
+    shared_service: ServiceProcess, http: httpx.Client
+) -> None:
+    """The queue database refuses the write (another process holds its write lock past
+    the 5 s busy timeout): the request fails saying so, and the queue is as it was: a
+    client never sees a change that a restart would forget."""
+    before = snapshot(http)
+    blocker = sqlite3.connect(shared_service.db.removeprefix("sqlite:///"), timeout=1)
+    blocker.isolation_level = None
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = add(http, plan("count", ["scaler"], num=3), ADMIN_KEY)
+        cleared = http.post("/api/queue/clear", headers=auth(ADMIN_KEY))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    for response in (refused, cleared):
+        assert response.status_code == 500
+        assert "could not be saved" in response.json()["detail"]
+        assert "nothing changed" in response.json()["detail"]
+    assert snapshot(http) == before
+    assert add(http, plan("count", ["scaler"], num=3), ADMIN_KEY).status_code == 200
