@@ -3,6 +3,7 @@ synthetic runs made with event-model, a private nx-27017 server, timing helpers.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import tempfile
@@ -57,3 +58,14 @@ def state_dir() -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def events_and_runs(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """``--events`` (20,000) and ``--runs`` (5), the options of the document benchmarks;
+    prepares the state directory too."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    state_dir()
+    return args

@@ -21,7 +21,6 @@ of a bare soft ``count``, so the floor of the in-process design can be read off:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sqlite3
@@ -36,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._storage_common import Docs, state_dir, synthetic_run
+from bench._storage_common import Docs, events_and_runs, synthetic_run
 
 
 def best(runs: int, n: int, fn: Callable[[], Any]) -> float:
@@ -117,11 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     from storage.mongo import object_id
     from storage.sqlite import SCHEMA, TABLES, insert_sql
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
-    state_dir()
+    args = events_and_runs(__doc__, argv)
     docs = synthetic_run(args.events)
     n = len(docs)
     records = [(time.time_ns() + i, name, doc) for i, (name, doc) in enumerate(docs)]

@@ -14,7 +14,6 @@ tenth of the same run into nx-27017 too, as the anchor.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sqlite3
@@ -27,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._result import Result, emit
-from bench._storage_common import Docs, fresh_db, median, nx_server, state_dir, synthetic_run
+from bench._storage_common import Docs, events_and_runs, fresh_db, median, nx_server, synthetic_run
 
 BATCH = 1000
 DISPATCH_BATCH = 512  # the most the dispatcher hands a handle_batch subscriber at once
@@ -130,11 +129,7 @@ async def measure(n_events: int, runs: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
-    state_dir()
+    args = events_and_runs(__doc__, argv)
     figures = asyncio.run(measure(args.events, args.runs))
     for label, rate in figures.items():
         print(f"  {label:<14} {rate:10,.0f} documents/s (median of {args.runs})")
