@@ -6,12 +6,13 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 from pv_values import pv_values
 from storage_helpers import Docs, stored_form, subscribe_writer
 
-from acq import RunEngine
+from acq import RunEngine, RunEnginePaused
 from devices import connect
 from devices.epics import EpicsMotor, Scaler
 from plans import scan
@@ -46,3 +47,40 @@ async def test_an_ioc_scan_is_stored_and_read_back(
         np.testing.assert_array_equal(table[key], [e["data"][key] for e in events])
     assert "scaler" in await run.configuration()
     assert stored_form(await run.documents()) == stored_form(list(docs))
+
+
+@pytest.mark.parametrize("end", ["resume", "abort"])
+async def test_an_ioc_scan_paused_mid_move_is_stored_as_emitted(
+    sim_ioc: Any, RE: RunEngine, docs: Docs, catalog: Catalog, end: str
+) -> None:
+    """Paused at once (mid-move) on the IOC, then resumed or aborted: the stored run is
+    every document the engine emitted, the interruption record included, and nothing
+    after the end."""
+    m1 = EpicsMotor(sim_ioc.pv("m1"), name="m1")
+    scaler = Scaler(sim_ioc.pv("scaler1"), name="scaler")
+    await connect(m1, scaler, timeout=10)
+    subscribe_writer(RE, catalog.writer)
+    second = anyio.Event()
+    RE.subscribe(lambda name, doc: doc["seq_num"] == 2 and second.set(), "event")
+
+    async def pause_after_the_second_point() -> None:
+        await second.wait()
+        RE.request_pause(defer=False, reason="test pause")
+
+    async with quick(sim_ioc):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pause_after_the_second_point)
+            with pytest.raises(RunEnginePaused):
+                await RE(scan([scaler], m1, -1, 1, 8), sample="Si")
+        result = await (RE.resume() if end == "resume" else RE.abort(reason="test abort"))
+    assert result.exit_status == ("success" if end == "resume" else "abort")
+    assert result.interrupted and not result.subscriber_errors
+    await catalog.writer.flush(timeout=30)
+
+    run = await catalog.run(-1)
+    assert run.uid == result.run_uids[0]
+    assert stored_form(await run.documents()) == stored_form(list(docs))
+    assert "interruptions" in await run.streams()
+    assert run.stop is not None and run.stop["exit_status"] == result.exit_status
+    points = len((await run.table())["m1"])
+    assert (points == 8) if end == "resume" else (2 <= points < 8)
