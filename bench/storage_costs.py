@@ -114,7 +114,7 @@ async def writer_loop(runs: int, docs: Docs) -> float:
 def main(argv: list[str] | None = None) -> None:
     from storage.journal import _HEADER, _encode
     from storage.mongo import object_id
-    from storage.sqlite import SCHEMA, TABLES, insert_sql
+    from storage.sqlite import SCHEMA, TABLES, WRITER_PRAGMAS, insert_sql
 
     args = events_and_runs(__doc__, argv)
     docs = synthetic_run(args.events)
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     built = rows()
     conn = sqlite3.connect(Path(tempfile.mkdtemp()) / "c.db", isolation_level=None)
     conn.executescript(SCHEMA)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    for pragma in WRITER_PRAGMAS:  # as the catalog sets its connection
+        conn.execute(pragma)
 
     def execute() -> None:
         for frame, frame_rows in zip(frames, built, strict=True):

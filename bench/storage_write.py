@@ -83,11 +83,12 @@ def bluesky_mongo(uri: str, docs: Docs) -> float | None:
 
 
 def raw_sqlite(path: Path, docs: Docs) -> float:
-    from storage.sqlite import SCHEMA, TABLES, insert_sql
+    from storage.sqlite import SCHEMA, TABLES, WRITER_PRAGMAS, insert_sql
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript(SCHEMA)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    for pragma in WRITER_PRAGMAS:  # as the catalog sets its connection
+        conn.execute(pragma)
     start = time.perf_counter()
     for i in range(0, len(docs), BATCH):
         groups: dict[str, list[tuple]] = {}

@@ -28,7 +28,7 @@ from .documents import canonical, dumps, sanitize
 from .errors import CatalogReadOnlyError, CatalogUnreachableError
 from .journal import Record
 
-__all__ = ["SQLiteBackend", "open_sqlite"]
+__all__ = ["WRITER_PRAGMAS", "SQLiteBackend", "open_sqlite"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS stream_datum (
     doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS stream_datum_descriptor ON stream_datum (descriptor);
 """
+
+#: How a writing catalog's connection is set. Commits are not fsynced (WAL keeps the file
+#: consistent; the writer's journal covers a crash of the process). A 32 MB page cache,
+#: and a WAL checkpoint every 10,000 pages (~40 MB) instead of 1,000: a checkpoint copies
+#: every B-tree page changed since the last, and each batch of events touches the same
+#: index pages again (100,000 events inserted in batches of 1,000: 11.4 -> 8.6 us each,
+#: the deferred checkpoint counted). After a checkpoint the WAL file is cut to 64 MB.
+WRITER_PRAGMAS = (
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA cache_size = -32768",
+    "PRAGMA wal_autocheckpoint = 10000",
+    "PRAGMA journal_size_limit = 67108864",
+)
 
 # kind -> (table, id column, INSERT statement, row builder)
 _Row = tuple[Any, ...]
@@ -361,7 +374,8 @@ async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
                 conn.execute("SELECT count(*) FROM run_start").fetchone()
             else:
                 conn.executescript(SCHEMA)
-                conn.execute("PRAGMA synchronous = NORMAL")
+                for pragma in WRITER_PRAGMAS:
+                    conn.execute(pragma)
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "readonly" in text or "read-only" in text:
