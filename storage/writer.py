@@ -115,21 +115,23 @@ class CatalogWriter:
             if self._closed or self._journal_failure is not None:
                 self._raise_refusal()
             due = ""  # why the backlog must be stored now
-            while batch:
-                name, doc = batch.popleft()
-                parts = split(name, doc) if name in _PAGES else ((name, doc),)
-                for kind, part in parts:
-                    seq = time.time_ns()
-                    if seq <= last_seq:
-                        seq = last_seq + 1
-                    last_seq = seq
-                    record = (seq, kind, part)
-                    unwritten.append(record)
-                    backlog.append(record)
-                if name in _STORE_NOW or len(backlog) >= batch_size:
-                    due = name
-                    break
-            self._last_seq = last_seq
+            try:
+                while batch:
+                    name, doc = batch.popleft()
+                    parts = split(name, doc) if name in _PAGES else ((name, doc),)
+                    for kind, part in parts:
+                        seq = time.time_ns()
+                        if seq <= last_seq:  # the clock stood still or went back
+                            seq = last_seq + 1
+                        last_seq = seq
+                        record = (seq, kind, part)
+                        unwritten.append(record)
+                        backlog.append(record)
+                    if name in _STORE_NOW or len(backlog) >= batch_size:
+                        due = name
+                        break
+            finally:  # also when a malformed page raised: the sequence stays increasing
+                self._last_seq = last_seq
             now = time.monotonic()
             if due or now - self._last_store >= self.max_delay:
                 self._write_journal()
