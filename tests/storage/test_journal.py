@@ -64,6 +64,13 @@ def test_a_long_run_gives_back_the_disk_space_of_stored_frames(
 ) -> None:
     """Frames keep following the stored ones (a batch is always in flight), so the file
     is not truncated until the run ends; the stored part's blocks are freed meanwhile."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x" * 8192)
+    with open(probe, "r+b") as f:
+        try:
+            journal_module._punch_hole(f.fileno(), 0, 4096)
+        except OSError as exc:
+            pytest.skip(f"this file system cannot punch holes ({exc})")
     monkeypatch.setattr(journal_module, "_PUNCH_STEP", 1 << 20)
     journal = Journal(tmp_path / "j")
     payload = os.urandom(64 << 10).hex()  # 128 kB of text a record, incompressible
