@@ -295,3 +295,24 @@ async def test_a_failing_batch_subscriber_is_charged_with_the_document_it_took(d
         ("event", 3),
     ]
     assert "cannot handle event 2" in str(result.subscriber_errors[1])
+
+
+async def test_a_slow_critical_batch_subscriber_holds_the_scan_and_loses_nothing(det):
+    RE = RunEngine(waiting_hook=None)
+    seen = []
+
+    class SlowStore:
+        def __call__(self, name, doc):
+            raise AssertionError("a subscriber with handle_batch is not called per document")
+
+        async def handle_batch(self, batch):
+            while batch:
+                name, doc = batch.popleft()
+                if name == "event":
+                    await anyio.sleep(0.0005)
+                    seen.append(doc["seq_num"])
+
+    RE.subscribe(SlowStore(), critical=True, max_backlog=50)
+    result = await RE(count([det], 400))
+    assert result.exit_status == "success" and not result.subscriber_errors
+    assert seen == list(range(1, 401))
