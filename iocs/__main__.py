@@ -14,6 +14,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import FrameType
 
@@ -40,6 +41,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed the random noise, for reproducible counts"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log caproto's INFO too")
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the process that started this one died)",
+    )
     return parser
 
 
@@ -57,11 +63,27 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _stop_when_stdin_closes() -> None:
+    """A parent that holds our standard input open and dies (killed test run, Ctrl-C'd
+    demo) closes it: then stop as on SIGTERM, instead of serving on with nobody to end us."""
+
+    def watch() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked in a buffered read holds its lock
+        # at interpreter shutdown, which is fatal
+        while os.read(0, 4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stdin watch", daemon=True).start()
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "acq iocs") -> int:
     # SIGTERM during start-up stops as cleanly as Ctrl-C; once serving, the server's own
     # handlers take over.
     signal.signal(signal.SIGTERM, _interrupt)
     args = _parser(prog).parse_args(argv)
+    if args.exit_with_stdin:
+        _stop_when_stdin_closes()
     try:
         return _run(args, prog)
     except KeyboardInterrupt:

@@ -165,26 +165,42 @@ class ManagedProcess:
         return f"<{self.name} pid={self.pid} alive={self.alive()}>"
 
 
-_REPEATER_CODE = (
-    "import ctypes; from epicscorelibs.path import get_lib;"
-    # ca_repeater() is exported with C++ linkage; it serves forever.
-    "getattr(ctypes.CDLL(get_lib('ca')), '_Z11ca_repeaterv')()"
-)
+_REPEATER_CODE = """
+import ctypes, os, threading
+from epicscorelibs.path import get_lib
+
+def exit_when_stdin_closes():  # our end of its standard input closed: we stopped, or died
+    while os.read(0, 4096):
+        pass
+    os._exit(0)
+
+threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+# ca_repeater() is exported with C++ linkage; it serves forever.
+getattr(ctypes.CDLL(get_lib("ca")), "_Z11ca_repeaterv")()
+"""
 
 
 def start_repeater(env: CAEnvironment, log: Path | None = None) -> ManagedProcess:
     """EPICS base's CA repeater (libca wants one that confirms its registration)."""
     return ManagedProcess(
-        "ca-repeater", [sys.executable, "-c", _REPEATER_CODE], env.client_env(), log=log
+        "ca-repeater",
+        [sys.executable, "-c", _REPEATER_CODE],
+        env.client_env(),
+        keep_stdin_open=True,
+        log=log,
     )
 
 
 def start_sim_ioc(
     env: CAEnvironment, port: int, prefix: str, *extra: str, log: Path | None = None
 ) -> ManagedProcess:
-    """The simulated beamline (`python -m iocs`) serving `prefix` on `port`."""
-    argv = [sys.executable, "-m", "iocs", "--prefix", prefix, "--port", str(port), *extra]
-    return ManagedProcess(f"sim-ioc {prefix}", argv, env.server_env(port), log=log)
+    """The simulated beamline (`python -m iocs`) serving `prefix` on `port`; it stops by
+    itself if this process dies (its standard input closes)."""
+    argv = [sys.executable, "-m", "iocs", "--prefix", prefix, "--port", str(port)]
+    argv += ["--exit-with-stdin", *extra]
+    return ManagedProcess(
+        f"sim-ioc {prefix}", argv, env.server_env(port), keep_stdin_open=True, log=log
+    )
 
 
 def start_base_ioc(

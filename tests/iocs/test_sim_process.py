@@ -6,10 +6,11 @@ import signal
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 
 import pytest
 
-from iocs.processes import start_sim_ioc, wait_for_pvs
+from iocs.processes import free_port, start_repeater, start_sim_ioc, wait_for_pvs
 
 MOTOR_FIELDS = (
     "VAL RBV DMOV MOVN STOP SPMG VELO VMAX ACCL HLM LLM DHLM DLLM LVIO EGU DESC PREC MRES RDBD OFF"
@@ -96,3 +97,25 @@ def test_ioc_stops_cleanly_on_signal(ca_env, ca_repeater, tmp_path, stop_signal)
     assert returncode == 0, output
     assert f"with prefix {prefix} on 127.0.0.1:{port}" in output
     assert "Traceback" not in output
+
+
+def test_the_ioc_and_the_repeater_stop_when_their_parent_lets_go(ca_env, ca_repeater, tmp_path):
+    """A test run or demo that is killed closes their standard input: they stop too,
+    rather than serving on with nobody left to end them."""
+    prefix = f"orphan{uuid.uuid4().hex[:5]}:"
+    port = ca_env.server_ports[2]  # the session's spare port
+    log = tmp_path / "ioc.log"
+    ioc = start_sim_ioc(ca_env, port, prefix, log=log)
+    repeater = start_repeater(replace(ca_env, repeater_port=free_port()), log=tmp_path / "rep.log")
+    try:
+        wait_for_pvs([f"{prefix}m1.RBV"], timeout=30, process=ioc)
+        assert repeater.alive()
+        for process in (ioc, repeater):
+            assert process.proc.stdin is not None
+            process.proc.stdin.close()  # what the kernel does when we die
+        assert ioc.proc.wait(timeout=10) == 0, log.read_text()
+        assert repeater.proc.wait(timeout=10) == 0
+    finally:
+        ioc.stop()
+        repeater.stop()
+    assert "Traceback" not in log.read_text()
