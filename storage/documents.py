@@ -88,15 +88,7 @@ def sanitize(doc: Mapping[str, Any]) -> dict[str, Any]:
     Tuples become lists (what a database gives back), so a stored document and its
     sanitised original compare equal.
     """
-    out: dict[str, Any] = {}
-    scalars = _SCALARS
-    for key, value in doc.items():  # the common cases inline: ~1 us an event, not ~2
-        kind = type(value)
-        if kind in scalars or (kind is dict and scalars.issuperset(map(type, value.values()))):
-            out[key] = value
-        else:
-            out[key] = plain(value)
-    return out
+    return {k: plain(v) for k, v in doc.items()}
 
 
 def _default(value: Any) -> Any:
