@@ -14,11 +14,10 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .processes import LOOPBACK, busy_protocols
+from .processes import LOOPBACK, busy_protocols, when_stdin_closes
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -63,27 +62,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_when_stdin_closes() -> None:
-    """A parent that holds our standard input open and dies (killed test run, Ctrl-C'd
-    demo) closes it: then stop as on SIGTERM, instead of serving on with nobody to end us."""
-
-    def watch() -> None:
-        # os.read, not sys.stdin: a daemon thread blocked in a buffered read holds its lock
-        # at interpreter shutdown, which is fatal
-        while os.read(0, 4096):
-            pass
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="stdin watch", daemon=True).start()
-
-
 def main(argv: Sequence[str] | None = None, prog: str = "acq iocs") -> int:
     # SIGTERM during start-up stops as cleanly as Ctrl-C; once serving, the server's own
     # handlers take over.
     signal.signal(signal.SIGTERM, _interrupt)
     args = _parser(prog).parse_args(argv)
-    if args.exit_with_stdin:
-        _stop_when_stdin_closes()
+    if args.exit_with_stdin:  # stop as on SIGTERM, rather than serve on with nobody to end us
+        when_stdin_closes(lambda: os.kill(os.getpid(), signal.SIGTERM))
     try:
         return _run(args, prog)
     except KeyboardInterrupt:

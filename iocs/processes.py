@@ -20,7 +20,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,26 +166,25 @@ class ManagedProcess:
         return f"<{self.name} pid={self.pid} alive={self.alive()}>"
 
 
-_REPEATER_CODE = """
-import ctypes, os, threading
-from epicscorelibs.path import get_lib
+def when_stdin_closes(action: Callable[[], object]) -> None:
+    """Call `action` (in a daemon thread) once standard input reaches its end: the parent
+    that holds our end of the pipe stopped us, or died (a killed test run or demo)."""
 
-def exit_when_stdin_closes():  # our end of its standard input closed: we stopped, or died
-    while os.read(0, 4096):
-        pass
-    os._exit(0)
+    def watch() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked in a buffered read holds its lock
+        # at interpreter shutdown, which is fatal
+        while os.read(0, 4096):
+            pass
+        action()
 
-threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
-# ca_repeater() is exported with C++ linkage; it serves forever.
-getattr(ctypes.CDLL(get_lib("ca")), "_Z11ca_repeaterv")()
-"""
+    threading.Thread(target=watch, name="stdin watch", daemon=True).start()
 
 
 def start_repeater(env: CAEnvironment, log: Path | None = None) -> ManagedProcess:
     """EPICS base's CA repeater (libca wants one that confirms its registration)."""
     return ManagedProcess(
         "ca-repeater",
-        [sys.executable, "-c", _REPEATER_CODE],
+        [sys.executable, "-m", "iocs.repeater"],
         env.client_env(),
         keep_stdin_open=True,
         log=log,
