@@ -39,6 +39,7 @@ from .errors import (
     UnknownCommand,
 )
 from .execution import CACHE_POLICY, Execution, ExitStatus, Outcome
+from .heap import heap_frozen
 from .interruptions import Interrupt, InterruptionHandling, State
 from .lifecycle import release_paused
 from .metadata import MetadataValidator, ScanIdStore, check_metadata, versions
@@ -379,7 +380,7 @@ class RunEngine(InterruptionHandling):
         self._dispatcher.open_failure_window()
         outcome: Outcome | None = None
         try:
-            with self._ctrl_c.installed(self.handle_sigint):
+            with self._ctrl_c.installed(self.handle_sigint), heap_frozen():
                 async with self._dispatcher.serving():
                     async with anyio.create_task_group() as tg:
                         self._tg = tg
