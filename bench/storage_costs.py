@@ -8,6 +8,9 @@ event on its own (best of `runs`, per event), next to the engine's own time per 
 of a bare soft ``count``, so the floor of the in-process design can be read off:
 
 - engine: a bare ``count`` of one SimDetector, per point, no subscriber;
+- null subscriber: what a subscriber that does nothing at all adds to that point in a
+  scan (CPU time of the engine's thread, with minus without, median of paired runs):
+  the floor of any subscriber, the writer included;
 - dispatch: ``emit`` plus handing the documents to a ``handle_batch`` subscriber that
   does nothing;
 - writer batch loop: `CatalogWriter.handle_batch` with the journal and the database
@@ -65,18 +68,46 @@ async def engine_point(runs: int, n: int) -> float:
     return min(times) / n * 1e6
 
 
+class NullSubscriber:
+    """Takes every document and does nothing with it."""
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        pass
+
+    def handle_batch(self, batch: deque) -> None:
+        batch.clear()
+
+
+async def null_in_scan(runs: int, n: int) -> float:
+    """What a subscriber that does nothing adds to a bare point, in CPU time of the
+    engine's thread (steadier than the wall clock on a shared machine): the median over
+    `runs` rounds of a count with it minus a count without it."""
+    from acq import RunEngine
+    from devices.sim import SimDetector
+    from plans import count
+
+    det = SimDetector("det")
+    RE = RunEngine(waiting_hook=None)
+    await RE(count([det], 100))
+    added = []
+    for _ in range(2 * runs + 1):
+        per_point = []
+        for subscribed in (False, True):
+            token = RE.subscribe(NullSubscriber()) if subscribed else None
+            start = time.thread_time()
+            await RE(count([det], n))
+            per_point.append((time.thread_time() - start) / n * 1e6)
+            if token is not None:
+                RE.unsubscribe(token)
+        added.append(per_point[1] - per_point[0])
+    return sorted(added)[len(added) // 2]
+
+
 async def dispatch(runs: int, docs: Docs) -> float:
     from acq.dispatch import Dispatcher
 
-    class Nothing:
-        def __call__(self, name: str, doc: dict[str, Any]) -> None:
-            pass
-
-        def handle_batch(self, batch: deque) -> None:
-            batch.clear()
-
     dispatcher = Dispatcher()
-    dispatcher.subscribe(Nothing())
+    dispatcher.subscribe(NullSubscriber())
     times = []
     async with dispatcher.serving():
         for _ in range(runs):
@@ -124,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     payloads = [_encode(frame) for frame in frames]
     costs: dict[str, float] = {}
     costs["engine point"] = asyncio.run(engine_point(args.runs, args.events))
+    costs["null subscriber"] = asyncio.run(null_in_scan(args.runs, args.events))
     costs["dispatch"] = asyncio.run(dispatch(args.runs, docs))
     costs["writer batch loop"] = asyncio.run(writer_loop(args.runs, docs))
     costs["journal pickle"] = best(args.runs, n, lambda: [_encode(f) for f in frames])
@@ -175,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
         ],
     )
     for label, us in costs.items():
-        print(f"  {label:<20} {us:7.2f} us {'a point' if label == 'engine point' else 'an event'}")
+        unit = "a point" if label in ("engine point", "null subscriber") else "an event"
+        print(f"  {label:<20} {us:7.2f} us {unit}")
     point = costs["engine point"]
     engine_side = sum(
         costs[k] for k in ("dispatch", "writer batch loop", "journal pickle", "journal write")
@@ -186,7 +219,9 @@ def main(argv: list[str] | None = None) -> None:
         f"thread (dispatch, batch loop, journal), {engine_side / point:.1%} of a bare "
         f"{point:.1f} us point; the database adds {sqlite:.2f} us (SQLite, worker thread, "
         f"{sqlite / point:.0%}) or {costs['Mongo BSON']:.2f} us (Mongo BSON, engine's thread, "
-        f"{costs['Mongo BSON'] / point:.0%}); best of {args.runs}"
+        f"{costs['Mongo BSON'] / point:.0%}); a subscriber that does nothing adds "
+        f"{costs['null subscriber']:.2f} us ({costs['null subscriber'] / point:.1%}) of engine "
+        f"CPU to a point in a scan; best of {args.runs}"
     )
 
 
