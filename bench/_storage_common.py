@@ -1,5 +1,6 @@
 """Shared pieces of the storage benchmarks (no ``main``: ``python -m bench`` skips it):
-synthetic runs made with event-model, a private nx-27017 server, timing helpers."""
+synthetic runs made with event-model, a private nx-27017 server, timing helpers, and a
+subscriber that does nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,20 @@ from typing import Any
 from event_model import compose_run
 
 Docs = list[tuple[str, dict[str, Any]]]
+
+#: the most documents the engine's dispatcher hands a ``handle_batch`` subscriber at once
+#: (``acq.dispatch._BATCH``)
+DISPATCH_BATCH = 512
+
+
+class NullSubscriber:
+    """Takes every document and does nothing with it: the floor of any subscriber."""
+
+    def __call__(self, name: str, doc: dict[str, Any]) -> None:
+        pass
+
+    def handle_batch(self, batch: deque) -> None:
+        batch.clear()
 
 
 def synthetic_run(n_events: int, n_keys: int = 4) -> Docs:

@@ -38,7 +38,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._storage_common import Docs, events_and_runs, synthetic_run
+from bench._storage_common import (
+    DISPATCH_BATCH,
+    Docs,
+    NullSubscriber,
+    events_and_runs,
+    synthetic_run,
+)
 
 
 def best(runs: int, n: int, fn: Callable[[], Any]) -> float:
@@ -66,16 +72,6 @@ async def engine_point(runs: int, n: int) -> float:
         await RE(count([det], n))
         times.append(docs["stop"]["time"] - docs["start"]["time"])
     return min(times) / n * 1e6
-
-
-class NullSubscriber:
-    """Takes every document and does nothing with it."""
-
-    def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        pass
-
-    def handle_batch(self, batch: deque) -> None:
-        batch.clear()
 
 
 async def null_in_scan(runs: int, n: int) -> float:
@@ -134,8 +130,8 @@ async def writer_loop(runs: int, docs: Docs) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        for i in range(0, len(docs), 512):
-            await writer.handle_batch(deque(docs[i : i + 512]))
+        for i in range(0, len(docs), DISPATCH_BATCH):
+            await writer.handle_batch(deque(docs[i : i + DISPATCH_BATCH]))
         times.append(time.perf_counter() - start)
     writer._unwritten.clear()
     await catalog.close()

@@ -32,20 +32,10 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._result import Result, emit
-from bench._storage_common import fresh_db, median, nx_server, state_dir
+from bench._storage_common import NullSubscriber, fresh_db, median, nx_server, state_dir
 
 TARGET = 0.05
 NULL = "null subscriber"
-
-
-class NullSubscriber:
-    """Takes every document and does nothing with it."""
-
-    def __call__(self, name: str, doc: dict[str, Any]) -> None:
-        pass
-
-    def handle_batch(self, batch: Any) -> None:
-        batch.clear()
 
 
 async def one_run(RE: Any, det: Any, n: int, delay: float) -> tuple[float, float]:

@@ -26,10 +26,17 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._result import Result, emit
-from bench._storage_common import Docs, events_and_runs, fresh_db, median, nx_server, synthetic_run
+from bench._storage_common import (
+    DISPATCH_BATCH,
+    Docs,
+    events_and_runs,
+    fresh_db,
+    median,
+    nx_server,
+    synthetic_run,
+)
 
 BATCH = 1000
-DISPATCH_BATCH = 512  # the most the dispatcher hands a handle_batch subscriber at once
 
 
 async def via_writer(uri: str, docs: Docs) -> float:
