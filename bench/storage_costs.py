@@ -121,12 +121,12 @@ async def writer_loop(runs: int, docs: Docs) -> float:
     catalog = await open_catalog(f"sqlite:///{tempfile.mkdtemp()}/c.db", timeout=10)
     writer = catalog.writer
 
-    async def nothing_stored(wait: bool = True) -> bool:
-        writer._backlog.clear()
-        return True
+    async def nothing_settled(stop_seq: int) -> None:
+        pass
 
     writer._write_journal = lambda sync=False: writer._unwritten.clear()  # type: ignore[method-assign]
-    writer._store_backlog = nothing_stored  # type: ignore[method-assign]
+    writer._request_store = lambda everything: writer._backlog.clear()  # type: ignore[method-assign]
+    writer._settle_run = nothing_settled  # type: ignore[method-assign]
     times = []
     for _ in range(runs):
         start = time.perf_counter()

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,8 @@ class MongoServer:
 
 class SlowProxy:
     """A loopback TCP proxy that holds every client->server chunk `delay` seconds
-    (one Mongo request is one chunk or a few), in a thread with its own event loop."""
+    (one Mongo request is one chunk or a few), in a thread with its own event loop.
+    `delay` may be changed while it runs: each chunk reads it when it arrives."""
 
     def __init__(self, target_port: int, delay: float = 0.2) -> None:
         self.target_port = target_port
@@ -136,8 +138,8 @@ class SlowProxy:
         try:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._pipe(client_r, server_w, self.delay))
-                tg.create_task(self._pipe(server_r, client_w, 0.0))
+                tg.create_task(self._pipe(client_r, server_w, lambda: self.delay))
+                tg.create_task(self._pipe(server_r, client_w, lambda: 0.0))
         except (OSError, ExceptionGroup, asyncio.CancelledError):
             pass  # a peer hung up, or the proxy is closing: the connection ends either way
         finally:
@@ -145,11 +147,11 @@ class SlowProxy:
             self._tasks.discard(task)
 
     @staticmethod
-    async def _pipe(reader: Any, writer: Any, delay: float) -> None:
+    async def _pipe(reader: Any, writer: Any, delay: Callable[[], float]) -> None:
         try:
             while data := await reader.read(1 << 20):
-                if delay:
-                    await asyncio.sleep(delay)
+                if hold := delay():
+                    await asyncio.sleep(hold)
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -1,36 +1,46 @@
 """`CatalogWriter`: the subscriber that stores documents without ever holding up a scan.
 
 Subscribe it as ``RE.subscribe(catalog.writer, critical=True)``. It is an async callback:
-the engine's dispatcher calls it from that subscriber's own consumer task, so when it
-awaits the database only this subscriber waits, never the engine.
+the engine's dispatcher calls it from that subscriber's own consumer task, so it never
+runs on the engine's path.
 
-The dispatcher hands it the queued documents a batch at a time (`handle_batch`; a call
-``writer(name, doc)`` is a batch of one). Per document: split pages, keep the record
-for the journal (a list append; writing it later, in one frame with the others, costs
-about half a microsecond per event). The records go to the journal file (one ``write``)
-at the latest `sync_interval` (50 ms) after the first of them -- a loop timer does it
-even if no further document arrives -- and before any batch is sent to the database.
-Batches go to the database when a run starts, gets a descriptor, or stops (awaited, so
-a conflict shows at once), when `batch_size` documents are waiting, or when the last
-store is `max_delay` old. One batch is in flight while the next documents are
-journalled: the writer owns that single task and always awaits it (at the next batch,
-`flush()` or `close()`), so the database and the journal work at the same time, and
-nothing runs unowned. A database that fails or is slower than `store_timeout` leaves
-the documents in the journal; the writer retries with backoff (0.5 s doubling to 30 s)
-on later documents, and `flush()` or the next `open_catalog` on this journal stores the
-rest. At a run's stop and at `flush()`, whatever the database has not confirmed is
-fsynced (what it has confirmed is as safe as the database keeps it; fsyncing a whole
-run's journal just before the database confirmed it cost ~0.5 us a document).
+Two parts, so that the journal never waits for the database:
+
+- The subscriber side (`handle_batch`; a call ``writer(name, doc)`` is a batch of one)
+  only journals. Per document: split pages, keep the record for the journal (a list
+  append; writing it later, in one frame with the others, costs about half a
+  microsecond per event). The records go to the journal file (one ``write``) at the
+  latest `sync_interval` (50 ms) after the first of them -- a loop timer does it even if
+  no further document arrives -- and at once for a run's start, descriptors and stop.
+  It never awaits the database, so a database that hangs cannot keep documents out of
+  the journal: a SIGKILL loses at most the last sync interval, whatever the database does.
+- One store task, owned by the writer, moves journalled documents into the database a
+  batch at a time (`insert_many` / one SQLite transaction), always after the journal
+  write that covers them. It is woken when a run starts, gets a descriptor, or stops,
+  when `batch_size` documents are waiting, or when the last store is `max_delay` old.
+  A database that fails or is slower than `store_timeout` leaves the documents in the
+  journal; the task retries by itself with backoff (0.5 s doubling to 30 s; every 2 s
+  while someone flushes), and the next `open_catalog` on this journal stores whatever a
+  process that ended left behind.
+
+At a run's stop the subscriber side waits up to one sync interval for the database to
+confirm the run (so a conflict in a run that stores quickly fails that run), then fsyncs
+what the database has not confirmed (what it has confirmed is as safe as the database
+keeps it; fsyncing a whole run's journal just before the database confirmed it cost
+~0.5 us a document).
 
 It raises (so a critical subscription fails the run) only when a document cannot be
-made safe: the journal cannot be written, or the database holds a different document
-under the same uid. A database outage alone never fails a run.
+made safe: the journal cannot be written, the database holds a different document under
+the same uid (found by the store task: raised by the next call, `flush()` or `close()`,
+and logged at once), or storing failed in a way that is not an outage. A database outage
+alone never fails a run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import pickle
 import time
 from collections import Counter, deque
@@ -72,27 +82,32 @@ class CatalogWriter:
         self.max_delay = max_delay
         self.store_timeout = store_timeout
         self.stored = 0  # documents stored by this writer (stats)
-        self._backlog: list[Record] = []  # not yet stored, in order
+        self._backlog: list[Record] = []  # not yet taken by the store task, in order
+        self._storing: list[Record] = []  # the batch the store task is storing
         self._stored_records = 0  # records stored since the journal was opened (mark)
+        self._stored_seq = 0  # seq of the last record the database confirmed
         self._last_seq = 0
         self._last_store = 0.0
         self._retry_at = 0.0
         self._backoff = 0.5
         self._last_error: str | None = None
         self._journal_failure: JournalError | None = None
+        self._failure: StorageError | None = None  # found by the store task, not yet raised
         self._timer: asyncio.TimerHandle | None = None
-        self._inflight: tuple[list[Record], asyncio.Task[Any]] | None = None
-        self._lock = anyio.Lock()
+        self._task: asyncio.Task[None] | None = None  # the store task
+        self._wake = asyncio.Event()  # something to store (or a flush waits)
+        self._changed = asyncio.Event()  # the store task finished an attempt
+        self._store_all = False  # store what is waiting now, not only full batches
         self._closed = False
         self._unwritten = journal.unwritten_records
 
     def __repr__(self) -> str:
-        return f"<CatalogWriter to {self.backend.label}, {len(self._backlog)} waiting>"
+        return f"<CatalogWriter to {self.backend.label}, {self.backlog} waiting>"
 
     @property
     def backlog(self) -> int:
         """Documents journalled (or buffered) but not yet known to be in the database."""
-        return len(self._backlog) + (len(self._inflight[0]) if self._inflight else 0)
+        return len(self._backlog) + len(self._storing)
 
     @property
     def last_error(self) -> str | None:
@@ -112,8 +127,7 @@ class CatalogWriter:
         batch_size = self.batch_size
         last_seq = self._last_seq
         while batch:
-            if self._closed or self._journal_failure is not None:
-                self._raise_refusal()
+            self._raise_refusal()
             due = ""  # why the backlog must be stored now
             try:
                 while batch:
@@ -132,25 +146,49 @@ class CatalogWriter:
                         break
             finally:  # also when a malformed page raised: the sequence stays increasing
                 self._last_seq = last_seq
-            now = time.monotonic()
-            if due or now - self._last_store >= self.max_delay:
+            if due in _STORE_NOW or time.monotonic() - self._last_store >= self.max_delay:
                 self._write_journal()
-                if now >= self._retry_at:
-                    await self._store_backlog(wait=due in _STORE_NOW)
-                if due == "stop" and self.backlog:
-                    self._write_journal(sync=True)  # what the database has not confirmed
-                last_seq = self._last_seq
+                self._request_store(everything=True)
+                if due == "stop":
+                    await self._settle_run(last_seq)
+            elif due:
+                self._write_journal()
+                self._request_store(everything=False)
             elif self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(
                     self.sync_interval, self._on_timer
                 )
             elif len(unwritten) > _MAX_UNWRITTEN:
                 self._write_journal()
+        self._raise_failure()  # after journalling: a document handed in is never dropped
+
+    async def _settle_run(self, stop_seq: int) -> None:
+        """At a stop: give the database one sync interval to confirm the run (so a
+        conflict fails the run it is in), fsync what it has not, raise what it found."""
+        with anyio.move_on_after(self.sync_interval):
+            while self._stored_seq < stop_seq and self._failure is None:
+                await self._wait_changed()
+        if self._stored_seq < stop_seq:
+            self._write_journal(sync=True)
+        self._raise_failure()
+
+    async def _wait_changed(self) -> None:
+        changed = self._changed
+        await changed.wait()
 
     def _raise_refusal(self) -> None:
+        """Raise if no document can be made safe now (closed, or the journal failed)."""
         if self._closed:
             raise StorageError(f"the catalog writer for {self.backend.label} is closed")
-        self._raise_journal_failure()
+        if self._journal_failure is not None:
+            raise self._journal_failure
+
+    def _raise_failure(self) -> None:
+        """Raise a refusal, or (once) what the store task found."""
+        self._raise_refusal()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -173,75 +211,100 @@ class CatalogWriter:
             self._journal_failure = exc
             raise
 
-    def _raise_journal_failure(self) -> None:
-        if self._journal_failure is not None:
-            raise self._journal_failure
+    # -- storing: the store task -------------------------------------------------------
 
-    # -- storing -----------------------------------------------------------------------
+    def _request_store(self, everything: bool) -> None:
+        """Wake the store task (starting it if need be): full batches are waiting, or
+        (`everything`) whatever is waiting should be stored now."""
+        if everything:
+            self._store_all = True
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._store_loop(), name=f"acq storage writer to {self.backend.label}"
+            )
 
-    async def _store_backlog(self, wait: bool = True) -> bool:
-        """Store the waiting documents a batch at a time; False if the database failed.
-
-        One batch at a time is in flight. With ``wait=False`` the last batch is left in
-        flight (the database works on it while the next documents are journalled) and
-        the next call, `flush` or `close` awaits it. Raises DocumentConflictError, after
-        storing everything else, if a document conflicts with a stored one or the server
-        refuses it (those documents are kept in ``<journal>.rejected``).
-        """
-        conflicts: list[tuple[Record, str]] = []
-        try:
-            async with self._lock:
-                if not await self._finish_inflight(conflicts):
-                    return False
-                while self._backlog:
-                    batch = self._backlog[: self.batch_size]
-                    del self._backlog[: len(batch)]
-                    self._write_journal()  # a document reaches the database after the journal
-                    self._last_store = time.monotonic()
-                    task = asyncio.get_running_loop().create_task(
-                        self._store_batch(batch),
-                        name=f"storage batch of {len(batch)} to {self.backend.label}",
-                    )
-                    self._inflight = (batch, task)
-                    if not wait and len(self._backlog) < self.batch_size:
-                        return True
-                    if not await self._finish_inflight(conflicts):
-                        return False
-                return True
-        finally:
-            if conflicts:
-                self._reject(conflicts)
-
-    async def _store_batch(self, records: list[Record]) -> list[tuple[Record, str]]:
-        with anyio.fail_after(self.store_timeout):
-            return await self.backend.store(records)
-
-    async def _finish_inflight(self, conflicts: list[tuple[Record, str]]) -> bool:
-        """Await the batch in flight; on failure put it back at the head of the backlog."""
-        if self._inflight is None:
-            return True
-        batch, task = self._inflight
-        try:
-            conflicts += await task
-        except (BackendUnavailable, TimeoutError) as exc:
-            self._inflight = None
-            self._backlog[:0] = batch
-            self._note_failure(exc)
+    def _has_work(self) -> bool:
+        if not self._backlog:
+            self._store_all = False
             return False
-        except BaseException:
-            self._inflight = None
-            self._backlog[:0] = batch
-            raise
-        self._inflight = None
+        return self._store_all or len(self._backlog) >= self.batch_size
+
+    async def _store_loop(self) -> None:
+        """Store batches while there is work; between attempts that failed, back off."""
+        while True:
+            if not self._has_work():
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:  # backing off after a failure; a flush shortens the wait
+                self._wake.clear()
+                with anyio.move_on_after(wait):
+                    await self._wake.wait()
+                continue
+            batch = self._backlog[: self.batch_size]
+            del self._backlog[: len(batch)]
+            self._storing = batch
+            try:
+                await self._store(batch)
+            finally:
+                if self._storing:  # not stored: back to the head of the backlog
+                    self._backlog[:0] = self._storing
+                    self._storing = []
+                changed, self._changed = self._changed, asyncio.Event()
+                changed.set()
+
+    async def _store(self, batch: list[Record]) -> None:
+        """One attempt at one batch. Never raises an Exception: what went wrong is
+        recorded (`last_error`, and `_failure` for the next call to raise)."""
+        try:
+            self.journal.write()  # a document reaches the database after the journal
+        except JournalError as exc:
+            log.error("%s", exc)
+            self._journal_failure = exc
+            self._retry_at = math.inf  # nothing more is stored: the writer refuses
+            return
+        self._last_store = time.monotonic()
+        try:
+            with anyio.fail_after(self.store_timeout):
+                conflicts = await self.backend.store(batch)
+        except (BackendUnavailable, TimeoutError) as exc:
+            self._note_failure(exc)
+            return
+        except Exception as exc:
+            log.error(
+                "storing %d documents in %s failed; they stay in the journal %s and are retried",
+                len(batch),
+                self.backend.label,
+                self.journal.path,
+                exc_info=exc,
+            )
+            self._note_failure(exc)
+            self._failure = StorageError(
+                f"storing documents in {self.backend.label} failed: "
+                f"{type(exc).__name__}: {exc}; they stay in the journal {self.journal.path} "
+                "and are retried"
+            )
+            self._failure.__cause__ = exc
+            return
+        self._storing = []
         self.stored += len(batch)
         self._stored_records += len(batch)
-        self.journal.mark_stored(self._stored_records)
+        self._stored_seq = batch[-1][0]
+        try:
+            self.journal.mark_stored(self._stored_records)
+        except JournalError as exc:
+            log.error("%s", exc)
+            self._journal_failure = exc
         if self._last_error is not None:
             log.warning("%s is back: the journalled documents are stored", self.backend.label)
         self._last_error = None
         self._backoff = 0.5
         self._retry_at = 0.0
-        return True
+        if conflicts:
+            self._failure = self._reject(conflicts)
+            log.error("%s", self._failure)
 
     def _note_failure(self, exc: BaseException) -> None:
         reason = str(exc) or f"no answer within {self.store_timeout} s"
@@ -256,21 +319,21 @@ class CatalogWriter:
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, 30.0)
 
-    def _reject(self, conflicts: list[tuple[Record, str]]) -> None:
+    def _reject(self, conflicts: list[tuple[Record, str]]) -> DocumentConflictError:
         rejected = self.journal.path.with_name(self.journal.path.name + ".rejected")
         with open(rejected, "ab") as f:
             for record, _ in conflicts:
                 pickle.dump(record, f, protocol=5)
         (_, name, doc), why = conflicts[0]
         key = doc.get("uid", doc.get("datum_id", ""))
-        raise DocumentConflictError(
+        return DocumentConflictError(
             f"{self.backend.label} cannot store {len(conflicts)} document(s), e.g. the "
             f"{name} {key!r}: {why}; new document {doc!r}. They are kept in "
             f"{rejected}."
         )
 
     def _describe_backlog(self) -> str:
-        kinds = Counter(name for _, name, _ in self._backlog)
+        kinds = Counter(name for _, name, _ in [*self._storing, *self._backlog])
         return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
 
     async def flush(self, timeout: float = 30.0) -> None:
@@ -278,15 +341,21 @@ class CatalogWriter:
 
         Raises `FlushTimeoutError` (naming the backlog and the last database error) if
         that does not happen within `timeout` seconds; the documents stay journalled.
+        Raises what the store task found (a conflict) if it has not been raised yet.
         """
-        self._raise_journal_failure()
+        self._raise_failure()
         self._write_journal()
+        target = self._last_seq
         with anyio.move_on_after(timeout):
-            while self._backlog or self._inflight:
-                if await self._store_backlog():
+            while self._stored_seq < target and self.backlog:
+                # someone is waiting: retry at least every 2 s, whatever the backoff
+                self._retry_at = min(self._retry_at, time.monotonic() + 2.0)
+                self._request_store(everything=True)
+                await self._wait_changed()
+                if self._failure is not None or self._journal_failure is not None:
                     break
-                await anyio.sleep(max(0.0, min(self._retry_at - time.monotonic(), 2.0)))
-        if self._backlog or self._inflight:
+        self._raise_failure()
+        if self._stored_seq < target and self.backlog:
             self._write_journal(sync=True)
             raise FlushTimeoutError(
                 f"{self.backlog} documents ({self._describe_backlog()}) are not in "
@@ -303,10 +372,10 @@ class CatalogWriter:
             await self.flush(timeout)
         finally:
             self._closed = True
-            if self._inflight is not None:  # flush gave up on it: stop it, keep it journalled
-                self._inflight[1].cancel()
-                await asyncio.wait([self._inflight[1]])  # its outcome was reported by flush
-                self._inflight = None
+            if self._task is not None:  # idle, or (flush gave up) mid-batch: stop it
+                self._task.cancel()
+                await asyncio.wait([self._task])  # a batch it was storing stays journalled
+                self._task = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None

@@ -4,6 +4,9 @@ uses.)"""
 
 from __future__ import annotations
 
+import pickle
+import struct
+from pathlib import Path
 from typing import Any
 
 from storage.documents import canonical, split
@@ -14,6 +17,7 @@ __all__ = [
     "MongoServer",
     "SlowProxy",
     "free_port",
+    "journalled",
     "stored_form",
     "subscribe_writer",
     "wait_for_port",
@@ -42,3 +46,15 @@ def subscribe_writer(RE: Any, writer: Any) -> int:
         return int(RE.subscribe(writer, critical=True))
     except TypeError:
         return int(RE.subscribe(writer))
+
+
+def journalled(path: Path) -> list[tuple[int, str, dict[str, Any]]]:
+    """The records in a journal file's intact frames, read from outside (no lock)."""
+    data, records = path.read_bytes(), []
+    while len(data) >= 8:
+        length, _ = struct.unpack("<II", data[:8])
+        if len(data) < 8 + length:
+            break  # a frame being written
+        records += pickle.loads(data[8 : 8 + length])
+        data = data[8 + length :]
+    return records

@@ -278,8 +278,10 @@ async def test_a_different_document_under_a_stored_uid_is_an_error(catalog: Cata
     start = {"uid": "run-conflict-1", "time": time.time(), "scan_id": 1}
     await catalog.writer("start", start)
     await catalog.writer.flush(timeout=30)
+    await catalog.writer("start", {**start, "scan_id": 2})  # journalled; found when stored
     with pytest.raises(DocumentConflictError, match="run-conflict-1"):
-        await catalog.writer("start", {**start, "scan_id": 2})
+        await catalog.writer.flush(timeout=30)
+    await catalog.writer.flush(timeout=30)  # raised once: the rest is stored
     assert (await catalog.run("run-conflict-1")).start == start
     rejected = catalog.writer.journal.path.with_name(catalog.writer.journal.path.name + ".rejected")
     assert rejected.stat().st_size > 0

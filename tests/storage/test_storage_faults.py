@@ -4,15 +4,25 @@ with SIGKILL, the database is slow. Every document ends up stored exactly once."
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from storage_helpers import Docs, MongoServer, SlowProxy, stored_form, subscribe_writer
+from storage_helpers import (
+    Docs,
+    MongoServer,
+    SlowProxy,
+    journalled,
+    stored_form,
+    subscribe_writer,
+)
 
 from acq import RunEngine
 from devices.sim import SimDetector
@@ -137,3 +147,65 @@ async def test_a_slow_database_never_holds_up_the_scan(
         assert list((await run.table())["seq_num"]) == list(range(1, 301))
         assert stored_form(await run.documents()) == stored_form(list(docs))
         await catalog.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mongo"])
+async def test_documents_reach_the_journal_while_the_database_hangs(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, RE: RunEngine, docs: Docs
+) -> None:
+    """The journal's promise (a SIGKILL loses at most the last sync interval) must not
+    depend on the database: while a store hangs, later documents are still journalled."""
+    det = SimDetector("det")
+    async with AsyncExitStack() as stack:
+        if backend == "sqlite":
+            path = tmp_path / "catalog.db"
+            catalog = await open_catalog(f"sqlite:///{path}", timeout=10)
+            stack.push_async_callback(catalog.close)
+            blocker = sqlite3.connect(path, isolation_level=None)
+            stack.callback(blocker.close)
+
+            def hang() -> None:
+                blocker.execute("BEGIN IMMEDIATE")  # the writer waits 5 s for the lock
+
+            def release() -> None:
+                blocker.execute("ROLLBACK")
+
+        else:
+            port = int(request.getfixturevalue("mongo_base").rsplit(":", 1)[1])
+            proxy = stack.enter_context(SlowProxy(port, delay=0.0))
+            catalog = await open_catalog(
+                f"mongodb://127.0.0.1:{proxy.port}/acq_hang_{uuid.uuid4().hex[:8]}", timeout=10
+            )
+            stack.push_async_callback(catalog.close)
+
+            def hang() -> None:
+                proxy.delay = 3.0  # every request now waits 3 s
+
+            def release() -> None:
+                proxy.delay = 0.0
+
+        subscribe_writer(RE, catalog.writer)
+        missing: list[str] = []
+
+        async def plan() -> AsyncIterator[Any]:
+            yield bps.open_run()
+            for _ in range(10):
+                yield bps.trigger_and_read([det])
+                await anyio.sleep(0.02)
+            emitted = [doc["uid"] for name, doc in docs]
+            await anyio.sleep(0.3)  # 6x the journal's 50 ms sync interval
+            on_disk = {doc["uid"] for _, _, doc in journalled(catalog.writer.journal.path)}
+            missing.extend(uid for uid in emitted if uid not in on_disk)
+            yield bps.close_run()
+
+        hang()
+        try:
+            result = await RE(plan())
+        finally:
+            release()
+        assert result.exit_status == "success"
+        assert len(docs.of("event")) == 10
+        assert missing == [], f"{len(missing)} documents were not journalled in 0.3 s"
+        await catalog.writer.flush(timeout=60)
+        run = await catalog.run(result.run_uids[0])
+        assert stored_form(await run.documents()) == stored_form(list(docs))

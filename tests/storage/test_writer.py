@@ -1,0 +1,152 @@
+"""The catalog writer's two halves against a scripted database: the journal never waits
+for the store task, and the store task retries and reports by itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from storage_helpers import journalled
+
+from acq import RunEngine
+from acq.errors import CriticalSubscriberError
+from devices.sim import SimDetector
+from plans import count
+from storage.backend import BackendUnavailable
+from storage.errors import DocumentConflictError, StorageError
+from storage.journal import Journal, Record
+from storage.writer import CatalogWriter
+
+
+class ScriptedBackend:
+    """Takes batches; `faults` is what its next calls do instead (an exception to raise,
+    or the string "conflict" to refuse the batch's last record)."""
+
+    label = "scripted://"
+    writable = True
+
+    def __init__(self, *faults: BaseException | str) -> None:
+        self.faults = list(faults)
+        self.stored: list[Record] = []
+        self.calls = 0
+
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
+        self.calls += 1
+        await anyio.sleep(0)
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault == "conflict":
+                self.stored += records[:-1]
+                return [(records[-1], "stored differently")]
+            assert isinstance(fault, BaseException)
+            raise fault
+        self.stored += records
+        return []
+
+
+def start_doc(uid: str) -> dict[str, Any]:
+    return {"uid": uid, "time": time.time(), "scan_id": 1}
+
+
+def stop_doc(uid: str) -> dict[str, Any]:
+    return {"uid": f"{uid}-stop", "run_start": uid, "time": time.time(), "exit_status": "success"}
+
+
+async def test_the_store_task_retries_after_an_outage_without_further_documents(
+    tmp_path: Path,
+) -> None:
+    backend = ScriptedBackend(BackendUnavailable("down"), BackendUnavailable("still down"))
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    await writer("start", start_doc("run-1"))
+    with anyio.fail_after(10):  # backoff 0.5 s, then 1 s: no flush, no new document
+        while writer.backlog:
+            await anyio.sleep(0.05)
+    assert [doc["uid"] for _, _, doc in backend.stored] == ["run-1"]
+    assert backend.calls == 3 and writer.last_error is None
+    await writer.close()
+
+
+async def test_an_unexpected_store_error_is_raised_by_the_next_call_and_retried(
+    tmp_path: Path,
+) -> None:
+    backend = ScriptedBackend(RuntimeError("a bug in the driver"))
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    await writer("start", start_doc("run-1"))
+    with anyio.fail_after(5):
+        while backend.calls == 0:
+            await anyio.sleep(0.01)
+    with pytest.raises(StorageError, match="a bug in the driver"):
+        await writer("event", {"uid": "e1", "descriptor": "d", "seq_num": 1})
+    # raised once, after e1 was kept; the batch that failed is still journalled
+    assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)] == ["run-1"]
+    await writer.flush(timeout=10)
+    assert [doc["uid"] for _, _, doc in backend.stored] == ["run-1", "e1"]
+    await writer.close()
+
+
+async def test_a_conflict_found_by_the_store_task_fails_the_run_at_its_stop(
+    tmp_path: Path,
+) -> None:
+    backend = ScriptedBackend("conflict")
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    await writer("start", start_doc("run-1"))
+    # the store task takes both in one batch and refuses the stop, within a sync interval
+    with pytest.raises(DocumentConflictError, match="run-1-stop"):
+        await writer("stop", stop_doc("run-1"))
+    await writer.flush(timeout=10)
+    assert [doc["uid"] for _, _, doc in backend.stored] == ["run-1"]
+    await writer.close()
+
+
+async def test_a_conflict_found_earlier_is_raised_after_the_next_document_is_kept(
+    tmp_path: Path,
+) -> None:
+    backend = ScriptedBackend("conflict")
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    await writer("start", start_doc("run-1"))
+    with anyio.fail_after(5):
+        while backend.calls == 0:  # refused, found by the store task
+            await anyio.sleep(0.01)
+    with pytest.raises(DocumentConflictError, match="run-1"):
+        await writer("event", {"uid": "e1", "descriptor": "d", "seq_num": 1})
+    assert writer.backlog == 1  # e1 was kept: journalled at the next sync
+    await writer.flush(timeout=10)
+    assert [doc["uid"] for _, _, doc in backend.stored] == ["e1"]
+    await writer.close()
+
+
+async def test_a_conflict_fails_the_engines_run(tmp_path: Path) -> None:
+    backend = ScriptedBackend("conflict")
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    RE = RunEngine(waiting_hook=None)
+    RE.subscribe(writer, critical=True)
+    with pytest.raises(CriticalSubscriberError, match="cannot store 1 document"):
+        await RE(count([SimDetector("det")], 3))
+    await writer.close()
+
+
+async def test_a_store_that_hangs_does_not_hold_the_journal(tmp_path: Path) -> None:
+    release = anyio.Event()
+
+    class Hanging(ScriptedBackend):
+        async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
+            await release.wait()
+            return await super().store(records)
+
+    backend = Hanging()
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"), store_timeout=30)
+    await writer("start", start_doc("run-1"))
+    for i in range(5):
+        await writer("event", {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1})
+    await anyio.sleep(0.2)  # 4x the sync interval: the journal timer has run
+    uids = [doc["uid"] for _, _, doc in journalled(writer.journal.path)]
+    assert uids == ["run-1", "e0", "e1", "e2", "e3", "e4"]
+    assert writer.backlog == 6
+    release.set()
+    await writer.flush(timeout=10)
+    assert [doc["uid"] for _, _, doc in backend.stored] == uids
+    await writer.close()
