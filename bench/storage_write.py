@@ -3,7 +3,8 @@
     python -m bench.storage_write [--events 20000] [--runs 5]
 
 The documents reach the writer as the engine's dispatcher hands them over (a
-``handle_batch`` call per 512 queued documents). Mongo (nx-27017 on loopback): the
+``handle_batch`` call per 512 queued documents, the loop turning between calls, so the
+writer's store task runs beside it). Mongo (nx-27017 on loopback): the
 writer (journal + batches of 1000 + sanitising) vs ``insert_many`` of the same documents
 in the same batches on the same async client (target >= 0.9x). SQLite: the writer vs
 ``executemany`` of the same rows (JSON-encoded the same way) in one transaction per 1000
@@ -47,6 +48,7 @@ async def via_writer(uri: str, docs: Docs) -> float:
     start = time.perf_counter()
     for i in range(0, len(docs), DISPATCH_BATCH):  # as the engine's dispatcher hands them
         await writer.handle_batch(deque(docs[i : i + DISPATCH_BATCH]))
+        await asyncio.sleep(0)  # and lets the loop turn between batches
     await writer.flush(timeout=120)
     elapsed = time.perf_counter() - start
     await catalog.close()

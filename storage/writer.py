@@ -128,7 +128,7 @@ class CatalogWriter:
         last_seq = self._last_seq
         while batch:
             self._raise_refusal()
-            due = ""  # why the backlog must be stored now
+            due = ""  # a run's start, descriptor or stop: store what waits now
             try:
                 while batch:
                     name, doc = batch.popleft()
@@ -141,25 +141,27 @@ class CatalogWriter:
                         record = (seq, kind, part)
                         unwritten.append(record)
                         backlog.append(record)
-                    if name in _STORE_NOW or len(backlog) >= batch_size:
+                    if name in _STORE_NOW:
                         due = name
                         break
             finally:  # also when a malformed page raised: the sequence stays increasing
                 self._last_seq = last_seq
-            if due in _STORE_NOW or time.monotonic() - self._last_store >= self.max_delay:
+            if due:
                 self._write_journal()
                 self._request_store(everything=True)
                 if due == "stop":
                     await self._settle_run(last_seq)
-            elif due:
+                continue
+            if len(backlog) >= batch_size:
+                self._request_store(everything=False)  # it writes the journal first
+            elif backlog and time.monotonic() - self._last_store >= self.max_delay:
+                self._request_store(everything=True)
+            if len(unwritten) > _MAX_UNWRITTEN:
                 self._write_journal()
-                self._request_store(everything=False)
-            elif self._timer is None:
+            elif unwritten and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(
                     self.sync_interval, self._on_timer
                 )
-            elif len(unwritten) > _MAX_UNWRITTEN:
-                self._write_journal()
         self._raise_failure()  # after journalling: a document handed in is never dropped
 
     async def _settle_run(self, stop_seq: int) -> None:
