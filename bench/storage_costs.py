@@ -16,7 +16,7 @@ of a bare soft ``count``, so the floor of the in-process design can be read off:
 - writer batch loop: `CatalogWriter.handle_batch` with the journal and the database
   left out (sequence numbers, records, the store rules);
 - journal pickle and journal write: encoding a frame and writing it (crc, ``write``);
-- SQLite rows and SQLite executemany: the backend's work, in its worker thread (it
+- SQLite rows and SQLite insert: the backend's work, in its worker thread (it
   holds the GIL while it builds and binds rows);
 - Mongo BSON: the ``_id`` and BSON encoding PyMongo does in ``insert_many``, on the
   engine's thread.
@@ -141,7 +141,7 @@ async def writer_loop(runs: int, docs: Docs) -> float:
 def main(argv: list[str] | None = None) -> None:
     from storage.journal import _HEADER, _encode
     from storage.mongo import object_id
-    from storage.sqlite import SCHEMA, TABLES, WRITER_PRAGMAS, insert_sql
+    from storage.sqlite import SCHEMA, TABLES, WRITER_PRAGMAS, insert_rows
 
     args = events_and_runs(__doc__, argv)
     docs = synthetic_run(args.events)
@@ -182,11 +182,11 @@ def main(argv: list[str] | None = None) -> None:
             for (_, name, _), row in zip(frame, frame_rows, strict=True):
                 by_kind.setdefault(name, []).append(row)
             for name, group in by_kind.items():
-                conn.executemany(insert_sql(name), group)
+                insert_rows(conn, name, group)  # as the backend inserts them
             conn.execute("COMMIT")
         conn.execute("DELETE FROM event")
 
-    costs["SQLite executemany"] = best(args.runs, n, execute)
+    costs["SQLite insert"] = best(args.runs, n, execute)
     conn.close()
     import bson
     from bson.codec_options import CodecOptions, TypeRegistry
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     engine_side = sum(
         costs[k] for k in ("dispatch", "writer batch loop", "journal pickle", "journal write")
     )
-    sqlite = costs["SQLite rows"] + costs["SQLite executemany"]
+    sqlite = costs["SQLite rows"] + costs["SQLite insert"]
     print(
         f"SUMMARY storage_costs: the writer costs {engine_side:.2f} us an event on the engine's "
         f"thread (dispatch, batch loop, journal), {engine_side / point:.1%} of a bare "
