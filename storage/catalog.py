@@ -206,6 +206,7 @@ async def open_catalog(
     sync_interval: float = 0.05,
     max_delay: float = 0.5,
     store_timeout: float = 10.0,
+    max_in_memory: int = 50_000,
 ) -> Catalog:
     """Open a catalog: ``sqlite:///path`` (or a plain path), ``mongodb://host/db``, or a
     pymongo-async / motor database object.
@@ -221,7 +222,9 @@ async def open_catalog(
 
     Writer tuning (see `CatalogWriter`): `batch_size` documents per insert, journal
     written at most `sync_interval` s after a document arrives (the most a SIGKILL can
-    lose), database batches at least every `max_delay` s, each within `store_timeout` s.
+    lose), database batches at least every `max_delay` s, each within `store_timeout` s;
+    at most `max_in_memory` documents waiting for the database are held in memory (the
+    rest wait in the journal only, and are read back from it).
     """
     from .mongo import open_mongo
     from .sqlite import open_sqlite
@@ -260,6 +263,7 @@ async def open_catalog(
         sync_interval=sync_interval,
         max_delay=max_delay,
         store_timeout=store_timeout,
+        max_in_memory=max_in_memory,
     )
     try:
         if writer.load_pending():

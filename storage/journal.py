@@ -109,6 +109,7 @@ class Journal:
         self.unwritten_records: list[Record] = []
         self._records = 0  # records written (or replayed) since open
         self._frames: deque[tuple[int, int]] = deque()  # (end offset, records through it)
+        self._frames_base = 0  # records before the first frame in `_frames` (stored ones)
         self.size = os.fstat(self._fd).st_size  # bytes in the file (written)
         self.stored = min(self._read_mark(), self.size)
         self._freed = 0  # bytes at the start whose disk blocks were freed (a hole)
@@ -173,7 +174,7 @@ class Journal:
         open, replayed ones first); truncate the file when it holds all."""
         advanced = False
         while self._frames and self._frames[0][1] <= records:
-            self.stored = self._frames.popleft()[0]
+            self.stored, self._frames_base = self._frames.popleft()
             advanced = True
         if not advanced:
             return
@@ -200,6 +201,32 @@ class Journal:
             self._can_free = False
             return
         self._freed = self.stored
+
+    def read_back(self, first: int, limit: int) -> list[Record]:
+        """Up to `limit` written records from record `first` on (counted from this open,
+        replayed ones first), read from the file: a writer that holds too many records
+        in memory lets go of the newest and reads them back here when it gets to them."""
+        out: list[Record] = []
+        start, before = self.stored, self._frames_base
+        for end, through in self._frames:
+            if through > first:
+                try:
+                    frame = os.pread(self._fd, end - start, start)
+                except OSError as exc:
+                    raise _journal_error(self.path, "read", exc) from exc
+                length, crc = _HEADER.unpack_from(frame)
+                payload = frame[_HEADER.size : _HEADER.size + length]
+                if len(payload) != length or zlib.crc32(payload) != crc:
+                    raise JournalError(
+                        f"the storage journal {self.path} changed under this process: the "
+                        f"frame at byte {start} no longer reads back"
+                    )
+                records: list[Record] = pickle.loads(payload)
+                out += records[max(0, first - before) : first + limit - before]
+                if len(out) >= limit:
+                    break
+            start, before = end, through
+        return out
 
     # -- replay ----------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class CatalogWriter:
         sync_interval: float = 0.05,
         max_delay: float = 0.5,
         store_timeout: float = 10.0,
+        max_in_memory: int = 50_000,
     ) -> None:
         self.backend = backend
         self.journal = journal
@@ -81,9 +82,13 @@ class CatalogWriter:
         self.sync_interval = sync_interval
         self.max_delay = max_delay
         self.store_timeout = store_timeout
+        #: documents waiting for the database that are held in memory; the newer ones
+        #: are let go and read back from the journal when the store task gets to them
+        self.max_in_memory = max(max_in_memory, batch_size)
         self.stored = 0  # documents stored by this writer (stats)
         self._backlog: list[Record] = []  # not yet taken by the store task, in order
         self._storing: list[Record] = []  # the batch the store task is storing
+        self._spilled = 0  # journalled after `_backlog`, not held in memory
         self._stored_records = 0  # records stored since the journal was opened (mark)
         self._stored_seq = 0  # seq of the last record the database confirmed
         self._last_seq = 0
@@ -107,7 +112,7 @@ class CatalogWriter:
     @property
     def backlog(self) -> int:
         """Documents journalled (or buffered) but not yet known to be in the database."""
-        return len(self._backlog) + len(self._storing)
+        return len(self._backlog) + len(self._storing) + self._spilled
 
     @property
     def last_error(self) -> str | None:
@@ -129,6 +134,7 @@ class CatalogWriter:
         while batch:
             self._raise_refusal()
             due = ""  # a run's start, descriptor or stop: store what waits now
+            held = len(backlog)
             try:
                 while batch:
                     name, doc = batch.popleft()
@@ -146,15 +152,17 @@ class CatalogWriter:
                         break
             finally:  # also when a malformed page raised: the sequence stays increasing
                 self._last_seq = last_seq
+                if self._spilled or len(backlog) > self.max_in_memory:
+                    self._spill(held)
             if due:
                 self._write_journal()
                 self._request_store(everything=True)
                 if due == "stop":
                     await self._settle_run(last_seq)
                 continue
-            if len(backlog) >= batch_size:
+            if len(backlog) + self._spilled >= batch_size:
                 self._request_store(everything=False)  # it writes the journal first
-            elif backlog and time.monotonic() - self._last_store >= self.max_delay:
+            elif self.backlog and time.monotonic() - self._last_store >= self.max_delay:
                 self._request_store(everything=True)
             if len(unwritten) > _MAX_UNWRITTEN:
                 self._write_journal()
@@ -163,6 +171,23 @@ class CatalogWriter:
                     self.sync_interval, self._on_timer
                 )
         self._raise_failure()  # after journalling: a document handed in is never dropped
+
+    def _spill(self, held: int) -> None:
+        """Too many documents wait for the database (it is away, or a scan that never
+        waits for I/O starves its thread): let go of the newest records in memory; the
+        journal has them (or will at its next write, before any is read back), in order.
+        `held`: records in the backlog before this batch."""
+        keep = held if self._spilled else self.max_in_memory
+        if self._spilled == 0:
+            log.warning(
+                "%d documents wait for %s; from now on they wait in the journal %s only, "
+                "and are read back from it to be stored",
+                len(self._backlog),
+                self.backend.label,
+                self.journal.path,
+            )
+        self._spilled += len(self._backlog) - keep
+        del self._backlog[keep:]
 
     async def _settle_run(self, stop_seq: int) -> None:
         """At a stop: give the database one sync interval to confirm the run (so a
@@ -227,10 +252,11 @@ class CatalogWriter:
             )
 
     def _has_work(self) -> bool:
-        if not self._backlog:
+        waiting = len(self._backlog) + self._spilled
+        if not waiting:
             self._store_all = False
             return False
-        return self._store_all or len(self._backlog) >= self.batch_size
+        return self._store_all or waiting >= self.batch_size
 
     async def _store_loop(self) -> None:
         """Store batches while there is work; between attempts that failed, back off."""
@@ -245,6 +271,8 @@ class CatalogWriter:
                 with anyio.move_on_after(wait):
                     await self._wake.wait()
                 continue
+            if self._spilled and len(self._backlog) < self.batch_size and not self._read_back():
+                continue  # the journal failed: nothing more is stored (the writer refuses)
             batch = self._backlog[: self.batch_size]
             del self._backlog[: len(batch)]
             self._storing = batch
@@ -257,15 +285,41 @@ class CatalogWriter:
                 changed, self._changed = self._changed, asyncio.Event()
                 changed.set()
 
+    def _read_back(self) -> bool:
+        """Fill the backlog up to a batch from the journal; False if the journal failed."""
+        first = self._stored_records + len(self._backlog)
+        want = min(self._spilled, self.batch_size - len(self._backlog))
+        try:
+            self.journal.write()  # the spilled records still buffered, if any
+            records = self.journal.read_back(first, want)
+            if len(records) != want:
+                raise JournalError(
+                    f"the storage journal {self.journal.path} gave back {len(records)} of "
+                    f"the {want} records the writer let go of; it is not what this process "
+                    "wrote"
+                )
+        except JournalError as exc:
+            self._journal_failed(exc)
+            return False
+        self._backlog += records
+        self._spilled -= want
+        if not self._spilled:
+            log.warning("the documents waiting for %s fit in memory again", self.backend.label)
+        return True
+
+    def _journal_failed(self, exc: JournalError) -> None:
+        """Nothing more can be made safe: the store task stops, the next call raises."""
+        log.error("%s", exc)
+        self._journal_failure = exc
+        self._retry_at = math.inf
+
     async def _store(self, batch: list[Record]) -> None:
         """One attempt at one batch. Never raises an Exception: what went wrong is
         recorded (`last_error`, and `_failure` for the next call to raise)."""
         try:
             self.journal.write()  # a document reaches the database after the journal
         except JournalError as exc:
-            log.error("%s", exc)
-            self._journal_failure = exc
-            self._retry_at = math.inf  # nothing more is stored: the writer refuses
+            self._journal_failed(exc)
             return
         self._last_store = time.monotonic()
         try:
@@ -336,7 +390,10 @@ class CatalogWriter:
 
     def _describe_backlog(self) -> str:
         kinds = Counter(name for _, name, _ in [*self._storing, *self._backlog])
-        return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+        described = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+        if self._spilled:
+            described += f", and {self._spilled} in the journal only"
+        return described
 
     async def flush(self, timeout: float = 30.0) -> None:
         """Return when every document received so far is in the database.
@@ -384,16 +441,20 @@ class CatalogWriter:
             self.journal.close()
 
     def load_pending(self) -> int:
-        """Queue the journal's unstored records (from an earlier process) for storing."""
+        """Queue the journal's unstored records (from an earlier process) for storing
+        (the first `max_in_memory` held in memory, the rest read back when due)."""
         for record in self.journal.pending():
-            self._backlog.append(record)
+            if len(self._backlog) < self.max_in_memory:
+                self._backlog.append(record)
+            else:
+                self._spilled += 1
             self._last_seq = max(self._last_seq, record[0])
-        if self._backlog:
+        if self.backlog:
             log.warning(
                 "the journal %s holds %d documents (%s) not yet in %s; storing them now",
                 self.journal.path,
-                len(self._backlog),
+                self.backlog,
                 self._describe_backlog(),
                 self.backend.label,
             )
-        return len(self._backlog)
+        return self.backlog

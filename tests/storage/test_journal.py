@@ -59,6 +59,25 @@ def test_stored_records_are_not_replayed_and_the_journal_shrinks(tmp_path: Path)
     last.close()
 
 
+def test_written_records_read_back_across_frames_after_some_were_stored(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j")
+    for frame in (["e0", "e1"], ["e2", "e3", "e4"], ["e5"]):
+        for uid in frame:
+            journal.append((int(uid[1]), "event", {"uid": uid}))
+        journal.write()
+    assert [d["uid"] for _, _, d in journal.read_back(1, 4)] == ["e1", "e2", "e3", "e4"]
+    journal.mark_stored(3)  # the first frame is wholly stored (and e2 of the second)
+    assert [d["uid"] for _, _, d in journal.read_back(3, 10)] == ["e3", "e4", "e5"]
+    assert journal.read_back(6, 5) == []
+    journal.close()
+    reopened = Journal(tmp_path / "j")  # replayed frames read back too, counted from open
+    assert [d["uid"] for _, _, d in reopened.pending()] == ["e2", "e3", "e4", "e5"]
+    assert [d["uid"] for _, _, d in reopened.read_back(2, 2)] == ["e4", "e5"]
+    reopened.close()
+
+
 def test_a_long_run_gives_back_the_disk_space_of_stored_frames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

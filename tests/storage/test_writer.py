@@ -4,6 +4,7 @@ for the store task, and the store task retries and reports by itself."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -149,4 +150,50 @@ async def test_a_store_that_hangs_does_not_hold_the_journal(tmp_path: Path) -> N
     release.set()
     await writer.flush(timeout=10)
     assert [doc["uid"] for _, _, doc in backend.stored] == uids
+    await writer.close()
+
+
+async def test_documents_beyond_max_in_memory_wait_in_the_journal_and_are_stored_in_order(
+    tmp_path: Path,
+) -> None:
+    release = anyio.Event()
+
+    class Held(ScriptedBackend):
+        async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
+            await release.wait()
+            return await super().store(records)
+
+    backend = Held()
+    writer = CatalogWriter(
+        backend, Journal(tmp_path / "j"), batch_size=10, max_in_memory=25, store_timeout=30
+    )
+    await writer("start", start_doc("run-1"))
+    for i in range(100):
+        await writer.handle_batch(
+            deque((("event", {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1}),))
+        )
+        held = len(writer._backlog) + len(writer._storing)
+        assert held <= 25, f"{held} records held in memory after event {i}"
+    await writer("stop", stop_doc("run-1"))
+    assert writer.backlog == 102
+    release.set()
+    await writer.flush(timeout=10)
+    uids = ["run-1", *(f"e{i}" for i in range(100)), "run-1-stop"]
+    assert [doc["uid"] for _, _, doc in backend.stored] == uids  # in order, each once
+    await writer.close()
+
+
+async def test_a_long_journal_replays_without_holding_it_all_in_memory(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j")
+    for i in range(60):
+        journal.append((i + 1, "event", {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1}))
+        if i % 7 == 6:
+            journal.write()
+    journal.close()  # an earlier process stored none of them
+    backend = ScriptedBackend()
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"), batch_size=10, max_in_memory=20)
+    assert writer.load_pending() == 60
+    assert len(writer._backlog) == 20
+    await writer.flush(timeout=10)
+    assert [doc["uid"] for _, _, doc in backend.stored] == [f"e{i}" for i in range(60)]
     await writer.close()
