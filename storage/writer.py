@@ -21,7 +21,8 @@ Two parts, so that the journal never waits for the database:
   A database that fails or is slower than `store_timeout` leaves the documents in the
   journal; the task retries by itself with backoff (0.5 s doubling to 30 s; every 2 s
   while someone flushes), and the next `open_catalog` on this journal stores whatever a
-  process that ended left behind.
+  process that ended left behind. At most `max_in_memory` documents wait in memory;
+  newer ones wait in the journal only and are read back from it when their turn comes.
 
 At a run's stop the subscriber side waits up to one sync interval for the database to
 confirm the run (so a conflict in a run that stores quickly fails that run), then fsyncs
