@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -85,30 +85,46 @@ async def test_mongo_stopped_and_restarted_mid_run_loses_nothing(
         server.stop()
 
 
-async def test_sigkill_mid_run_then_reopen_replays_the_journal(catalog_uri: str) -> None:
+async def acquire_until_event(
+    n: int, *args: str, on_ready: Callable[[], None] = lambda: None
+) -> str:
+    """Run scripts/acquire.py with `args` until it printed event `n`, then SIGKILL it;
+    `on_ready` runs once its catalog is open, before it acquires. Returns the run's uid."""
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "acquire.py"), catalog_uri],
+        [sys.executable, str(SCRIPTS / "acquire.py"), *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    seen: list[str] = []
+    seen: list[list[str]] = []
     try:
         with anyio.fail_after(60):
             assert process.stdout is not None
             while True:
                 line = await anyio.to_thread.run_sync(process.stdout.readline)
                 if not line:
+                    assert process.stderr is not None
                     raise AssertionError(f"acquire.py ended early: {process.stderr.read()}")
                 seen.append(line.split())
-                if seen[-1] == ["event", "12"]:
+                if seen[-1] == ["ready"]:
+                    await anyio.to_thread.run_sync(on_ready)
+                    assert process.stdin is not None
+                    process.stdin.write("go\n")
+                    process.stdin.flush()
+                if seen[-1] == ["event", str(n)]:
                     break
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        process.stdout.close()
-        process.stderr.close()
-    run_uid = seen[0][1]
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            assert pipe is not None
+            pipe.close()
+    return next(words[1] for words in seen if words[0] == "start")
+
+
+async def test_sigkill_mid_run_then_reopen_replays_the_journal(catalog_uri: str) -> None:
+    run_uid = await acquire_until_event(12, catalog_uri)
     # Event 11 was emitted 0.2 s before event 12 was printed: 4x the journal's
     # 50 ms sync interval, so it must be journalled; event 12 may be lost.
     async with await open_catalog(catalog_uri, timeout=10) as catalog:
@@ -118,6 +134,50 @@ async def test_sigkill_mid_run_then_reopen_replays_the_journal(catalog_uri: str)
         assert seq == list(range(1, len(seq) + 1))  # in order, no duplicate, no gap
         assert len(seq) >= 11
         assert catalog.writer.backlog == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mongo"])
+async def test_sigkill_while_the_database_hangs_loses_at_most_the_last_sync_interval(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    journal = tmp_path / "acquire.journal"
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            path = tmp_path / "catalog.db"
+            uri = reopen = f"sqlite:///{path}"
+            blocker = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            stack.callback(blocker.close)
+
+            def hang() -> None:  # every store from now on waits 5 s, then fails
+                blocker.execute("BEGIN IMMEDIATE")
+
+            def release() -> None:
+                if blocker.in_transaction:
+                    blocker.execute("ROLLBACK")
+
+        else:
+            reopen = request.getfixturevalue("mongo_uri")
+            base, db = reopen.rsplit("/", 1)
+            proxy = stack.enter_context(SlowProxy(int(base.rsplit(":", 1)[1]), delay=0.0))
+            uri = f"mongodb://127.0.0.1:{proxy.port}/{db}"
+
+            def hang() -> None:  # every request from now on waits 30 s
+                proxy.delay = 30.0
+
+            def release() -> None:
+                proxy.delay = 0.0
+
+        try:
+            run_uid = await acquire_until_event(12, uri, str(journal), on_ready=hang)
+        finally:
+            release()
+        async with await open_catalog(reopen, timeout=10, journal=journal) as catalog:
+            run = await catalog.run(run_uid)
+            seq = list((await run.table())["seq_num"])
+            assert seq == list(range(1, len(seq) + 1))
+            assert len(seq) >= 11, f"only {len(seq)} events reached the journal"
 
 
 async def test_a_slow_database_never_holds_up_the_scan(
