@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
@@ -136,44 +135,60 @@ async def test_sigkill_mid_run_then_reopen_replays_the_journal(catalog_uri: str)
         assert catalog.writer.backlog == 0
 
 
+class HangingDatabase:
+    """A test's catalog database that can be made to hang: SQLite locked by another
+    connection (a store waits 5 s for the lock, then fails), or Mongo behind a proxy that
+    holds every request `hold` seconds. `uri` goes through it, `direct` does not."""
+
+    def __init__(
+        self, backend: str, tmp_path: Path, request: pytest.FixtureRequest, stack: Any, hold: float
+    ) -> None:
+        self.hold = hold
+        self._proxy: SlowProxy | None = None
+        self._blocker: sqlite3.Connection | None = None
+        if backend == "sqlite":
+            path = tmp_path / "catalog.db"
+            self.uri = self.direct = f"sqlite:///{path}"
+            self._blocker = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            stack.callback(self._blocker.close)
+        else:
+            self.direct = request.getfixturevalue("mongo_uri")
+            base, db = self.direct.rsplit("/", 1)
+            self._proxy = stack.enter_context(SlowProxy(int(base.rsplit(":", 1)[1]), delay=0.0))
+            self.uri = f"mongodb://127.0.0.1:{self._proxy.port}/{db}"
+
+    def hang(self) -> None:
+        if self._blocker is not None:
+            self._blocker.execute("BEGIN IMMEDIATE")
+        else:
+            assert self._proxy is not None
+            self._proxy.delay = self.hold
+
+    def release(self) -> None:
+        if self._blocker is not None:
+            if self._blocker.in_transaction:
+                self._blocker.execute("ROLLBACK")
+        else:
+            assert self._proxy is not None
+            self._proxy.delay = 0.0
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "mongo"])
 async def test_sigkill_while_the_database_hangs_loses_at_most_the_last_sync_interval(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     journal = tmp_path / "acquire.journal"
     with ExitStack() as stack:
-        if backend == "sqlite":
-            path = tmp_path / "catalog.db"
-            uri = reopen = f"sqlite:///{path}"
-            blocker = sqlite3.connect(
-                path, isolation_level=None, timeout=30, check_same_thread=False
-            )
-            stack.callback(blocker.close)
-
-            def hang() -> None:  # every store from now on waits 5 s, then fails
-                blocker.execute("BEGIN IMMEDIATE")
-
-            def release() -> None:
-                if blocker.in_transaction:
-                    blocker.execute("ROLLBACK")
-
-        else:
-            reopen = request.getfixturevalue("mongo_uri")
-            base, db = reopen.rsplit("/", 1)
-            proxy = stack.enter_context(SlowProxy(int(base.rsplit(":", 1)[1]), delay=0.0))
-            uri = f"mongodb://127.0.0.1:{proxy.port}/{db}"
-
-            def hang() -> None:  # every request from now on waits 30 s
-                proxy.delay = 30.0
-
-            def release() -> None:
-                proxy.delay = 0.0
-
+        database = HangingDatabase(backend, tmp_path, request, stack, hold=30.0)
         try:
-            run_uid = await acquire_until_event(12, uri, str(journal), on_ready=hang)
+            run_uid = await acquire_until_event(
+                12, database.uri, str(journal), on_ready=database.hang
+            )
         finally:
-            release()
-        async with await open_catalog(reopen, timeout=10, journal=journal) as catalog:
+            database.release()
+        async with await open_catalog(database.direct, timeout=10, journal=journal) as catalog:
             run = await catalog.run(run_uid)
             seq = list((await run.table())["seq_num"])
             assert seq == list(range(1, len(seq) + 1))
@@ -217,33 +232,9 @@ async def test_documents_reach_the_journal_while_the_database_hangs(
     depend on the database: while a store hangs, later documents are still journalled."""
     det = SimDetector("det")
     async with AsyncExitStack() as stack:
-        if backend == "sqlite":
-            path = tmp_path / "catalog.db"
-            catalog = await open_catalog(f"sqlite:///{path}", timeout=10)
-            stack.push_async_callback(catalog.close)
-            blocker = sqlite3.connect(path, isolation_level=None)
-            stack.callback(blocker.close)
-
-            def hang() -> None:
-                blocker.execute("BEGIN IMMEDIATE")  # the writer waits 5 s for the lock
-
-            def release() -> None:
-                blocker.execute("ROLLBACK")
-
-        else:
-            port = int(request.getfixturevalue("mongo_base").rsplit(":", 1)[1])
-            proxy = stack.enter_context(SlowProxy(port, delay=0.0))
-            catalog = await open_catalog(
-                f"mongodb://127.0.0.1:{proxy.port}/acq_hang_{uuid.uuid4().hex[:8]}", timeout=10
-            )
-            stack.push_async_callback(catalog.close)
-
-            def hang() -> None:
-                proxy.delay = 3.0  # every request now waits 3 s
-
-            def release() -> None:
-                proxy.delay = 0.0
-
+        database = HangingDatabase(backend, tmp_path, request, stack, hold=3.0)
+        catalog = await open_catalog(database.uri, timeout=10)
+        stack.push_async_callback(catalog.close)
         subscribe_writer(RE, catalog.writer)
         missing: list[str] = []
 
@@ -258,11 +249,11 @@ async def test_documents_reach_the_journal_while_the_database_hangs(
             missing.extend(uid for uid in emitted if uid not in on_disk)
             yield bps.close_run()
 
-        hang()
+        database.hang()
         try:
             result = await RE(plan())
         finally:
-            release()
+            database.release()
         assert result.exit_status == "success"
         assert len(docs.of("event")) == 10
         assert missing == [], f"{len(missing)} documents were not journalled in 0.3 s"

@@ -130,15 +130,20 @@ async def test_a_conflict_fails_the_engines_run(tmp_path: Path) -> None:
     await writer.close()
 
 
+class HeldBackend(ScriptedBackend):
+    """Stores nothing until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
+        await self.release.wait()
+        return await super().store(records)
+
+
 async def test_a_store_that_hangs_does_not_hold_the_journal(tmp_path: Path) -> None:
-    release = anyio.Event()
-
-    class Hanging(ScriptedBackend):
-        async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
-            await release.wait()
-            return await super().store(records)
-
-    backend = Hanging()
+    backend = HeldBackend()
     writer = CatalogWriter(backend, Journal(tmp_path / "j"), store_timeout=30)
     await writer("start", start_doc("run-1"))
     for i in range(5):
@@ -147,7 +152,7 @@ async def test_a_store_that_hangs_does_not_hold_the_journal(tmp_path: Path) -> N
     uids = [doc["uid"] for _, _, doc in journalled(writer.journal.path)]
     assert uids == ["run-1", "e0", "e1", "e2", "e3", "e4"]
     assert writer.backlog == 6
-    release.set()
+    backend.release.set()
     await writer.flush(timeout=10)
     assert [doc["uid"] for _, _, doc in backend.stored] == uids
     await writer.close()
@@ -156,14 +161,7 @@ async def test_a_store_that_hangs_does_not_hold_the_journal(tmp_path: Path) -> N
 async def test_documents_beyond_max_in_memory_wait_in_the_journal_and_are_stored_in_order(
     tmp_path: Path,
 ) -> None:
-    release = anyio.Event()
-
-    class Held(ScriptedBackend):
-        async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
-            await release.wait()
-            return await super().store(records)
-
-    backend = Held()
+    backend = HeldBackend()
     writer = CatalogWriter(
         backend, Journal(tmp_path / "j"), batch_size=10, max_in_memory=25, store_timeout=30
     )
@@ -176,7 +174,7 @@ async def test_documents_beyond_max_in_memory_wait_in_the_journal_and_are_stored
         assert held <= 25, f"{held} records held in memory after event {i}"
     await writer("stop", stop_doc("run-1"))
     assert writer.backlog == 102
-    release.set()
+    backend.release.set()
     await writer.flush(timeout=10)
     uids = ["run-1", *(f"e{i}" for i in range(100)), "run-1-stop"]
     assert [doc["uid"] for _, _, doc in backend.stored] == uids  # in order, each once
