@@ -279,6 +279,15 @@ class CatalogWriter:
             self._storing = batch
             try:
                 await self._store(batch)
+            except Exception as exc:  # a bug of ours: never silent, and the task goes on
+                log.error("the store task for %s failed", self.backend.label, exc_info=exc)
+                self._note_failure(exc)
+                self._failure = StorageError(
+                    f"the catalog writer's store task for {self.backend.label} failed: "
+                    f"{type(exc).__name__}: {exc}; the documents stay in the journal "
+                    f"{self.journal.path} and are retried"
+                )
+                self._failure.__cause__ = exc
             finally:
                 if self._storing:  # not stored: back to the head of the backlog
                     self._backlog[:0] = self._storing
@@ -377,16 +386,22 @@ class CatalogWriter:
         self._backoff = min(self._backoff * 2, 30.0)
 
     def _reject(self, conflicts: list[tuple[Record, str]]) -> DocumentConflictError:
+        """Keep refused documents in ``<journal>.rejected``; the error to raise."""
         rejected = self.journal.path.with_name(self.journal.path.name + ".rejected")
-        with open(rejected, "ab") as f:
-            for record, _ in conflicts:
-                pickle.dump(record, f, protocol=5)
+        try:
+            with open(rejected, "ab") as f:
+                for record, _ in conflicts:
+                    pickle.dump(record, f, protocol=5)
+            kept = f"They are kept in {rejected}."
+        except OSError as exc:  # the journal no longer holds them: log every one
+            for record, why in conflicts:
+                log.error("refused by %s (%s): %r", self.backend.label, why, record)
+            kept = f"They could not be kept in {rejected} ({exc.strerror}); the log has them."
         (_, name, doc), why = conflicts[0]
         key = doc.get("uid", doc.get("datum_id", ""))
         return DocumentConflictError(
             f"{self.backend.label} cannot store {len(conflicts)} document(s), e.g. the "
-            f"{name} {key!r}: {why}; new document {doc!r}. They are kept in "
-            f"{rejected}."
+            f"{name} {key!r}: {why}; new document {doc!r}. {kept}"
         )
 
     def _describe_backlog(self) -> str:

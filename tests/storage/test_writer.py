@@ -195,3 +195,38 @@ async def test_a_long_journal_replays_without_holding_it_all_in_memory(tmp_path:
     await writer.flush(timeout=10)
     assert [doc["uid"] for _, _, doc in backend.stored] == [f"e{i}" for i in range(60)]
     await writer.close()
+
+
+async def test_a_bug_in_the_store_task_is_raised_and_the_task_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ScriptedBackend()
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"))
+    broken = [True]
+    real_mark = writer.journal.mark_stored
+
+    def mark_stored(records: int) -> None:
+        if broken.pop() if broken else False:
+            raise RuntimeError("a bug in the mark")
+        real_mark(records)
+
+    monkeypatch.setattr(writer.journal, "mark_stored", mark_stored)
+    await writer("start", start_doc("run-1"))
+    with pytest.raises(StorageError, match=r"store task .* a bug in the mark"):
+        await writer.flush(timeout=10)
+    await writer("stop", stop_doc("run-1"))
+    await writer.flush(timeout=10)  # the task is alive and stores on
+    assert [doc["uid"] for _, _, doc in backend.stored] == ["run-1", "run-1-stop"]
+    await writer.close()
+
+
+async def test_refused_documents_are_logged_when_the_rejected_file_cannot_be_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "j.rejected").mkdir()  # not a file: it cannot be appended to
+    writer = CatalogWriter(ScriptedBackend("conflict"), Journal(tmp_path / "j"))
+    await writer("start", start_doc("run-1"))
+    with pytest.raises(DocumentConflictError, match="could not be kept"):
+        await writer.flush(timeout=10)
+    assert "'run-1'" in caplog.text  # the refused document itself is in the log
+    await writer.close()
