@@ -16,8 +16,8 @@ of a bare soft ``count``, so the floor of the in-process design can be read off:
 - writer batch loop: `CatalogWriter.handle_batch` with the journal and the database
   left out (sequence numbers, records, the store rules);
 - journal pickle and journal write: encoding a frame and writing it (crc, ``write``);
-- SQLite rows and SQLite insert: the backend's work, in its worker thread (it
-  holds the GIL while it builds and binds rows);
+- SQLite rows and SQLite insert: the backend's work; it builds the rows in the loop's
+  thread and inserts them (multi-row statements) in its worker thread;
 - Mongo BSON: the ``_id`` and BSON encoding PyMongo does in ``insert_many``, on the
   engine's thread.
 """
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"SUMMARY storage_costs: the writer costs {engine_side:.2f} us an event on the engine's "
         f"thread (dispatch, batch loop, journal), {engine_side / point:.1%} of a bare "
-        f"{point:.1f} us point; the database adds {sqlite:.2f} us (SQLite, worker thread, "
+        f"{point:.1f} us point; the database adds {sqlite:.2f} us (SQLite, rows and insert, "
         f"{sqlite / point:.0%}) or {costs['Mongo BSON']:.2f} us (Mongo BSON, engine's thread, "
         f"{costs['Mongo BSON'] / point:.0%}); a subscriber that does nothing adds "
         f"{costs['null subscriber']:.2f} us ({costs['null subscriber'] / point:.1%}) of engine "
