@@ -9,7 +9,8 @@ writer's emission sequence, so a run's documents replay in the order they were e
 
 SQLite is synchronous: every call runs in a worker thread (``anyio.to_thread``), one at
 a time on one connection, so the event loop never waits on the disk. A stored batch is
-one transaction of multi-row INSERTs; its rows are built before, in the loop's thread. WAL mode lets other processes (``acq runs``) read while a run writes.
+one transaction of multi-row INSERTs; its rows are built before, in the loop's thread.
+WAL mode lets other processes (``acq runs``) read while a run writes.
 """
 
 from __future__ import annotations
