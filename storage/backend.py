@@ -6,15 +6,25 @@ mongo_normalized layout). The writer and the read-back code talk only to this pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .journal import Record
 
-__all__ = ["Backend", "BackendUnavailable", "EventRow", "Query"]
+__all__ = ["Backend", "BackendUnavailable", "EventRow", "Query", "by_kind"]
 
 EventRow = tuple[int, float, dict[str, Any]]  # seq_num, time, data (or timestamps)
+
+
+def by_kind(records: Sequence[Record], kinds: Container[str]) -> dict[str, list[Record]]:
+    """`records` grouped by document kind, each group in order, keeping only `kinds`
+    (what a backend stores: its tables or collections)."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        if record[1] in kinds:
+            groups.setdefault(record[1], []).append(record)
+    return groups
 
 
 class BackendUnavailable(Exception):

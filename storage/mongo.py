@@ -25,7 +25,7 @@ import anyio
 from bson import ObjectId
 from bson.codec_options import TypeRegistry
 
-from .backend import BackendUnavailable, EventRow, Query
+from .backend import BackendUnavailable, EventRow, Query, by_kind
 from .documents import canonical, id_field, plain, sanitize
 from .errors import (
     CatalogAuthError,
@@ -162,12 +162,8 @@ class MongoBackend:
     async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         from pymongo.errors import BulkWriteError, PyMongoError
 
-        groups: dict[str, list[Record]] = {}
-        for record in records:
-            if record[1] in COLLECTIONS:
-                groups.setdefault(record[1], []).append(record)
         conflicts: list[tuple[Record, str]] = []
-        for kind, group in groups.items():
+        for kind, group in by_kind(records, COLLECTIONS).items():
             docs = [{"_id": object_id(seq), **doc} for seq, _, doc in group]
             collection = self.db.get_collection(
                 COLLECTIONS[kind], codec_options=self._insert_options

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .backend import BackendUnavailable, EventRow, Query
+from .backend import BackendUnavailable, EventRow, Query, by_kind
 from .documents import canonical, dumps, sanitize
 from .errors import CatalogReadOnlyError, CatalogUnreachableError
 from .journal import Record
@@ -149,6 +149,7 @@ TABLES: dict[str, tuple[str, str, str, Callable[[int, dict[str, Any]], _Row]]] =
 }
 
 
+@functools.lru_cache(maxsize=64)
 def insert_sql(kind: str, rows: int = 1) -> str:
     """``INSERT OR IGNORE`` of `rows` rows of a kind in one statement."""
     table, _, cols, _ = TABLES[kind]
@@ -158,11 +159,6 @@ def insert_sql(kind: str, rows: int = 1) -> str:
 
 #: Most ``?`` in one statement (SQLITE_MAX_VARIABLE_NUMBER: 32766 since SQLite 3.32).
 _MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-
-
-@functools.lru_cache(maxsize=64)
-def _multi_insert_sql(kind: str, rows: int) -> str:
-    return insert_sql(kind, rows)
 
 
 def insert_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[_Row]) -> None:
@@ -176,7 +172,7 @@ def insert_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[_Row]) -> No
     per_statement = max(1, _MAX_VARIABLES // len(rows[0]))
     for i in range(0, len(rows), per_statement):
         chunk = rows[i : i + per_statement]
-        conn.execute(_multi_insert_sql(kind, len(chunk)), list(chain.from_iterable(chunk)))
+        conn.execute(insert_sql(kind, len(chunk)), list(chain.from_iterable(chunk)))
 
 
 def _event_doc(row: sqlite3.Row) -> dict[str, Any]:
@@ -217,13 +213,10 @@ class SQLiteBackend:
         # multi-row INSERTs (it lets go of the GIL while SQLite works). Built in the worker,
         # they held the GIL there for ~4 us an event, and journalling in the loop's thread
         # and the worker took turns at it instead of overlapping.
-        groups: dict[str, list[Record]] = {}
-        for record in records:
-            groups.setdefault(record[1], []).append(record)
+        groups = by_kind(records, TABLES)
         rows = {
             kind: [TABLES[kind][3](seq, doc) for seq, _, doc in group]
             for kind, group in groups.items()
-            if kind in TABLES
         }
         try:
             return await self._run(self._store, groups, rows)

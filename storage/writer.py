@@ -195,14 +195,10 @@ class CatalogWriter:
         conflict fails the run it is in), fsync what it has not, raise what it found."""
         with anyio.move_on_after(self.sync_interval):
             while self._stored_seq < stop_seq and self._failure is None:
-                await self._wait_changed()
+                await self._changed.wait()
         if self._stored_seq < stop_seq:
             self._write_journal(sync=True)
         self._raise_failure()
-
-    async def _wait_changed(self) -> None:
-        changed = self._changed
-        await changed.wait()
 
     def _raise_refusal(self) -> None:
         """Raise if no document can be made safe now (closed, or the journal failed)."""
@@ -426,7 +422,7 @@ class CatalogWriter:
                 # someone is waiting: retry at least every 2 s, whatever the backoff
                 self._retry_at = min(self._retry_at, time.monotonic() + 2.0)
                 self._request_store(everything=True)
-                await self._wait_changed()
+                await self._changed.wait()
                 if self._failure is not None or self._journal_failure is not None:
                     break
         self._raise_failure()
