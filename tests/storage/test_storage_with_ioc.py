@@ -49,13 +49,13 @@ async def test_an_ioc_scan_is_stored_and_read_back(
     assert stored_form(await run.documents()) == stored_form(list(docs))
 
 
-@pytest.mark.parametrize("end", ["resume", "abort"])
+@pytest.mark.parametrize("end", ["resume", "stop", "abort", "halt"])
 async def test_an_ioc_scan_paused_mid_move_is_stored_as_emitted(
     sim_ioc: Any, RE: RunEngine, docs: Docs, catalog: Catalog, end: str
 ) -> None:
-    """Paused at once (mid-move) on the IOC, then resumed or aborted: the stored run is
-    every document the engine emitted, the interruption record included, and nothing
-    after the end."""
+    """Paused at once (mid-move) on the IOC, then resumed, stopped, aborted or halted: the
+    stored run is every document the engine emitted, the interruption record included,
+    and nothing after the end."""
     m1 = EpicsMotor(sim_ioc.pv("m1"), name="m1")
     scaler = Scaler(sim_ioc.pv("scaler1"), name="scaler")
     await connect(m1, scaler, timeout=10)
@@ -72,8 +72,14 @@ async def test_an_ioc_scan_paused_mid_move_is_stored_as_emitted(
             tg.start_soon(pause_after_the_second_point)
             with pytest.raises(RunEnginePaused):
                 await RE(scan([scaler], m1, -1, 1, 8), sample="Si")
-        result = await (RE.resume() if end == "resume" else RE.abort(reason="test abort"))
-    assert result.exit_status == ("success" if end == "resume" else "abort")
+        ending = {
+            "resume": RE.resume,
+            "stop": RE.stop,
+            "abort": lambda: RE.abort(reason="test abort"),
+            "halt": RE.halt,
+        }
+        result = await ending[end]()
+    assert result.exit_status == ("success" if end in ("resume", "stop") else "abort")
     assert result.interrupted and not result.subscriber_errors
     await catalog.writer.flush(timeout=30)
 
