@@ -81,6 +81,26 @@ def sim_ioc(ca_repeater: ManagedProcess, ioc_logs: Path) -> Iterator[RunningIOC]
         process.stop()
 
 
+@pytest.fixture
+async def ring(sim_ioc: RunningIOC) -> AsyncIterator[Any]:
+    """The simulated IOC's storage ring, connected; refilled after the test (tests dump
+    its beam), so the shared IOC is left with beam whatever happened."""
+    import anyio
+
+    from devices import connect
+    from devices.aps import StorageRing
+
+    ring = StorageRing(sim_ioc.pv("ring:"), name="ring")
+    await connect(ring, timeout=20)
+    try:
+        yield ring
+    finally:
+        await ring.refill.trigger()
+        with anyio.fail_after(20):
+            while await ring.current.get_value() < 90.0:
+                await anyio.sleep(0.1)
+
+
 @pytest.fixture(autouse=True)
 def acq_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private state directory (scan_ids) for every test and the subprocesses it starts

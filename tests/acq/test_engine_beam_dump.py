@@ -15,18 +15,11 @@ from devices import aps, connect, epics
 
 
 @pytest.fixture
-async def ring_and_motor(sim_ioc: Any):
-    ring = aps.StorageRing(sim_ioc.pv("ring:"), name="ring")
+async def ring_and_motor(sim_ioc: Any, ring: aps.StorageRing):
     m1 = epics.EpicsMotor(sim_ioc.pv("m1"), name="m1")
-    await connect(ring, m1, timeout=20)
+    await connect(m1, timeout=20)
     await m1.velocity.set(5.0)
-    try:
-        yield ring, m1
-    finally:  # leave the shared IOC with beam, whatever happened
-        await ring.refill.trigger()
-        with anyio.fail_after(20):
-            while await ring.current.get_value() < 90.0:
-                await anyio.sleep(0.1)
+    return ring, m1
 
 
 @pytest.mark.slow

@@ -167,19 +167,6 @@ async def test_pause_mid_move_then_resume_reaches_the_target_exactly_once(
         sy.user_readback.clear_sub(rbv)
 
 
-@pytest.fixture
-async def ring(sim_ioc: Any) -> AsyncIterator[StorageRing]:
-    ring = StorageRing(sim_ioc.pv("ring:"), name="ring")
-    await connect(ring, timeout=20)
-    try:
-        yield ring
-    finally:  # leave the shared IOC with beam
-        await ring.refill.trigger()
-        with anyio.fail_after(20):
-            while await ring.current.get_value() < 90.0:
-                await anyio.sleep(0.1)
-
-
 @pytest.mark.slow
 async def test_beam_dump_mid_move_then_stop_leaves_the_motor_where_it_stopped(
     RE: RunEngine, docs: Docs, sy: EpicsMotor, ring: StorageRing
