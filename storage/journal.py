@@ -15,7 +15,10 @@ microsecond per event (fast mode: no memo), and the file never leaves the machin
 wrote it. (Not marshal, which is no faster and silently writes numpy values as bytes.)
 
 A torn last frame (the process died mid-write) fails its CRC and is dropped with a log
-line; frames before it are intact. One process at a time: the file is locked (flock).
+line; frames before it are intact. A write that fails part-way (the disk filled up) is
+cut off again at once, so a later write lands right after the last whole frame; the
+records it held stay appended, for the next write. One process at a time: the file is
+locked (flock).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class Journal:
         self.stored = min(self._read_mark(), self.size)
         self._freed = 0  # bytes at the start whose disk blocks were freed (a hole)
         self._can_free = True  # False on a file system without holes
+        self._torn: JournalError | None = None  # a failed write left bytes that stay
         self._probe()
 
     def _probe(self) -> None:
@@ -147,19 +151,49 @@ class Journal:
         records = self.unwritten_records
         if not records:
             return
+        if self._torn is not None:
+            raise self._torn
         payload = _encode(records)
         data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        written = 0
         try:
             view = memoryview(data)
             while view:
                 n = os.write(self._fd, view)
+                written += n
                 view = view[n:]
         except OSError as exc:
-            raise _journal_error(self.path, "write", exc) from exc
+            error = _journal_error(self.path, "write", exc)
+            if written:
+                self._cut_partial_frame(error)
+            raise error from exc
         self.size += len(data)
         self._records += len(records)
         self._frames.append((self.size, self._records))
         records.clear()
+
+    def _cut_partial_frame(self, error: JournalError) -> None:
+        """A write failed part-way: cut the file back to its last whole frame, or (if
+        even that fails) refuse further writes, which would follow unreadable bytes."""
+        try:
+            os.ftruncate(self._fd, self.size)
+        except OSError as exc:
+            self._torn = JournalError(
+                f"{error}; and its partly written frame at byte {self.size} cannot be "
+                f"removed ({exc.strerror}), so nothing more can be appended to it: "
+                "open the catalog again (the next open drops the partial frame)"
+            )
+
+    def forget_stored(self, stored: int) -> None:
+        """The database holds the first `stored` records, some of them never written
+        here (the journal could not be written): drop those from `unwritten_records`,
+        counted as a frame of no bytes, so the next write holds only unstored ones."""
+        n = min(stored - self._records, len(self.unwritten_records))
+        if n <= 0:
+            return
+        del self.unwritten_records[:n]
+        self._records += n
+        self._frames.append((self.size, self._records))
 
     def sync(self) -> None:
         """Write and fsync (they survive a power cut from here on)."""
@@ -203,13 +237,14 @@ class Journal:
         self._freed = self.stored
 
     def read_back(self, first: int, limit: int) -> list[Record]:
-        """Up to `limit` written records from record `first` on (counted from this open,
-        replayed ones first), read from the file: a writer that holds too many records
-        in memory lets go of the newest and reads them back here when it gets to them."""
+        """Up to `limit` records from record `first` on (counted from this open, replayed
+        ones first): read from the file, then from the records not yet written. A writer
+        that holds too many records in memory lets go of the newest and reads them back
+        here when it gets to them."""
         out: list[Record] = []
         start, before = self.stored, self._frames_base
         for end, through in self._frames:
-            if through > first:
+            if through > first and end > start:
                 try:
                     frame = os.pread(self._fd, end - start, start)
                 except OSError as exc:
@@ -224,9 +259,10 @@ class Journal:
                 records: list[Record] = pickle.loads(payload)
                 out += records[max(0, first - before) : first + limit - before]
                 if len(out) >= limit:
-                    break
+                    return out
             start, before = end, through
-        return out
+        unwritten = max(0, first + len(out) - self._records)
+        return out + self.unwritten_records[unwritten : unwritten + limit - len(out)]
 
     # -- replay ----------------------------------------------------------------------
 

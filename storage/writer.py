@@ -30,11 +30,18 @@ what the database has not confirmed (what it has confirmed is as safe as the dat
 keeps it; fsyncing a whole run's journal just before the database confirmed it cost
 ~0.5 us a document).
 
-It raises (so a critical subscription fails the run) only when a document cannot be
-made safe: the journal cannot be written, the database holds a different document under
-the same uid (found by the store task: raised by the next call, `flush()` or `close()`,
-and logged at once), or storing failed in a way that is not an outage. A database outage
+It raises (so a critical subscription fails the run) when a document cannot be made
+safe: the journal cannot be written, the database holds a different document under the
+same uid (found by the store task: raised by the next call, `flush()` or `close()`, and
+logged at once), or storing failed in a way that is not an outage. A database outage
 alone never fails a run.
+
+A journal that cannot be written (the disk filled up mid-run) loses nothing either: the
+writer goes on taking documents and storing them, which then wait in memory only until
+the database has them (a crash would lose those). The error is raised by the call that
+found it, so the run fails, and again at every run's start until a write succeeds (tried
+at each start, and every `_JOURNAL_RETRY` s): no new run goes unprotected, and freeing
+space is all it takes to go on.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ log = logging.getLogger("storage.writer")
 _STORE_NOW = frozenset(("start", "descriptor", "stop"))
 _PAGES = frozenset(("event_page", "datum_page"))  # split into Events / Datums when stored
 _MAX_UNWRITTEN = 10_000  # records held in memory before an early journal write
+_JOURNAL_RETRY = 1.0  # s between attempts to write a journal that failed
 
 
 class CatalogWriter:
@@ -97,7 +105,9 @@ class CatalogWriter:
         self._retry_at = 0.0
         self._backoff = 0.5
         self._last_error: str | None = None
-        self._journal_failure: JournalError | None = None
+        self._journal_failure: JournalError | None = None  # unreadable: nothing is stored
+        self._journal_down: JournalError | None = None  # unwritable: documents in memory
+        self._journal_retry_at = 0.0
         self._failure: StorageError | None = None  # found by the store task, not yet raised
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None  # the store task
@@ -156,8 +166,12 @@ class CatalogWriter:
                 if self._spilled or len(backlog) > self.max_in_memory:
                     self._spill(held)
             if due:
+                if due == "start":
+                    self._journal_retry_at = 0.0  # a new run: try a failed journal now
                 self._write_journal()
                 self._request_store(everything=True)
+                if due == "start" and self._journal_down is not None:
+                    self._refuse_unjournalled_run()
                 if due == "stop":
                     await self._settle_run(last_seq)
                 continue
@@ -176,7 +190,7 @@ class CatalogWriter:
     def _spill(self, held: int) -> None:
         """Too many documents wait for the database (it is away, or a scan that never
         waits for I/O starves its thread): let go of the newest records in memory; the
-        journal has them (or will at its next write, before any is read back), in order.
+        journal has them, in order (written, or appended for its next write).
         `held`: records in the backlog before this batch."""
         keep = held if self._spilled else self.max_in_memory
         if self._spilled == 0:
@@ -200,8 +214,18 @@ class CatalogWriter:
             self._write_journal(sync=True)
         self._raise_failure()
 
+    def _refuse_unjournalled_run(self) -> None:
+        """A run starts while the journal cannot be written: fail it (its documents are
+        taken and stored all the same)."""
+        down = self._journal_down
+        assert down is not None
+        if self._failure is down:
+            self._failure = None  # raised here instead
+        raise JournalError(str(down)) from down.__cause__
+
     def _raise_refusal(self) -> None:
-        """Raise if no document can be made safe now (closed, or the journal failed)."""
+        """Raise if no document can be taken (closed, or the journal no longer reads
+        back what the writer let go of)."""
         if self._closed:
             raise StorageError(f"the catalog writer for {self.backend.label} is closed")
         if self._journal_failure is not None:
@@ -216,24 +240,51 @@ class CatalogWriter:
 
     def _on_timer(self) -> None:
         self._timer = None
-        try:
-            self.journal.write()
-        except JournalError as exc:
-            log.error("%s", exc)
-            self._journal_failure = exc
+        self._write_journal()
 
     def _write_journal(self, sync: bool = False) -> None:
+        """Write (with `sync`, and fsync) what was appended. Never raises: a failure is
+        recorded (`_journal_went_down`); while the journal is down, a write is tried at
+        most every `_JOURNAL_RETRY` s (each try pickles every unstored record again)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        down = self._journal_down
+        if down is not None and time.monotonic() < self._journal_retry_at:
+            return
+        tried = bool(self._unwritten)  # writing nothing proves nothing
         try:
             if sync:
                 self.journal.sync()
             else:
                 self.journal.write()
         except JournalError as exc:
-            self._journal_failure = exc
-            raise
+            self._journal_went_down(exc)
+            return
+        if down is not None and tried:
+            self._journal_down = None
+            log.warning(
+                "the storage journal %s can be written again; documents are journalled "
+                "before they are stored, as before",
+                self.journal.path,
+            )
+
+    def _journal_went_down(self, exc: JournalError) -> None:
+        """The journal cannot be written: documents wait in memory until stored; the
+        error is raised (once) by the next call, and at every run's start meanwhile."""
+        self._journal_retry_at = time.monotonic() + _JOURNAL_RETRY
+        if self._journal_down is not None:
+            return
+        down = JournalError(
+            f"{exc}. Documents still go to {self.backend.label}, but until the journal "
+            "can be written they wait in memory only (a crash would lose those not yet "
+            "stored), and every run started meanwhile fails at its start"
+        )
+        down.__cause__ = exc.__cause__
+        log.error("%s", down)
+        self._journal_down = down
+        if self._failure is None:
+            self._failure = down
 
     # -- storing: the store task -------------------------------------------------------
 
@@ -296,7 +347,6 @@ class CatalogWriter:
         first = self._stored_records + len(self._backlog)
         want = min(self._spilled, self.batch_size - len(self._backlog))
         try:
-            self.journal.write()  # the spilled records still buffered, if any
             records = self.journal.read_back(first, want)
             if len(records) != want:
                 raise JournalError(
@@ -314,7 +364,9 @@ class CatalogWriter:
         return True
 
     def _journal_failed(self, exc: JournalError) -> None:
-        """Nothing more can be made safe: the store task stops, the next call raises."""
+        """The journal does not give back what the writer let go of: the store task
+        stops (storing later documents first would lose the order), the next call
+        raises."""
         log.error("%s", exc)
         self._journal_failure = exc
         self._retry_at = math.inf
@@ -322,11 +374,7 @@ class CatalogWriter:
     async def _store(self, batch: list[Record]) -> None:
         """One attempt at one batch. Never raises an Exception: what went wrong is
         recorded (`last_error`, and `_failure` for the next call to raise)."""
-        try:
-            self.journal.write()  # a document reaches the database after the journal
-        except JournalError as exc:
-            self._journal_failed(exc)
-            return
+        self._write_journal()  # a document reaches the database after the journal
         self._last_store = time.monotonic()
         try:
             with anyio.fail_after(self.store_timeout):
@@ -355,10 +403,10 @@ class CatalogWriter:
         self._stored_records += len(batch)
         self._stored_seq = batch[-1][0]
         try:
+            self.journal.forget_stored(self._stored_records)  # stored, never journalled
             self.journal.mark_stored(self._stored_records)
         except JournalError as exc:
-            log.error("%s", exc)
-            self._journal_failure = exc
+            self._journal_went_down(exc)
         if self._last_error is not None:
             log.warning("%s is back: the journalled documents are stored", self.backend.label)
         self._last_error = None
@@ -428,11 +476,17 @@ class CatalogWriter:
         self._raise_failure()
         if self._stored_seq < target and self.backlog:
             self._write_journal(sync=True)
+            where = (
+                f"They are safe in the journal {self.journal.path}; the next flush() or "
+                "open_catalog() on this journal stores them."
+                if self._journal_down is None
+                else f"They are in this process's memory only ({self._journal_down}); "
+                "keep it running: they are stored when the database answers."
+            )
             raise FlushTimeoutError(
                 f"{self.backlog} documents ({self._describe_backlog()}) are not in "
                 f"{self.backend.label} after {timeout} s ({self._last_error or 'no answer'}). "
-                f"They are safe in the journal {self.journal.path}; the next flush() or "
-                "open_catalog() on this journal stores them."
+                + where
             )
 
     async def close(self, timeout: float = 30.0) -> None:
@@ -450,7 +504,12 @@ class CatalogWriter:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self.journal.close()
+            try:
+                self.journal.close()
+            except JournalError as exc:
+                if self._journal_down is None:
+                    raise
+                log.error("%s", exc)  # known already; what it held is told by flush()
 
     def load_pending(self) -> int:
         """Queue the journal's unstored records (from an earlier process) for storing

@@ -4,8 +4,11 @@ uses.)"""
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ __all__ = [
     "MongoServer",
     "SlowProxy",
     "free_port",
+    "journal_disk_full",
     "journalled",
     "stored_form",
     "subscribe_writer",
@@ -58,3 +62,18 @@ def journalled(path: Path) -> list[tuple[int, str, dict[str, Any]]]:
         records += pickle.loads(data[8 : 8 + length])
         data = data[8 + length :]
     return records
+
+
+@contextmanager
+def journal_disk_full(journal: Any) -> Iterator[None]:
+    """The disk under an open `Journal` is full until the block ends: its file descriptor
+    writes to /dev/full (ENOSPC), then to the journal file again (lock and all)."""
+    saved = os.dup(journal._fd)
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, journal._fd)
+    os.close(full)
+    try:
+        yield
+    finally:
+        os.dup2(saved, journal._fd)
+        os.close(saved)

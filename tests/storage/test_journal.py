@@ -1,7 +1,8 @@
-"""The write-ahead journal on its own, and a journal that fails mid-run."""
+"""The write-ahead journal on its own, and a write to it that fails part-way."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import pickle
@@ -11,15 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from storage_helpers import subscribe_writer
 
 import storage.journal as journal_module
-from acq import RunEngine
-from acq.errors import CriticalSubscriberError
-from devices.sim import SimDetector
-from plans import count
-from storage import open_catalog
 from storage.catalog import state_dir
+from storage.errors import JournalError
 from storage.journal import Journal
 
 
@@ -156,17 +152,80 @@ def test_the_mongo_journal_lives_in_acq_state_dir(acq_state_dir: Path) -> None:
     assert state_dir() == acq_state_dir
 
 
-async def test_a_journal_that_fails_mid_run_fails_the_run(tmp_path: Path) -> None:
-    RE = RunEngine(waiting_hook=None)
-    async with await open_catalog(tmp_path / "c.db") as catalog:
-        subscribe_writer(RE, catalog.writer)
-        await RE(count([SimDetector("det")], 2))
-        full = os.open("/dev/full", os.O_WRONLY)
-        os.dup2(full, catalog.writer.journal._fd)  # the disk fills up
-        os.close(full)
-        with pytest.raises(CriticalSubscriberError, match="disk is full"):
-            await RE(count([SimDetector("det")], 3))
-        stored = await catalog.run(-1)  # the earlier run is intact and readable
-        assert stored.stop is not None and stored.stop["num_events"] == {"primary": 2}
-        catalog.writer._journal_failure = None  # let close() release the journal
-        catalog.writer.journal._fd = os.open(tmp_path / "spare", os.O_RDWR | os.O_CREAT)
+def short_writes(monkeypatch: pytest.MonkeyPatch, fail_truncate: bool = False) -> None:
+    """The disk fills up in the middle of the journal's next write: it gets half its
+    bytes, then ENOSPC (and with `fail_truncate`, cutting the file fails too)."""
+    real_write = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if len(data) > 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module.os, "write", write)
+    if fail_truncate:
+
+        def ftruncate(fd: int, length: int) -> None:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        monkeypatch.setattr(journal_module.os, "ftruncate", ftruncate)
+
+
+def test_a_write_that_fails_part_way_is_cut_off_and_kept_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "j")
+    journal.append((1, "event", {"uid": "e1"}))
+    journal.write()
+    journal.append((2, "event", {"uid": "e2", "data": {"x": list(range(100))}}))
+    with monkeypatch.context() as patched:
+        short_writes(patched)
+        with pytest.raises(JournalError, match="the disk is full"):
+            journal.write()
+    assert journal.size == os.path.getsize(tmp_path / "j")  # no partial frame left
+    journal.append((3, "event", {"uid": "e3"}))
+    journal.write()  # space again: e2 and e3, right after e1
+    journal.close()
+    again = Journal(tmp_path / "j")
+    assert [doc["uid"] for _, _, doc in again.pending()] == ["e1", "e2", "e3"]
+    again.close()
+
+
+def test_a_partial_frame_that_cannot_be_cut_off_stops_further_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "j")
+    journal.append((1, "event", {"uid": "e1"}))
+    journal.write()
+    journal.append((2, "event", {"uid": "e2", "data": {"x": list(range(100))}}))
+    with monkeypatch.context() as patched:
+        short_writes(patched, fail_truncate=True)
+        with pytest.raises(JournalError, match="the disk is full"):
+            journal.write()
+    with pytest.raises(JournalError, match="cannot be removed"):
+        journal.write()  # a frame after unreadable bytes would never replay
+    with pytest.raises(JournalError, match="cannot be removed"):
+        journal.close()  # it still lets go of the file
+    again = Journal(tmp_path / "j")  # the next open drops the partial frame
+    assert [doc["uid"] for _, _, doc in again.pending()] == ["e1"]
+    again.close()
+
+
+def test_records_stored_without_being_written_are_not_written_later(tmp_path: Path) -> None:
+    """The database took records the journal could not write: they are dropped from
+    what waits for the next write, and reading back skips them."""
+    journal = Journal(tmp_path / "j")
+    for seq in range(1, 6):
+        journal.append((seq, "event", {"uid": f"e{seq}"}))
+    journal.write()  # e1..e5
+    for seq in range(6, 12):
+        journal.append((seq, "event", {"uid": f"e{seq}"}))  # e6..e11: not written (full)
+    journal.forget_stored(8)  # the database has e1..e8
+    journal.mark_stored(8)
+    assert [doc["uid"] for _, _, doc in journal.read_back(8, 10)] == ["e9", "e10", "e11"]
+    journal.write()
+    assert [doc["uid"] for _, _, doc in journal.read_back(8, 2)] == ["e9", "e10"]
+    journal.close()
+    again = Journal(tmp_path / "j")
+    assert [doc["uid"] for _, _, doc in again.pending()] == ["e9", "e10", "e11"]
+    again.close()

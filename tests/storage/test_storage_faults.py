@@ -1,5 +1,6 @@
 """Faults: the database goes away mid-run and comes back, the acquiring process is killed
-with SIGKILL, the database is slow. Every document ends up stored exactly once."""
+with SIGKILL, the database is slow, the journal's disk fills up. Every document ends up
+stored exactly once."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from storage_helpers import (
     Docs,
     MongoServer,
     SlowProxy,
+    journal_disk_full,
     journalled,
     stored_form,
     subscribe_writer,
 )
 
 from acq import RunEngine
+from acq.errors import CriticalSubscriberError
 from devices.sim import SimDetector
+from plans import count
 from plans import stubs as bps
 from storage import Catalog, open_catalog
 
@@ -260,3 +264,51 @@ async def test_documents_reach_the_journal_while_the_database_hangs(
         await catalog.writer.flush(timeout=60)
         run = await catalog.run(result.run_uids[0])
         assert stored_form(await run.documents()) == stored_form(list(docs))
+
+
+def runs_of(docs: Docs) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Emitted documents by run (the runs one after another), keyed by run uid."""
+    runs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, doc in docs:
+        if name == "start":
+            current = runs.setdefault(doc["uid"], [])
+        current.append((name, doc))
+    return runs
+
+
+async def test_a_journal_disk_that_fills_up_fails_runs_but_loses_no_document(
+    catalog: Catalog, RE: RunEngine, docs: Docs, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The journal's disk fills up mid-run: that run fails, naming the cause, and so does
+    a run started while it is full; space again, and runs go on as before. The database
+    has every document of every run all the same."""
+    det = SimDetector("det")
+    subscribe_writer(RE, catalog.writer)
+    with ExitStack() as disk:
+
+        async def plan() -> AsyncIterator[Any]:
+            yield bps.open_run()
+            for _ in range(5):
+                yield bps.trigger_and_read([det])
+            disk.enter_context(journal_disk_full(catalog.writer.journal))
+            for _ in range(50):
+                yield bps.trigger_and_read([det])
+                await anyio.sleep(0.005)  # the journal's 50 ms timer finds the full disk
+            yield bps.close_run()
+
+        with pytest.raises(CriticalSubscriberError, match="the disk is full"):
+            await RE(plan())
+        with pytest.raises(CriticalSubscriberError, match="fails at its start"):
+            await RE(count([det], 3))
+    result = await RE(count([det], 3))
+    assert result.exit_status == "success" and not result.subscriber_errors
+    assert "can be written again" in caplog.text
+    await catalog.writer.flush(timeout=30)
+
+    runs = runs_of(docs)
+    assert len(runs) == 3
+    first = next(iter(runs.values()))
+    assert sum(name == "event" for name, _ in first) >= 5 and first[-1][0] == "stop"
+    for uid, emitted in runs.items():
+        run = await catalog.run(uid)
+        assert stored_form(await run.documents()) == stored_form(emitted)

@@ -11,14 +11,19 @@ from typing import Any
 
 import anyio
 import pytest
-from storage_helpers import journalled
+from storage_helpers import journal_disk_full, journalled
 
 from acq import RunEngine
 from acq.errors import CriticalSubscriberError
 from devices.sim import SimDetector
 from plans import count
 from storage.backend import BackendUnavailable
-from storage.errors import DocumentConflictError, StorageError
+from storage.errors import (
+    DocumentConflictError,
+    FlushTimeoutError,
+    JournalError,
+    StorageError,
+)
 from storage.journal import Journal, Record
 from storage.writer import CatalogWriter
 
@@ -229,4 +234,35 @@ async def test_refused_documents_are_logged_when_the_rejected_file_cannot_be_wri
     with pytest.raises(DocumentConflictError, match="could not be kept"):
         await writer.flush(timeout=10)
     assert "'run-1'" in caplog.text  # the refused document itself is in the log
+    await writer.close()
+
+
+async def test_with_the_journal_disk_full_documents_wait_in_memory_and_are_all_stored(
+    tmp_path: Path,
+) -> None:
+    """Disk full and database away together: the run fails, flush says where the
+    documents are; the database comes back and has every one, in order (those let go of
+    beyond `max_in_memory` too); space again and the next run is journalled."""
+    backend = HeldBackend()
+    writer = CatalogWriter(
+        backend, Journal(tmp_path / "j"), batch_size=10, max_in_memory=25, store_timeout=30
+    )
+    await writer("start", start_doc("run-1"))
+    with journal_disk_full(writer.journal):  # mid-run
+        for i in range(60):
+            await writer.handle_batch(
+                deque((("event", {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1}),))
+            )
+        with pytest.raises(JournalError, match=r"disk is full.*wait in memory only"):
+            await writer("stop", stop_doc("run-1"))
+        with pytest.raises(FlushTimeoutError, match=r"62 documents.*memory only"):
+            await writer.flush(timeout=0.3)
+        with pytest.raises(JournalError, match="fails at its start"):
+            await writer("start", start_doc("run-2"))  # taken, but the run fails
+        backend.release.set()
+        await writer.flush(timeout=10)
+    uids = ["run-1", *(f"e{i}" for i in range(60)), "run-1-stop", "run-2"]
+    assert [doc["uid"] for _, _, doc in backend.stored] == uids  # in order, each once
+    await writer("start", start_doc("run-3"))  # space again: no error
+    assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)][-1] == "run-3"
     await writer.close()
