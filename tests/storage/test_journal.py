@@ -152,9 +152,15 @@ def test_the_mongo_journal_lives_in_acq_state_dir(acq_state_dir: Path) -> None:
     assert state_dir() == acq_state_dir
 
 
-def short_writes(monkeypatch: pytest.MonkeyPatch, fail_truncate: bool = False) -> None:
-    """The disk fills up in the middle of the journal's next write: it gets half its
-    bytes, then ENOSPC (and with `fail_truncate`, cutting the file fails too)."""
+def after_a_failed_write(
+    path: Path, monkeypatch: pytest.MonkeyPatch, fail_truncate: bool = False
+) -> Journal:
+    """A journal holding e1 whose write of e2 failed part-way: the disk filled up (half
+    the bytes, then ENOSPC; with `fail_truncate`, cutting the file failed too)."""
+    journal = Journal(path)
+    journal.append((1, "event", {"uid": "e1"}))
+    journal.write()
+    journal.append((2, "event", {"uid": "e2", "data": {"x": list(range(100))}}))
     real_write = os.write
 
     def write(fd: int, data: bytes) -> int:
@@ -162,26 +168,22 @@ def short_writes(monkeypatch: pytest.MonkeyPatch, fail_truncate: bool = False) -
             return real_write(fd, bytes(data[: len(data) // 2]))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(journal_module.os, "write", write)
-    if fail_truncate:
+    def ftruncate(fd: int, length: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-        def ftruncate(fd: int, length: int) -> None:
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-        monkeypatch.setattr(journal_module.os, "ftruncate", ftruncate)
+    with monkeypatch.context() as patched:
+        patched.setattr(journal_module.os, "write", write)
+        if fail_truncate:
+            patched.setattr(journal_module.os, "ftruncate", ftruncate)
+        with pytest.raises(JournalError, match="the disk is full"):
+            journal.write()
+    return journal
 
 
 def test_a_write_that_fails_part_way_is_cut_off_and_kept_for_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    journal = Journal(tmp_path / "j")
-    journal.append((1, "event", {"uid": "e1"}))
-    journal.write()
-    journal.append((2, "event", {"uid": "e2", "data": {"x": list(range(100))}}))
-    with monkeypatch.context() as patched:
-        short_writes(patched)
-        with pytest.raises(JournalError, match="the disk is full"):
-            journal.write()
+    journal = after_a_failed_write(tmp_path / "j", monkeypatch)
     assert journal.size == os.path.getsize(tmp_path / "j")  # no partial frame left
     journal.append((3, "event", {"uid": "e3"}))
     journal.write()  # space again: e2 and e3, right after e1
@@ -194,14 +196,7 @@ def test_a_write_that_fails_part_way_is_cut_off_and_kept_for_the_next(
 def test_a_partial_frame_that_cannot_be_cut_off_stops_further_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    journal = Journal(tmp_path / "j")
-    journal.append((1, "event", {"uid": "e1"}))
-    journal.write()
-    journal.append((2, "event", {"uid": "e2", "data": {"x": list(range(100))}}))
-    with monkeypatch.context() as patched:
-        short_writes(patched, fail_truncate=True)
-        with pytest.raises(JournalError, match="the disk is full"):
-            journal.write()
+    journal = after_a_failed_write(tmp_path / "j", monkeypatch, fail_truncate=True)
     with pytest.raises(JournalError, match="cannot be removed"):
         journal.write()  # a frame after unreadable bytes would never replay
     with pytest.raises(JournalError, match="cannot be removed"):
