@@ -154,6 +154,9 @@ class InterruptionHandling(RunLifecycle):
         ex.interrupted = True
         await self._pause_devices(ex)
         if kind == "pause":
+            later = self._take_interrupt()  # asked while the devices were being paused
+            if later is not None and later.kind not in ("pause", "suspend"):
+                return await self._handle(ex, commands, later)  # (suspenders: at resume)
             for run in ex.runs.values():
                 run.record_interruption("pause", interrupt.reason)
             log.warning("paused: %s", interrupt.reason)
@@ -175,7 +178,10 @@ class InterruptionHandling(RunLifecycle):
         with anyio.CancelScope() as scope:
             self._scope = scope
             try:
-                await self._wait_until_clear(tripped)
+                # A request made while the devices were paused or the pre-plan ran found
+                # no scope to cancel: it is pending now, and must not wait for the beam.
+                if self._interrupt is None:
+                    await self._wait_until_clear(tripped)
             finally:
                 self._scope = None
         interrupt = self._take_interrupt()

@@ -356,6 +356,50 @@ async def test_pausable_devices_are_paused_and_resumed(RE):
     assert calls == ["pause", "resume"]
 
 
+@pytest.mark.parametrize("end", ["stop", "abort", "halt"])
+async def test_an_end_asked_while_the_engine_pauses_its_devices_is_not_lost(RE, docs, end):
+    """The user ends the plan while the engine is still pausing a device that takes a
+    moment: the plan ends (RE.stop() and friends do not return a paused engine)."""
+    pausing = anyio.Event()
+
+    class SlowToPause:
+        name = "slow"
+
+        def trigger(self):
+            return None
+
+        async def pause(self):
+            pausing.set()
+            await anyio.sleep(0.3)
+
+        def resume(self):
+            raise AssertionError("resumed after the user ended the plan")
+
+    obj = SlowToPause()
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    ended = []
+
+    async def end_while_pausing():
+        await pausing.wait()
+        with anyio.fail_after(10):
+            ended.append(await getattr(RE, end)())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(end_while_pausing)
+        result = await RE(plan())
+    assert RE.state == "idle"
+    assert result.exit_status == ("success" if end == "stop" else "abort")
+    assert ended == [result]
+    assert docs.of("stop")[0]["exit_status"] == result.exit_status
+
+
 async def test_monitors_are_muted_while_paused(RE, docs):
     temperature = soft_signal_rw(float, 1.0, "temperature")
 
