@@ -82,12 +82,16 @@ class Catalog:
         await self.close()
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Store what is still waiting (bounded by `timeout`), release journal and client."""
+        """Store what is still waiting (bounded by `timeout`), release journal and client.
+
+        A writer holding documents that exist only in memory stays open, and so does the
+        database client it stores them with (see `CatalogWriter.close`)."""
         try:
             if self._writer is not None:
                 await self._writer.close(timeout)
         finally:
-            await self.backend.close()
+            if self._writer is None or self._writer.closed:
+                await self.backend.close()
 
     # -- finding runs --------------------------------------------------------------------
 

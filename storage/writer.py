@@ -489,27 +489,52 @@ class CatalogWriter:
                 + where
             )
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close` finished (it does not while documents exist only in memory)."""
+        return self._closed
+
     async def close(self, timeout: float = 30.0) -> None:
-        """Flush (bounded), then release the journal. Raises if documents stay behind."""
+        """Flush (bounded), then release the journal. Raises if documents stay behind.
+
+        Documents that exist only in memory (the journal cannot be written and the
+        database did not take them) are not dropped: the writer then stays open, storing
+        and retrying, and `FlushTimeoutError` says so; call `close` again later."""
         if self._closed:
             return
+        keep_open = False
         try:
             await self.flush(timeout)
+        except FlushTimeoutError as exc:
+            self._journal_retry_at = 0.0
+            self._write_journal(sync=True)  # one more try: their only copy is in memory
+            keep_open = self._journal_down is not None
+            if keep_open:
+                raise FlushTimeoutError(
+                    f"{exc} So the writer stays open: close it again once the database "
+                    "answers or the journal's disk has space (ending the process now "
+                    "loses them)."
+                ) from None
+            raise
         finally:
-            self._closed = True
-            if self._task is not None:  # idle, or (flush gave up) mid-batch: stop it
-                self._task.cancel()
-                await asyncio.wait([self._task])  # a batch it was storing stays journalled
-                self._task = None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            try:
-                self.journal.close()
-            except JournalError as exc:
-                if self._journal_down is None:
-                    raise
-                log.error("%s", exc)  # known already; what it held is told by flush()
+            if not keep_open:
+                await self._shut()
+
+    async def _shut(self) -> None:
+        self._closed = True
+        if self._task is not None:  # idle, or (flush gave up) mid-batch: stop it
+            self._task.cancel()
+            await asyncio.wait([self._task])  # a batch it was storing stays journalled
+            self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            self.journal.close()
+        except JournalError as exc:
+            if self._journal_down is None:
+                raise
+            log.error("%s", exc)  # known already; what it held is told by flush()
 
     def load_pending(self) -> int:
         """Queue the journal's unstored records (from an earlier process) for storing
