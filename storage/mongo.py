@@ -172,12 +172,20 @@ class MongoBackend:
                 with anyio.fail_after(self.timeout):
                     await collection.insert_many(docs, ordered=False)
             except BulkWriteError as exc:
+                duplicates: list[tuple[Record, str]] = []
                 for error in exc.details.get("writeErrors", []):
                     record = group[error["index"]]
                     if error.get("code") == 11000:
-                        conflicts += await self._conflict(kind, record)
+                        duplicates.append((record, str(error.get("errmsg"))))
                     else:  # the server will never take this one (e.g. a value it cannot hold)
                         conflicts.append((record, f"refused: {error.get('errmsg')}"))
+                try:  # (an outage here is an outage, not a refusal)
+                    conflicts += await self._conflicts(kind, duplicates)
+                except (PyMongoError, TimeoutError) as lookup:
+                    raise BackendUnavailable(
+                        f"{self.label}: checking {len(duplicates)} duplicate {kind} "
+                        f"documents: {lookup or 'no answer'}"
+                    ) from lookup
             except TimeoutError as exc:
                 raise BackendUnavailable(
                     f"{self.label} did not store {len(docs)} {kind} documents within "
@@ -187,15 +195,32 @@ class MongoBackend:
                 raise BackendUnavailable(f"{self.label}: {exc}") from exc
         return conflicts
 
-    async def _conflict(self, kind: str, record: Record) -> list[tuple[Record, str]]:
-        seq, _, doc = record
-        key = id_field(kind)
-        found = await self._find(COLLECTIONS[kind], {key: doc[key]})
-        if not found:  # the duplicate was on _id: same document, same emission slot
-            found = await self._find(COLLECTIONS[kind], {"_id": object_id(seq)})
-        if found and canonical(found[0]) != canonical(doc):
-            return [(record, f"stored differently: {found[0]!r}")]
-        return []
+    async def _conflicts(
+        self, kind: str, duplicates: list[tuple[Record, str]]
+    ) -> list[tuple[Record, str]]:
+        """Of records the server refused as duplicates, those whose stored copy differs.
+        Two queries however many (a replay after a crash re-sends a whole batch): by uid,
+        then by ``_id`` (the emission slot) for those not found by uid. A duplicate found
+        by neither collided on another unique index (a second stop for a run)."""
+        if not duplicates:
+            return []
+        collection, key = COLLECTIONS[kind], id_field(kind)
+        keys = [record[2][key] for record, _ in duplicates]
+        stored = {d[key]: d for d in await self._find(collection, {key: {"$in": keys}})}
+        by_slot: dict[Any, dict[str, Any]] = {}
+        unknown = [object_id(record[0]) for record, _ in duplicates if record[2][key] not in stored]
+        if unknown:
+            found = await self._find(collection, {"_id": {"$in": unknown}}, keep_id=True)
+            by_slot = {d["_id"]: d for d in found}
+        out = []
+        for record, why in duplicates:
+            seq, _, doc = record
+            copy = stored.get(doc[key]) or by_slot.get(object_id(seq))
+            if copy is None:
+                out.append((record, f"refused as a duplicate: {why}"))
+            elif canonical(copy) != canonical(doc):
+                out.append((record, f"stored differently: {copy!r}"))
+        return out
 
     # -- reading ---------------------------------------------------------------------
 

@@ -242,12 +242,16 @@ class SQLiteBackend:
         return conflicts
 
     def _conflicts(self, kind: str, group: list[Record]) -> list[tuple[Record, str]]:
-        """Some rows were ignored as duplicates: the ones whose stored copy differs."""
+        """Some rows were ignored as duplicates: the ones whose stored copy differs, and
+        any not stored at all (ignored on another unique column: a second stop for a
+        run)."""
         out = []
         for record in group:
             doc = record[2]
             stored = self._stored(kind, doc[TABLES[kind][1]])
-            if stored is not None and canonical(stored) != canonical(sanitize(doc)):
+            if stored is None:
+                out.append((record, f"refused: a stored {kind} document holds the same key"))
+            elif canonical(stored) != canonical(sanitize(doc)):
                 out.append((record, f"stored differently: {stored!r}"))
         return out
 
