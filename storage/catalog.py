@@ -8,16 +8,26 @@ journal, so documents journalled before a crash reach the database on the next o
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from .backend import Backend, Query
-from .errors import AmbiguousRunError, CatalogReadOnlyError, RunNotFoundError, StorageError
+from .errors import (
+    AmbiguousRunError,
+    CatalogReadOnlyError,
+    DocumentConflictError,
+    RunNotFoundError,
+    StorageError,
+)
 from .journal import Journal
 from .run import Run
 from .writer import CatalogWriter
+
+log = logging.getLogger("storage.catalog")
 
 __all__ = ["Catalog", "open_catalog", "state_dir"]
 
@@ -271,9 +281,22 @@ async def open_catalog(
     )
     try:
         if writer.load_pending():
-            await writer.flush(replay_timeout)
+            await _replay(writer, replay_timeout)
     except BaseException:
-        journal_.close()
+        await writer.shut()  # its store task too
         await backend.close()
         raise
     return Catalog(backend, writer, label)
+
+
+async def _replay(writer: CatalogWriter, timeout: float) -> None:
+    """Store what an earlier process journalled. Its conflicts are not this process's:
+    logged (the store task did, and kept them in ``<journal>.rejected``) and passed over,
+    so one refused document cannot keep the catalog from opening."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await writer.flush(max(0.0, deadline - time.monotonic()))
+            return
+        except DocumentConflictError as exc:
+            log.warning("replaying the journal %s: %s", writer.journal.path, exc)

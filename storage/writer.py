@@ -499,28 +499,41 @@ class CatalogWriter:
 
         Documents that exist only in memory (the journal cannot be written and the
         database did not take them) are not dropped: the writer then stays open, storing
-        and retrying, and `FlushTimeoutError` says so; call `close` again later."""
+        and retrying, and the error says so; call `close` again later."""
         if self._closed:
             return
-        keep_open = False
         try:
             await self.flush(timeout)
-        except FlushTimeoutError as exc:
-            self._journal_retry_at = 0.0
-            self._write_journal(sync=True)  # one more try: their only copy is in memory
-            keep_open = self._journal_down is not None
-            if keep_open:
-                raise FlushTimeoutError(
-                    f"{exc} So the writer stays open: close it again once the database "
-                    "answers or the journal's disk has space (ending the process now "
-                    "loses them)."
-                ) from None
+        except Exception as exc:
+            if not self._only_in_memory():
+                await self.shut()
+                raise
+            note = (
+                f"The writer stays open, since {self.backlog} documents exist only in "
+                "this process's memory: close it again once the database answers or the "
+                "journal's disk has space (ending the process now loses them)."
+            )
+            if isinstance(exc, FlushTimeoutError):
+                raise FlushTimeoutError(f"{exc} {note}") from None
+            log.error("%s", note)
+            exc.add_note(note)
             raise
-        finally:
-            if not keep_open:
-                await self._shut()
+        except BaseException:  # cancelled, interrupted: release what the writer holds
+            await self.shut()
+            raise
+        await self.shut()
 
-    async def _shut(self) -> None:
+    def _only_in_memory(self) -> bool:
+        """Whether documents not yet stored are missing from the journal (it cannot be
+        written, after one more try)."""
+        if not self.backlog:
+            return False
+        self._journal_retry_at = 0.0
+        self._write_journal(sync=True)
+        return self._journal_down is not None
+
+    async def shut(self) -> None:
+        """Release the journal and stop the store task now, whatever waits (no flush)."""
         self._closed = True
         if self._task is not None:  # idle, or (flush gave up) mid-batch: stop it
             self._task.cancel()

@@ -224,3 +224,47 @@ def test_records_stored_without_being_written_are_not_written_later(tmp_path: Pa
     again = Journal(tmp_path / "j")
     assert [doc["uid"] for _, _, doc in again.pending()] == ["e9", "e10", "e11"]
     again.close()
+
+
+def test_a_mark_left_from_an_earlier_file_does_not_cut_the_journal(tmp_path: Path) -> None:
+    """The journal file was replaced (deleted by hand) while its mark stayed: the mark
+    points into the middle of the new file's frames. Replay starts from the beginning
+    instead of dropping everything from the mark on as a torn tail."""
+    journal = Journal(tmp_path / "j")
+    for frame in range(3):
+        for i in range(frame * 5, frame * 5 + 5):
+            journal.append((i + 1, "event", {"uid": f"old{i}"}))
+        journal.write()
+    journal.mark_stored(5)  # the mark: the end of the first frame
+    journal.close()
+    (tmp_path / "j").unlink()
+    journal = Journal(tmp_path / "j")
+    for i in range(40):
+        journal.append((100 + i, "event", {"uid": f"new{i}", "data": {"x": i}}))
+        if i % 10 == 9:
+            journal.write()
+    journal.close()  # (a SIGKILL before any was stored: the old mark stays)
+    again = Journal(tmp_path / "j")
+    assert [doc["uid"] for _, _, doc in again.pending()] == [f"new{i}" for i in range(40)]
+    again.close()
+
+
+def test_the_mark_is_written_before_the_journal_is_truncated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILL between the two steps must leave the mark behind the file, never past
+    it: the truncation sees a mark of 0 already."""
+    journal = Journal(tmp_path / "j")
+    journal.append((1, "event", {"uid": "e1"}))
+    journal.write()
+    marks: list[str] = []
+    real_ftruncate = os.ftruncate
+
+    def ftruncate(fd: int, length: int) -> None:
+        marks.append((tmp_path / "j.stored").read_text().strip())
+        real_ftruncate(fd, length)
+
+    monkeypatch.setattr(journal_module.os, "ftruncate", ftruncate)
+    journal.mark_stored(1)
+    assert marks == ["0"]
+    journal.close()

@@ -4,10 +4,12 @@ stored exactly once."""
 
 from __future__ import annotations
 
+import pickle
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
@@ -31,6 +33,8 @@ from devices.sim import SimDetector
 from plans import count
 from plans import stubs as bps
 from storage import Catalog, open_catalog
+from storage.errors import DocumentConflictError, FlushTimeoutError, JournalError
+from storage.journal import Journal
 
 pytestmark = pytest.mark.slow
 
@@ -312,3 +316,152 @@ async def test_a_journal_disk_that_fills_up_fails_runs_but_loses_no_document(
     for uid, emitted in runs.items():
         run = await catalog.run(uid)
         assert stored_form(await run.documents()) == stored_form(emitted)
+
+
+async def test_a_conflicting_document_in_the_journal_does_not_keep_the_catalog_from_opening(
+    catalog_uri: str,
+) -> None:
+    """An earlier process journalled a start that conflicts with the stored one (and
+    died before storing the rest): the next open stores the rest, keeps the conflicting
+    one in ``.rejected``, and opens; the open after that replays nothing."""
+    async with await open_catalog(catalog_uri) as catalog:
+        await catalog.writer("start", {"uid": "run-1", "time": 1.0, "scan_id": 1})
+        path = catalog.writer.journal.path
+    journal = Journal(path)
+    journal.append((time.time_ns(), "start", {"uid": "run-1", "time": 2.0, "scan_id": 7}))
+    for i in range(30):
+        event = {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1, "time": 2.0 + i}
+        journal.append((time.time_ns(), "event", {**event, "data": {}, "timestamps": {}}))
+    journal.write()
+    journal.close()
+
+    catalog = await open_catalog(catalog_uri, batch_size=10)
+    assert catalog.writer.backlog == 0
+    assert (await catalog.run("run-1")).start["scan_id"] == 1  # the stored one stands
+    await catalog.close()
+    rejected = path.with_name(path.name + ".rejected").read_bytes()
+    assert pickle.loads(rejected)[2]["scan_id"] == 7
+    async with await open_catalog(catalog_uri) as again:
+        assert again.writer.backlog == 0
+
+
+async def test_a_replay_that_times_out_fails_the_open_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    """The database is locked while an earlier process's documents are replayed: the open
+    fails within replay_timeout (the autouse check fails the test if the store task
+    outlives it), and the next open stores them."""
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    async with await open_catalog(uri):
+        pass
+    journal = Journal(tmp_path / "catalog.db.journal")
+    journal.append((time.time_ns(), "start", {"uid": "run-1", "time": 1.0, "scan_id": 1}))
+    journal.write()
+    journal.close()
+    blocker = sqlite3.connect(tmp_path / "catalog.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with pytest.raises(FlushTimeoutError, match="safe in the journal"):
+            await open_catalog(uri, replay_timeout=0.5)
+    finally:
+        blocker.close()
+    async with await open_catalog(uri) as catalog:
+        assert (await catalog.run("run-1")).uid == "run-1"
+
+
+async def test_a_second_stop_for_a_run_is_refused_not_dropped(catalog: Catalog) -> None:
+    writer = catalog.writer
+    await writer("start", {"uid": "run-1", "time": 1.0, "scan_id": 1})
+    await writer("stop", {"uid": "stop-a", "run_start": "run-1", "time": 2.0})
+    with pytest.raises(DocumentConflictError, match="stop-b"):
+        await writer("stop", {"uid": "stop-b", "run_start": "run-1", "time": 3.0})
+        await writer.flush(timeout=10)
+    run = await catalog.run("run-1")
+    assert run.stop is not None and run.stop["uid"] == "stop-a"
+
+
+async def test_close_keeps_documents_that_exist_only_in_memory_whatever_it_raises(
+    tmp_path: Path,
+) -> None:
+    """The journal's disk is full and the database locked; the journal error found by
+    the timer is still to be raised when close() is called: close raises it but keeps
+    the writer open, and the documents are stored once the database is free."""
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    catalog = await open_catalog(uri, store_timeout=0.3)
+    writer = catalog.writer
+    await writer("start", {"uid": "run-1", "time": 1.0, "scan_id": 1})
+    await writer.flush(timeout=10)
+    blocker = sqlite3.connect(tmp_path / "catalog.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with journal_disk_full(writer.journal):
+            for i in range(5):
+                event = {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1, "time": 2.0}
+                await writer("event", {**event, "data": {"x": i}, "timestamps": {"x": 2.0}})
+            await anyio.sleep(0.2)  # the journal timer finds the disk full
+            with pytest.raises(JournalError) as raised:
+                await catalog.close(timeout=0.3)
+            assert "The writer stays open" in "".join(raised.value.__notes__)
+            assert not writer.closed
+    finally:
+        blocker.close()  # the database is free again
+    await catalog.close(timeout=30)
+    stored = sqlite3.connect(tmp_path / "catalog.db").execute("SELECT uid FROM event ORDER BY ord")
+    assert [uid for (uid,) in stored] == [f"e{i}" for i in range(5)]
+
+
+def events(n: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """`n` journal records of small events."""
+    return [
+        (
+            time.time_ns() + i,
+            "event",
+            {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1, "time": 1.0 + i}
+            | {"data": {"x": i}, "timestamps": {"x": 1.0 + i}},
+        )
+        for i in range(n)
+    ]
+
+
+async def test_replaying_a_batch_the_server_already_holds_takes_two_queries(
+    mongo_uri: str,
+) -> None:
+    """After a SIGKILL the mark lags, so the next open re-sends documents the server
+    has. Checking them one query each took a remote server (10 ms a request here) longer
+    than `store_timeout`, every attempt: the replay never finished."""
+    records = events(300)
+    async with await open_catalog(mongo_uri) as catalog:
+        assert await catalog.backend.store(records) == []
+        path = catalog.writer.journal.path
+    journal = Journal(path)
+    for record in records:
+        journal.append(record)
+    journal.write()
+    journal.close()
+    base, db = mongo_uri.rsplit("/", 1)
+    with SlowProxy(int(base.rsplit(":", 1)[1]), delay=0.01) as proxy:
+        remote = f"mongodb://127.0.0.1:{proxy.port}/{db}"
+        async with await open_catalog(
+            remote, journal=path, batch_size=300, store_timeout=1.5, replay_timeout=20
+        ) as catalog:
+            assert catalog.writer.backlog == 0
+
+
+async def test_an_outage_while_checking_duplicates_is_an_outage(mongo_uri: str) -> None:
+    """The server goes away between refusing duplicates and the query that compares
+    them: the batch is retried later; the run is not failed."""
+    from pymongo.errors import AutoReconnect
+
+    from storage.backend import BackendUnavailable
+
+    records = events(3)
+    async with await open_catalog(mongo_uri) as catalog:
+        backend = catalog.backend
+        assert await backend.store(records) == []
+
+        async def away(*args: Any, **kwargs: Any) -> Any:
+            raise AutoReconnect("connection closed")
+
+        backend._find = away  # type: ignore[method-assign]
+        with pytest.raises(BackendUnavailable, match="checking 3 duplicate event"):
+            await backend.store(records)

@@ -257,7 +257,7 @@ async def test_with_the_journal_disk_full_documents_wait_in_memory_and_are_all_s
             await writer("stop", stop_doc("run-1"))
         with pytest.raises(FlushTimeoutError, match=r"62 documents.*memory only"):
             await writer.flush(timeout=0.3)
-        with pytest.raises(FlushTimeoutError, match="the writer stays open"):
+        with pytest.raises(FlushTimeoutError, match="The writer stays open"):
             await writer.close(timeout=0.3)  # closing would drop them
         assert not writer.closed
         with pytest.raises(JournalError, match="fails at its start"):
