@@ -42,9 +42,16 @@ class Query:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+#: What any backend raises for what a document holds (a field missing, a value it cannot
+#: encode): that document will never be stored, though the others of its batch can be.
+CONTENT_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, KeyError, OverflowError)
+
+
 class Backend(Protocol):
     label: str  # where the data goes, for messages ("sqlite:///...", "mongodb://h:p/db")
     writable: bool
+    #: errors `store` raises for what a document holds (`CONTENT_ERRORS` and its own)
+    content_errors: tuple[type[Exception], ...]
 
     async def store(self, records: Sequence[Record]) -> list[tuple[Record, str]]:
         """Store records (identical duplicates are fine). Returns the ones that can never

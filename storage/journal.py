@@ -39,7 +39,7 @@ from typing import Any
 
 from .errors import JournalError
 
-__all__ = ["Journal", "Record"]
+__all__ = ["UNJOURNALLABLE", "Journal", "Record"]
 
 log = logging.getLogger("storage.journal")
 
@@ -76,6 +76,25 @@ def _encode(records: list[Record]) -> bytes:
     except ValueError:
         return pickle.dumps(records, protocol=5)
     return buffer.getvalue()
+
+
+#: The kind of a record journalled in place of a document pickle cannot write.
+UNJOURNALLABLE = "unjournallable"
+
+
+def _stand_in(record: Record) -> Record:
+    """`record`, or if pickle cannot write it a stand-in of the same place in the journal
+    (the count of records must not change) that no backend stores: the document itself
+    is stored from memory, and a crash before that loses it (logged here, and again by
+    whoever finds the stand-in)."""
+    try:
+        pickle.dumps(record, protocol=5)
+        return record
+    except Exception as exc:
+        seq, name, doc = record
+        reason = f"{type(exc).__name__}: {exc}"
+        log.error("cannot journal the %s %r (%s): %r", name, doc.get("uid"), reason, doc)
+        return (seq, UNJOURNALLABLE, {"name": name, "uid": doc.get("uid"), "error": reason})
 
 
 def _journal_error(path: Path, action: str, exc: OSError) -> JournalError:
@@ -153,7 +172,11 @@ class Journal:
             return
         if self._torn is not None:
             raise self._torn
-        payload = _encode(records)
+        try:
+            payload = _encode(records)
+        except Exception:  # a document pickle cannot write (it holds a lock, ...)
+            records[:] = [_stand_in(record) for record in records]
+            payload = _encode(records)
         data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         written = 0
         try:

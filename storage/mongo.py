@@ -24,8 +24,9 @@ from typing import Any
 import anyio
 from bson import ObjectId
 from bson.codec_options import TypeRegistry
+from bson.errors import InvalidDocument
 
-from .backend import BackendUnavailable, EventRow, Query, by_kind
+from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
 from .documents import canonical, id_field, plain, sanitize
 from .errors import (
     CatalogAuthError,
@@ -112,6 +113,7 @@ class MongoBackend:
     ) -> None:
         self.db = db
         self.label = label
+        self.content_errors = (*CONTENT_ERRORS, InvalidDocument)  # a value BSON cannot hold
         self.timeout = timeout
         self.read_timeout = max(read_timeout, timeout)
         self.has_text_index = False

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .backend import BackendUnavailable, EventRow, Query, by_kind
+from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
 from .documents import canonical, dumps, sanitize
 from .errors import CatalogReadOnlyError, CatalogUnreachableError
 from .journal import Record
@@ -195,6 +195,8 @@ class SQLiteBackend:
     def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool) -> None:
         self.path = path
         self.label = f"sqlite:///{path}"
+        # binding a value SQLite has no type for ("Error binding parameter")
+        self.content_errors = (*CONTENT_ERRORS, sqlite3.ProgrammingError, sqlite3.InterfaceError)
         self.writable = writable
         self._conn = conn
         self._lock = threading.Lock()

@@ -59,7 +59,7 @@ import anyio
 from .backend import Backend, BackendUnavailable
 from .documents import split
 from .errors import DocumentConflictError, FlushTimeoutError, JournalError, StorageError
-from .journal import Journal, Record
+from .journal import UNJOURNALLABLE, Journal, Record
 
 __all__ = ["CatalogWriter"]
 
@@ -161,6 +161,9 @@ class CatalogWriter:
                     if name in _STORE_NOW:
                         due = name
                         break
+            except BaseException:  # a malformed page: what came before it is journalled
+                self._schedule_journal_write()
+                raise
             finally:  # also when a malformed page raised: the sequence stays increasing
                 self._last_seq = last_seq
                 if self._spilled or len(backlog) > self.max_in_memory:
@@ -181,11 +184,15 @@ class CatalogWriter:
                 self._request_store(everything=True)
             if len(unwritten) > _MAX_UNWRITTEN:
                 self._write_journal()
-            elif unwritten and self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(
-                    self.sync_interval, self._on_timer
-                )
+            else:
+                self._schedule_journal_write()
         self._raise_failure()  # after journalling: a document handed in is never dropped
+
+    def _schedule_journal_write(self) -> None:
+        """Write the journal one sync interval from now, if there is something to write
+        and no write is due already."""
+        if self._unwritten and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.sync_interval, self._on_timer)
 
     def _spill(self, held: int) -> None:
         """Too many documents wait for the database (it is away, or a scan that never
@@ -357,11 +364,26 @@ class CatalogWriter:
         except JournalError as exc:
             self._journal_failed(exc)
             return False
+        for record in records:
+            if record[1] == UNJOURNALLABLE:
+                self._lost_stand_in(record)
         self._backlog += records
         self._spilled -= want
         if not self._spilled:
             log.warning("the documents waiting for %s fit in memory again", self.backend.label)
         return True
+
+    def _lost_stand_in(self, record: Record) -> None:
+        """The journal gives back a stand-in for a document pickle could not write,
+        whose only copy was in memory (an earlier process, or let go of here)."""
+        about = record[2]
+        log.error(
+            "the %s %r could not be journalled (%s) and was not stored while its only copy "
+            "was in memory: it is lost",
+            about["name"],
+            about["uid"],
+            about["error"],
+        )
 
     def _journal_failed(self, exc: JournalError) -> None:
         """The journal does not give back what the writer let go of: the store task
@@ -376,27 +398,8 @@ class CatalogWriter:
         recorded (`last_error`, and `_failure` for the next call to raise)."""
         self._write_journal()  # a document reaches the database after the journal
         self._last_store = time.monotonic()
-        try:
-            with anyio.fail_after(self.store_timeout):
-                conflicts = await self.backend.store(batch)
-        except (BackendUnavailable, TimeoutError) as exc:
-            self._note_failure(exc)
-            return
-        except Exception as exc:
-            log.error(
-                "storing %d documents in %s failed; they stay in the journal %s and are retried",
-                len(batch),
-                self.backend.label,
-                self.journal.path,
-                exc_info=exc,
-            )
-            self._note_failure(exc)
-            self._failure = StorageError(
-                f"storing documents in {self.backend.label} failed: "
-                f"{type(exc).__name__}: {exc}; they stay in the journal {self.journal.path} "
-                "and are retried"
-            )
-            self._failure.__cause__ = exc
+        conflicts = await self._attempt(batch)
+        if conflicts is None:
             return
         self._storing = []
         self.stored += len(batch)
@@ -416,6 +419,64 @@ class CatalogWriter:
             self._failure = self._reject(conflicts)
             log.error("%s", self._failure)
 
+    async def _attempt(self, batch: list[Record]) -> list[tuple[Record, str]] | None:
+        """Store `batch`: what the database refused, or None if it did not take the
+        batch (what went wrong is recorded)."""
+        try:
+            with anyio.fail_after(self.store_timeout):
+                return await self.backend.store(batch)
+        except (BackendUnavailable, TimeoutError) as exc:
+            self._note_failure(exc)
+        except Exception as exc:
+            if len(batch) > 1 and isinstance(exc, self.backend.content_errors):
+                return await self._one_by_one(batch, exc)
+            self._unexpected(batch, exc)
+        return None
+
+    async def _one_by_one(
+        self, batch: list[Record], first: Exception
+    ) -> list[tuple[Record, str]] | None:
+        """The batch failed on what a document holds (a value the database cannot
+        encode): store its records one at a time and refuse those that fail so, rather
+        than retry the batch for ever and hold up every later document. If all of them
+        fail, it is not the documents: retried as a whole, as any unexpected error."""
+        refused: list[tuple[Record, str]] = []
+        conflicts: list[tuple[Record, str]] = []
+        for record in batch:
+            try:
+                with anyio.fail_after(self.store_timeout):
+                    conflicts += await self.backend.store([record])
+            except (BackendUnavailable, TimeoutError) as exc:
+                self._note_failure(exc)
+                return None
+            except Exception as exc:
+                if not isinstance(exc, self.backend.content_errors):
+                    self._unexpected(batch, exc)
+                    return None
+                refused.append((record, f"cannot be stored: {type(exc).__name__}: {exc}"))
+        if len(refused) == len(batch):
+            self._unexpected(batch, first)
+            return None
+        return conflicts + refused
+
+    def _unexpected(self, batch: list[Record], exc: Exception) -> None:
+        """Storing failed in a way that is neither an outage nor a refusal (a driver
+        bug): logged, raised by the next call, and the batch retried."""
+        log.error(
+            "storing %d documents in %s failed; they stay in the journal %s and are retried",
+            len(batch),
+            self.backend.label,
+            self.journal.path,
+            exc_info=exc,
+        )
+        self._note_failure(exc)
+        self._failure = StorageError(
+            f"storing documents in {self.backend.label} failed: "
+            f"{type(exc).__name__}: {exc}; they stay in the journal {self.journal.path} "
+            "and are retried"
+        )
+        self._failure.__cause__ = exc
+
     def _note_failure(self, exc: BaseException) -> None:
         reason = str(exc) or f"no answer within {self.store_timeout} s"
         if self._last_error is None:
@@ -434,8 +495,19 @@ class CatalogWriter:
         rejected = self.journal.path.with_name(self.journal.path.name + ".rejected")
         try:
             with open(rejected, "ab") as f:
-                for record, _ in conflicts:
-                    pickle.dump(record, f, protocol=5)
+                for record, why in conflicts:
+                    try:
+                        data = pickle.dumps(record, protocol=5)
+                    except Exception as exc:  # what pickle cannot write: the log has it
+                        log.error(
+                            "refused by %s (%s), unpicklable (%s): %r",
+                            self.backend.label,
+                            why,
+                            exc,
+                            record,
+                        )
+                        continue
+                    f.write(data)
             kept = f"They are kept in {rejected}."
         except OSError as exc:  # the journal no longer holds them: log every one
             for record, why in conflicts:
@@ -553,6 +625,8 @@ class CatalogWriter:
         """Queue the journal's unstored records (from an earlier process) for storing
         (the first `max_in_memory` held in memory, the rest read back when due)."""
         for record in self.journal.pending():
+            if record[1] == UNJOURNALLABLE:
+                self._lost_stand_in(record)
             if len(self._backlog) < self.max_in_memory:
                 self._backlog.append(record)
             else:

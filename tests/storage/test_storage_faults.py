@@ -465,3 +465,39 @@ async def test_an_outage_while_checking_duplicates_is_an_outage(mongo_uri: str) 
         backend._find = away  # type: ignore[method-assign]
         with pytest.raises(BackendUnavailable, match="checking 3 duplicate event"):
             await backend.store(records)
+
+
+async def test_a_document_the_database_cannot_hold_is_refused_and_the_rest_stored(
+    catalog: Catalog,
+) -> None:
+    """One event holds a value neither backend can encode: it goes to ``.rejected`` and
+    fails the run; the rest of its run and the runs after it are stored (the batch was
+    retried for ever before, holding up every later document)."""
+    writer = catalog.writer
+
+    async def run(uid: str, bad: int | None) -> None:
+        await writer("start", {"uid": uid, "time": 1.0, "scan_id": 1})
+        key = {"dtype": "number", "shape": [], "source": "test"}
+        descriptor = {"uid": f"{uid}-d", "run_start": uid, "name": "primary", "time": 1.0}
+        await writer("descriptor", {**descriptor, "data_keys": {"x": key}})
+        for i in range(5):
+            value: Any = object() if i == bad else float(i)
+            event = {"uid": f"{uid}-e{i}", "descriptor": f"{uid}-d", "seq_num": i + 1}
+            await writer(
+                "event", {**event, "time": 1.0, "data": {"x": value}} | {"timestamps": {"x": 1.0}}
+            )
+        await writer("stop", {"uid": f"{uid}-stop", "run_start": uid, "time": 2.0})
+
+    with pytest.raises(DocumentConflictError, match=r"run-1-e2.*cannot be stored"):
+        await run("run-1", bad=2)
+        await writer.flush(timeout=10)
+    await run("run-2", bad=None)
+    await writer.flush(timeout=10)
+    first, second = await catalog.run("run-1"), await catalog.run("run-2")
+    assert list((await first.table())["x"]) == [0.0, 1.0, 3.0, 4.0]
+    assert first.stop is not None and second.stop is not None
+    assert list((await second.table())["x"]) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    path = writer.journal.path
+    assert pickle.loads(path.with_name(path.name + ".rejected").read_bytes())[2]["uid"] == (
+        "run-1-e2"
+    )

@@ -17,7 +17,8 @@ from acq import RunEngine
 from acq.errors import CriticalSubscriberError
 from devices.sim import SimDetector
 from plans import count
-from storage.backend import BackendUnavailable
+from storage import open_catalog
+from storage.backend import CONTENT_ERRORS, BackendUnavailable
 from storage.errors import (
     DocumentConflictError,
     FlushTimeoutError,
@@ -34,6 +35,7 @@ class ScriptedBackend:
 
     label = "scripted://"
     writable = True
+    content_errors = CONTENT_ERRORS
 
     def __init__(self, *faults: BaseException | str) -> None:
         self.faults = list(faults)
@@ -268,4 +270,46 @@ async def test_with_the_journal_disk_full_documents_wait_in_memory_and_are_all_s
     assert [doc["uid"] for _, _, doc in backend.stored] == uids  # in order, each once
     await writer("start", start_doc("run-3"))  # space again: no error
     assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)][-1] == "run-3"
+    await writer.close()
+
+
+async def test_a_document_pickle_cannot_write_is_stored_from_memory_and_the_journal_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A start whose metadata pickle cannot write (an instance of a class defined in a
+    function) but JSON can: the journal keeps a stand-in in its place and goes on, the
+    database gets the document from memory. (It wedged the journal before: every later
+    write failed on it.)"""
+
+    class Label(str):
+        pass
+
+    async with await open_catalog(tmp_path / "c.db") as catalog:
+        writer = catalog.writer
+        await writer("start", {"uid": "run-1", "time": 1.0, "scan_id": 1, "sample": Label("Si")})
+        await writer("stop", stop_doc("run-1"))
+        await writer.flush(timeout=10)
+        assert (await catalog.run("run-1")).start["sample"] == "Si"
+        assert "cannot journal the start 'run-1'" in caplog.text
+        await writer("start", start_doc("run-2"))
+        assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)][-1] == "run-2"
+
+
+async def test_documents_before_a_malformed_page_reach_the_journal_in_time(
+    tmp_path: Path,
+) -> None:
+    backend = HeldBackend()
+    writer = CatalogWriter(backend, Journal(tmp_path / "j"), store_timeout=30)
+    batch = deque(
+        [
+            ("event", {"uid": "e0", "descriptor": "d", "seq_num": 1}),
+            ("event", {"uid": "e1", "descriptor": "d", "seq_num": 2}),
+            ("event_page", {"descriptor": "d"}),  # no uid, seq_num, data...
+        ]
+    )
+    with pytest.raises(KeyError):
+        await writer.handle_batch(batch)
+    await anyio.sleep(0.2)  # 4x the sync interval, and no document after the page
+    assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)] == ["e0", "e1"]
+    backend.release.set()
     await writer.close()
