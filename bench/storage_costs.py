@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         args.runs,
         n,
         lambda: [
-            bson.encode({"_id": object_id(seq), **doc}, codec_options=options)
+            bson.encode({"_id": object_id(seq, 1), **doc}, codec_options=options)
             for seq, _, doc in records
         ],
     )

@@ -240,7 +240,7 @@ async def open_catalog(
     at most `max_in_memory` documents waiting for the database are held in memory (the
     rest wait in the journal only, and are read back from it).
     """
-    from .mongo import open_mongo
+    from .mongo import MongoBackend, journal_tag, open_mongo
     from .sqlite import open_sqlite
 
     backend: Backend
@@ -270,6 +270,8 @@ async def open_catalog(
     except StorageError:
         await backend.close()
         raise
+    if isinstance(backend, MongoBackend):
+        backend.id_tag = journal_tag(journal_.path)
     writer = CatalogWriter(
         backend,
         journal_,

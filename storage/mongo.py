@@ -4,8 +4,11 @@ Collections ``run_start``, ``run_stop``, ``event_descriptor``, ``event``, ``reso
 ``datum`` (what databroker 2 / tiled read) plus ``stream_resource`` and ``stream_datum``;
 one Mongo document per Event and per Datum, numpy values made plain, and the indexes
 suitcase-mongo's ``mongo_normalized.Serializer`` creates. Documents carry no extra field
-except ``_id``: the writer derives it from its emission sequence, so sorting a run's
-documents by ``_id`` replays them in emission order.
+except ``_id``: the writer derives it from its emission sequence and its journal
+(`object_id`), so sorting a run's documents by ``_id`` replays them in emission order, a
+replay of the journal by a later process hits the same ``_id`` (no second copy, even in
+``resource``, which has no unique index on uid), and two writers into one database
+never share one.
 
 Reads are plain ``find`` queries (no aggregation pipelines): they work on MongoDB and on
 Mongo-wire servers with partial aggregation support such as nx-27017. Every operation
@@ -17,8 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import struct
+import zlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -36,7 +42,7 @@ from .errors import (
 )
 from .journal import Record
 
-__all__ = ["MongoBackend", "object_id", "open_mongo"]
+__all__ = ["MongoBackend", "journal_tag", "object_id", "open_mongo"]
 
 log = logging.getLogger("storage.mongo")
 
@@ -88,13 +94,24 @@ _NO_ID = {"_id": False}
 _CHUNK = 10_000  # documents per bounded read
 
 
-def object_id(seq: int) -> ObjectId:
+def object_id(seq: int, tag: int = 0) -> ObjectId:
     """A Mongo ``_id`` that sorts like the emission sequence and dates like the document.
 
-    4 bytes of epoch seconds (what ObjectId.generation_time reads), then the 8-byte
-    nanosecond sequence itself.
+    4 bytes of epoch seconds (what ObjectId.generation_time reads), 4 bytes of the
+    nanoseconds within that second (the sequence is a clock reading in ns, strictly
+    increasing per writer), then 4 bytes of `tag`, the writer's journal
+    (`journal_tag`): two writers into one database read their clocks independently, and
+    at a thousand documents a second each, two readings are equal every few minutes.
     """
-    return ObjectId(struct.pack(">IQ", seq // 1_000_000_000, seq))
+    seconds, nanoseconds = divmod(seq, 1_000_000_000)
+    return ObjectId(struct.pack(">III", seconds & 0xFFFFFFFF, nanoseconds, tag & 0xFFFFFFFF))
+
+
+def journal_tag(journal: Path) -> int:
+    """The ``_id`` tag of the writer with this journal: the same for every process that
+    opens it on this host (a replay stores into the same ``_id``s), different for any
+    other journal or host."""
+    return zlib.crc32(f"{socket.gethostname()}\0{journal.resolve()}".encode())
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -117,6 +134,7 @@ class MongoBackend:
         self.timeout = timeout
         self.read_timeout = max(read_timeout, timeout)
         self.has_text_index = False
+        self.id_tag = 0  # set to `journal_tag` of the writer's journal by open_catalog
         self._client = client  # closed by us only when we created it
         # Inserts make numpy values plain inside the BSON encoder (called only for what
         # BSON cannot encode): a document is not copied value by value before encoding,
@@ -166,7 +184,8 @@ class MongoBackend:
 
         conflicts: list[tuple[Record, str]] = []
         for kind, group in by_kind(records, COLLECTIONS).items():
-            docs = [{"_id": object_id(seq), **doc} for seq, _, doc in group]
+            tag = self.id_tag
+            docs = [{"_id": object_id(seq, tag), **doc} for seq, _, doc in group]
             collection = self.db.get_collection(
                 COLLECTIONS[kind], codec_options=self._insert_options
             )
@@ -210,14 +229,17 @@ class MongoBackend:
         keys = [record[2][key] for record, _ in duplicates]
         stored = {d[key]: d for d in await self._find(collection, {key: {"$in": keys}})}
         by_slot: dict[Any, dict[str, Any]] = {}
-        unknown = [object_id(record[0]) for record, _ in duplicates if record[2][key] not in stored]
+        tag = self.id_tag
+        unknown = [
+            object_id(record[0], tag) for record, _ in duplicates if record[2][key] not in stored
+        ]
         if unknown:
             found = await self._find(collection, {"_id": {"$in": unknown}}, keep_id=True)
             by_slot = {d["_id"]: d for d in found}
         out = []
         for record, why in duplicates:
             seq, _, doc = record
-            copy = stored.get(doc[key]) or by_slot.get(object_id(seq))
+            copy = stored.get(doc[key]) or by_slot.get(object_id(seq, tag))
             if copy is None:
                 out.append((record, f"refused as a duplicate: {why}"))
             elif canonical(copy) != canonical(doc):

@@ -501,3 +501,27 @@ async def test_a_document_the_database_cannot_hold_is_refused_and_the_rest_store
     assert pickle.loads(path.with_name(path.name + ".rejected").read_bytes())[2]["uid"] == (
         "run-1-e2"
     )
+
+
+async def test_two_writers_into_one_mongo_database_never_share_an_id(
+    mongo_uri: str, tmp_path: Path
+) -> None:
+    """Two writers (two journals) emit at the same nanosecond: both documents are stored
+    (the ``_id`` carried only the clock reading, so the second was refused as a
+    conflict). A later process on the first journal replays into the same ``_id``: no
+    second copy, even of a resource (whose uid has no unique index)."""
+    seq = time.time_ns()
+    resource = {"uid": "r1", "spec": "NPY_SEQ", "root": "/", "resource_path": "a.npy"}
+    resource |= {"resource_kwargs": {}, "path_semantics": "posix", "run_start": "run-a"}
+    first = await open_catalog(mongo_uri, journal=tmp_path / "a.journal")
+    second = await open_catalog(mongo_uri, journal=tmp_path / "b.journal")
+    try:
+        assert await first.backend.store([(seq, "resource", resource)]) == []
+        assert await second.backend.store([(seq, "resource", resource | {"uid": "r2"})]) == []
+    finally:
+        await first.close()
+        await second.close()
+    async with await open_catalog(mongo_uri, journal=tmp_path / "a.journal") as again:
+        assert await again.backend.store([(seq, "resource", resource)]) == []
+        stored = await again.backend._find("resource", {})
+    assert sorted(doc["uid"] for doc in stored) == ["r1", "r2"]
