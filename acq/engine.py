@@ -446,7 +446,8 @@ class RunEngine(InterruptionHandling):
                 ex.interrupted = True
                 return await self._finish(ex, "abort", "halted by the user", halt=True)
             if how == "resume":
-                await self._resume_devices(ex)
+                if not self._tripped():  # else they stay paused until the suspension ends
+                    await self._resume_devices(ex)
             elif interrupt is not None:  # stop or abort a paused plan: its cleanup runs
                 for run in ex.runs.values():
                     run.restore_monitors()

@@ -18,6 +18,7 @@ from acq import (
     RunEngineStateError,
     plan_return,
 )
+from acq.suspenders import SuspendFloor
 from devices import soft_signal_rw
 from devices.sim import SimDetector, SimMotor
 
@@ -523,3 +524,47 @@ async def test_a_scan_that_never_waits_still_lets_other_tasks_in(RE, docs):
     # the pause task ran during the scan: it paused it part-way
     assert 0 < len(docs.stream("primary")) < 1_000_000
     await RE.abort("enough")
+
+
+async def test_a_resume_while_a_suspender_is_tripped_leaves_the_devices_paused(RE, docs):
+    """The beam dumps while the run is paused: resume() suspends at once and resumes the
+    devices only once the beam is back (they were resumed first, with no beam)."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=90.0))
+    calls = []
+
+    class Pausable:
+        name = "pausable"
+
+        def trigger(self):
+            return None
+
+        def pause(self):
+            calls.append("pause")
+
+        async def resume(self):
+            calls.append(("resume", await ring.get_value()))
+
+    obj = Pausable()
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    with pytest.raises(RunEnginePaused):
+        await RE(plan())
+    await ring.set(0.0)  # the beam dumps while paused
+
+    async def refill():
+        await until(lambda: RE.suspenders[0].tripped and interruptions(docs)[-1] == "suspend")
+        await ring.set(100.0)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(refill)
+        result = await RE.resume()
+    assert result.exit_status == "success"
+    assert calls == ["pause", ("resume", 100.0)]
+    assert interruptions(docs) == ["pause", "suspend", "resume"]
