@@ -195,8 +195,7 @@ class SQLiteBackend:
     def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool) -> None:
         self.path = path
         self.label = f"sqlite:///{path}"
-        # binding a value SQLite has no type for ("Error binding parameter")
-        self.content_errors = (*CONTENT_ERRORS, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+        self.content_errors = (*CONTENT_ERRORS, sqlite3.InterfaceError)
         self.writable = writable
         self._conn = conn
         self._lock = threading.Lock()
@@ -224,6 +223,10 @@ class SQLiteBackend:
             return await self._run(self._store, groups, rows)
         except sqlite3.OperationalError as exc:  # locked by another writer, disk full...
             raise BackendUnavailable(f"{self.label}: {exc}") from exc
+        except sqlite3.ProgrammingError as exc:
+            if "binding" not in str(exc):  # a closed connection, a bug: not the document
+                raise
+            raise TypeError(str(exc)) from exc  # a value SQLite has no type for
 
     def _store(
         self, groups: dict[str, list[Record]], rows: dict[str, list[_Row]]

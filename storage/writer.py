@@ -428,18 +428,16 @@ class CatalogWriter:
         except (BackendUnavailable, TimeoutError) as exc:
             self._note_failure(exc)
         except Exception as exc:
-            if len(batch) > 1 and isinstance(exc, self.backend.content_errors):
-                return await self._one_by_one(batch, exc)
+            if isinstance(exc, self.backend.content_errors):
+                return await self._one_by_one(batch)
             self._unexpected(batch, exc)
         return None
 
-    async def _one_by_one(
-        self, batch: list[Record], first: Exception
-    ) -> list[tuple[Record, str]] | None:
+    async def _one_by_one(self, batch: list[Record]) -> list[tuple[Record, str]] | None:
         """The batch failed on what a document holds (a value the database cannot
-        encode): store its records one at a time and refuse those that fail so, rather
-        than retry the batch for ever and hold up every later document. If all of them
-        fail, it is not the documents: retried as a whole, as any unexpected error."""
+        encode): store its records one at a time and refuse those that fail so (kept in
+        ``.rejected``, raised), rather than retry the batch for ever and hold up every
+        later document, and every later open."""
         refused: list[tuple[Record, str]] = []
         conflicts: list[tuple[Record, str]] = []
         for record in batch:
@@ -454,9 +452,6 @@ class CatalogWriter:
                     self._unexpected(batch, exc)
                     return None
                 refused.append((record, f"cannot be stored: {type(exc).__name__}: {exc}"))
-        if len(refused) == len(batch):
-            self._unexpected(batch, first)
-            return None
         return conflicts + refused
 
     def _unexpected(self, batch: list[Record], exc: Exception) -> None:

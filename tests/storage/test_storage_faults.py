@@ -525,3 +525,32 @@ async def test_two_writers_into_one_mongo_database_never_share_an_id(
         assert await again.backend.store([(seq, "resource", resource)]) == []
         stored = await again.backend._find("resource", {})
     assert sorted(doc["uid"] for doc in stored) == ["r1", "r2"]
+
+
+async def test_documents_the_database_cannot_hold_never_block_the_catalog(
+    catalog_uri: str,
+) -> None:
+    """A run whose every event holds a set (neither backend can encode one): those
+    events are refused, its stop is stored; and a journal left holding only such a
+    document does not keep the catalog from opening (a batch where every document was
+    refused was retried for ever, and every later open failed)."""
+    catalog = await open_catalog(catalog_uri)
+    writer = catalog.writer
+    path = writer.journal.path
+    await writer("start", {"uid": "run-1", "time": 1.0, "scan_id": 1})
+    with pytest.raises(DocumentConflictError, match="cannot be stored"):
+        for i in range(5):
+            event = {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1, "time": 1.0}
+            await writer("event", {**event, "data": {"x": {i}}, "timestamps": {"x": 1.0}})
+        await writer("stop", {"uid": "run-1-stop", "run_start": "run-1", "time": 2.0})
+        await writer.flush(timeout=10)
+    await writer.flush(timeout=10)
+    assert (await catalog.run("run-1")).stop is not None
+    await catalog.close()
+
+    journal = Journal(path)
+    journal.append((time.time_ns(), "start", {"uid": "run-2", "time": 3.0, "tags": {"a"}}))
+    journal.write()
+    journal.close()
+    async with await open_catalog(catalog_uri) as again:
+        assert again.writer.backlog == 0
