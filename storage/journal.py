@@ -28,6 +28,7 @@ import errno
 import fcntl
 import io
 import logging
+import mmap
 import os
 import pickle
 import struct
@@ -44,6 +45,8 @@ __all__ = ["UNJOURNALLABLE", "Journal", "Record"]
 log = logging.getLogger("storage.journal")
 
 _HEADER = struct.Struct("<II")
+_PAYLOAD_START = b"\x80\x05"  # pickle protocol 5: every frame's payload begins so
+_END, _TORN, _NOT_A_FRAME = "end", "torn", "not a frame"  # what `_read_frame` finds
 _MARK = "{:20d}\n"  # the .stored file: a byte offset, padded to a fixed width
 _PUNCH_STEP = 16 << 20  # free the disk blocks of stored frames every 16 MB of them
 
@@ -133,7 +136,9 @@ class Journal:
         self._frames: deque[tuple[int, int]] = deque()  # (end offset, records through it)
         self._frames_base = 0  # records before the first frame in `_frames` (stored ones)
         self.size = os.fstat(self._fd).st_size  # bytes in the file (written)
-        self.stored = min(self._read_mark(), self.size)
+        mark = self._read_mark()
+        self._mark_beyond_end = mark > self.size  # left from before a truncation
+        self.stored = min(mark, self.size)
         self._freed = 0  # bytes at the start whose disk blocks were freed (a hole)
         self._can_free = True  # False on a file system without holes
         self._torn: JournalError | None = None  # a failed write left bytes that stay
@@ -245,6 +250,7 @@ class Journal:
                 os.pwrite(self._mark_fd, _MARK.format(0).encode(), 0)
                 os.ftruncate(self._fd, 0)
                 self.size = self.stored = self._freed = 0
+                self._torn = None  # a partial frame that could not be cut is gone too
                 return
             os.pwrite(self._mark_fd, _MARK.format(self.stored).encode(), 0)
             if self._can_free and self.stored - self._freed >= _PUNCH_STEP:
@@ -272,7 +278,7 @@ class Journal:
         out: list[Record] = []
         start, before = self.stored, self._frames_base
         for end, through in self._frames:
-            if through > first and end > start:
+            if through > first and through > before and end > start:  # it holds records
                 try:
                     frame = os.pread(self._fd, end - start, start)
                 except OSError as exc:
@@ -296,23 +302,41 @@ class Journal:
 
     def pending(self) -> Iterator[Record]:
         """Records written by an earlier process and not yet stored, in order. Call once,
-        right after opening, before appending."""
+        right after opening, before appending.
+
+        The mark is not fsynced, so after a power cut it may lag or be left from an
+        earlier file (it is then past the end, or not at a frame): replay starts at the
+        first whole frame instead (stored documents are accepted again as duplicates).
+        Bytes that are not a frame in the middle (a hole, damage) are skipped with an
+        error; a torn frame at the end (the process died mid-write) is dropped."""
         offset = self.stored
         with open(self.path, "rb") as f:
-            if 0 < offset < self.size and self._read_frame(f, offset) is None:
+            if offset and (self._mark_beyond_end or self._read_frame(f, offset) == _NOT_A_FRAME):
                 log.warning(
-                    "the journal mark %s (byte %d) does not point at a frame of %s (it was "
-                    "written for an earlier file); replaying the whole journal (documents "
-                    "the database has are accepted again as duplicates)",
+                    "the journal mark %s (byte %d) does not point at a frame of %s (a "
+                    "power cut, or a mark left from an earlier file): replaying from its "
+                    "first frame (documents the database has are accepted again)",
                     self._mark_path,
                     offset,
                     self.path,
                 )
-                offset = self.stored = 0
+                offset = self.stored = self._next_frame(f, 0)
             while True:
                 payload = self._read_frame(f, offset)
-                if payload is None:
-                    if offset < self.size:
+                if payload == _NOT_A_FRAME:
+                    found = self._next_frame(f, offset + 1)
+                    log.error(
+                        "the journal %s holds %d bytes at byte %d that are not a frame "
+                        "(the disk damaged it?); the documents in them are skipped",
+                        self.path,
+                        found - offset,
+                        offset,
+                    )
+                    self._frames.append((found, self._records))  # a frame of no records
+                    offset = found
+                    continue
+                if not isinstance(payload, bytes):
+                    if payload == _TORN:
                         self._drop_torn_tail(offset)
                     return
                 offset += _HEADER.size + len(payload)
@@ -321,19 +345,43 @@ class Journal:
                 self._frames.append((offset, self._records))
                 yield from records
 
-    @staticmethod
-    def _read_frame(f: Any, offset: int) -> bytes | None:
-        """The payload of the whole frame at `offset`, or None (end of file, torn, or not
-        a frame: no frame is empty)."""
+    def _read_frame(self, f: Any, offset: int) -> bytes | str:
+        """The payload of the whole frame at `offset`; else `_END` (end of file),
+        `_TORN` (a frame that runs past the end, begun as frames begin) or `_NOT_A_FRAME`
+        (no frame is empty, a whole one passes its CRC, and a mark left pointing into
+        the middle of one reads a length that runs past the end, but not the prefix)."""
+        if offset >= self.size:
+            return _END
         f.seek(offset)
         header = f.read(_HEADER.size)
         if len(header) < _HEADER.size:
-            return None
+            return _TORN
         length, crc = _HEADER.unpack(header)
-        payload = f.read(length) if length else b""
-        if not length or len(payload) < length or zlib.crc32(payload) != crc:
-            return None
+        if not length:
+            return _NOT_A_FRAME
+        payload = f.read(length)
+        if len(payload) < length:  # torn if what is there begins as every payload does
+            return _TORN if _PAYLOAD_START.startswith(payload[:2]) else _NOT_A_FRAME
+        if zlib.crc32(payload) != crc:
+            return _NOT_A_FRAME
         return payload
+
+    def _next_frame(self, f: Any, start: int) -> int:
+        """The offset of the first whole frame at or after `start` (the end of the file
+        if there is none). A payload begins with pickle's protocol-5 prefix: candidates
+        are found by searching for it, and kept only if header and CRC agree."""
+        if start >= self.size or isinstance(self._read_frame(f, start), bytes):
+            return min(start, self.size)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            position = start
+            while True:
+                found = data.find(_PAYLOAD_START, position + _HEADER.size)
+                if found < 0:
+                    return self.size
+                candidate = found - _HEADER.size
+                if isinstance(self._read_frame(f, candidate), bytes):
+                    return candidate
+                position = candidate + 1
 
     def _drop_torn_tail(self, offset: int) -> None:
         log.warning(

@@ -268,3 +268,86 @@ def test_the_mark_is_written_before_the_journal_is_truncated(
     journal.mark_stored(1)
     assert marks == ["0"]
     journal.close()
+
+
+def frames(path: Path, n: int) -> list[int]:
+    """A journal of `n` frames of 3 unstored records each, closed; their end offsets."""
+    journal = Journal(path)
+    for frame in range(n):
+        for i in range(3):
+            journal.append((frame * 100 + i, "event", {"uid": f"e{frame}-{i}", "pad": "x" * 200}))
+        journal.write()
+    ends = [end for end, _ in journal._frames]
+    journal.close()
+    return ends
+
+
+def set_mark(path: Path, offset: int) -> None:
+    path.with_name(path.name + ".stored").write_text(journal_module._MARK.format(offset))
+
+
+def pending_uids(path: Path) -> list[str]:
+    journal = Journal(path)
+    uids = [doc["uid"] for _, _, doc in journal.pending()]
+    journal.close()
+    return uids
+
+
+def test_a_mark_past_the_end_replays_the_whole_journal(tmp_path: Path) -> None:
+    """A power cut after a truncation and a new run were on disk, but not the mark
+    (never fsynced): it is the old, larger offset. Nothing was skipped as stored."""
+    frames(tmp_path / "j", 3)
+    set_mark(tmp_path / "j", 50_000)
+    assert len(pending_uids(tmp_path / "j")) == 9
+
+
+def test_a_mark_lagging_into_a_freed_hole_replays_from_the_first_whole_frame(
+    tmp_path: Path,
+) -> None:
+    ends = frames(tmp_path / "j", 6)
+    fd = os.open(tmp_path / "j", os.O_RDWR)
+    journal_module._punch_hole(fd, 0, ends[2])  # frames 0-2 stored, their space freed
+    os.close(fd)
+    set_mark(tmp_path / "j", ends[0])  # the mark on disk lags (a power cut)
+    uids = pending_uids(tmp_path / "j")
+    assert uids == [f"e{frame}-{i}" for frame in (3, 4, 5) for i in range(3)]
+
+
+def test_a_torn_frame_right_at_the_mark_is_dropped_and_nothing_replayed(
+    tmp_path: Path,
+) -> None:
+    ends = frames(tmp_path / "j", 4)
+    whole = (tmp_path / "j").read_bytes()[ends[2] : ends[3]]
+    with open(tmp_path / "j", "ab") as f:
+        f.write(whole[: len(whole) // 2])  # the process died writing a fifth frame
+    set_mark(tmp_path / "j", ends[3])  # the first four were stored
+    assert pending_uids(tmp_path / "j") == []
+    assert os.path.getsize(tmp_path / "j") == ends[3]
+
+
+def test_damaged_bytes_mid_journal_are_skipped_not_the_frames_after_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ends = frames(tmp_path / "j", 4)
+    with open(tmp_path / "j", "r+b") as f:
+        f.seek(ends[0] + 20)
+        f.write(b"\xff" * 10)  # the second frame is damaged
+    journal = Journal(tmp_path / "j")
+    expected = [f"e{frame}-{i}" for frame in (0, 2, 3) for i in range(3)]
+    assert [doc["uid"] for _, _, doc in journal.pending()] == expected
+    assert "not a frame" in caplog.text
+    # a writer that let them go reads them back across the skipped bytes
+    assert [doc["uid"] for _, _, doc in journal.read_back(1, 20)] == expected[1:]
+    journal.close()
+
+
+def test_a_partial_frame_that_could_not_be_cut_off_is_forgotten_once_all_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = after_a_failed_write(tmp_path / "j", monkeypatch, fail_truncate=True)
+    journal.forget_stored(2)  # the database took e1 and e2: the file is cut to nothing
+    journal.mark_stored(2)
+    journal.append((3, "event", {"uid": "e3"}))
+    journal.write()  # no longer refused
+    journal.close()
+    assert pending_uids(tmp_path / "j") == ["e3"]
