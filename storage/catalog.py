@@ -240,7 +240,7 @@ async def open_catalog(
     at most `max_in_memory` documents waiting for the database are held in memory (the
     rest wait in the journal only, and are read back from it).
     """
-    from .mongo import MongoBackend, journal_tag, open_mongo
+    from .mongo import MongoBackend, open_mongo
     from .sqlite import open_sqlite
 
     backend: Backend
@@ -271,7 +271,7 @@ async def open_catalog(
         await backend.close()
         raise
     if isinstance(backend, MongoBackend):
-        backend.id_tag = journal_tag(journal_.path)
+        backend.id_tag = journal_.tag
     writer = CatalogWriter(
         backend,
         journal_,

@@ -116,6 +116,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._mark_path = self.path.with_name(self.path.name + ".stored")
+        self._id_path = self.path.with_name(self.path.name + ".id")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -142,6 +143,8 @@ class Journal:
         self._freed = 0  # bytes at the start whose disk blocks were freed (a hole)
         self._can_free = True  # False on a file system without holes
         self._torn: JournalError | None = None  # a failed write left bytes that stay
+        #: seq -> document that has a stand-in in the file (until the file is emptied)
+        self._originals: dict[int, Record] = {}
         self._probe()
 
     def _probe(self) -> None:
@@ -153,6 +156,23 @@ class Journal:
         except OSError as exc:
             os.close(self._fd)
             raise _journal_error(self.path, "write", exc) from exc
+
+    @property
+    def tag(self) -> int:
+        """32 random bits made when the journal was first created, kept beside it in
+        ``<journal>.id`` (copy it with the journal): the Mongo backend puts it in every
+        ``_id``, so writers with different journals never share one, and a replay of
+        this journal, wherever it runs, hits the same ones."""
+        try:
+            return int(self._id_path.read_text().strip(), 16)
+        except (OSError, ValueError):
+            pass
+        tag = int.from_bytes(os.urandom(4), "big")
+        try:
+            self._id_path.write_text(f"{tag:08x}\n")
+        except OSError as exc:
+            raise _journal_error(self._id_path, "write", exc) from exc
+        return tag
 
     def _read_mark(self) -> int:
         try:
@@ -180,7 +200,11 @@ class Journal:
         try:
             payload = _encode(records)
         except Exception:  # a document pickle cannot write (it holds a lock, ...)
-            records[:] = [_stand_in(record) for record in records]
+            for i, record in enumerate(records):
+                stand_in = _stand_in(record)
+                if stand_in is not record:  # the document stays here, for `read_back`
+                    self._originals[record[0]] = record
+                    records[i] = stand_in
             payload = _encode(records)
         data = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         written = 0
@@ -251,6 +275,7 @@ class Journal:
                 os.ftruncate(self._fd, 0)
                 self.size = self.stored = self._freed = 0
                 self._torn = None  # a partial frame that could not be cut is gone too
+                self._originals.clear()
                 return
             os.pwrite(self._mark_fd, _MARK.format(self.stored).encode(), 0)
             if self._can_free and self.stored - self._freed >= _PUNCH_STEP:
@@ -293,10 +318,14 @@ class Journal:
                 records: list[Record] = pickle.loads(payload)
                 out += records[max(0, first - before) : first + limit - before]
                 if len(out) >= limit:
-                    return out
+                    break
             start, before = end, through
-        unwritten = max(0, first + len(out) - self._records)
-        return out + self.unwritten_records[unwritten : unwritten + limit - len(out)]
+        else:
+            unwritten = max(0, first + len(out) - self._records)
+            out += self.unwritten_records[unwritten : unwritten + limit - len(out)]
+        if self._originals:  # documents with a stand-in in the file: the real ones
+            out = [self._originals.get(r[0], r) if r[1] == UNJOURNALLABLE else r for r in out]
+        return out
 
     # -- replay ----------------------------------------------------------------------
 

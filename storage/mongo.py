@@ -20,11 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import struct
-import zlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -42,7 +39,7 @@ from .errors import (
 )
 from .journal import Record
 
-__all__ = ["MongoBackend", "journal_tag", "object_id", "open_mongo"]
+__all__ = ["MongoBackend", "object_id", "open_mongo"]
 
 log = logging.getLogger("storage.mongo")
 
@@ -99,19 +96,12 @@ def object_id(seq: int, tag: int = 0) -> ObjectId:
 
     4 bytes of epoch seconds (what ObjectId.generation_time reads), 4 bytes of the
     nanoseconds within that second (the sequence is a clock reading in ns, strictly
-    increasing per writer), then 4 bytes of `tag`, the writer's journal
-    (`journal_tag`): two writers into one database read their clocks independently, and
-    at a thousand documents a second each, two readings are equal every few minutes.
+    increasing per writer), then 4 bytes of `tag`, the writer's journal (`Journal.tag`):
+    two writers into one database read their clocks independently, and at a thousand
+    documents a second each, two readings are equal every few minutes.
     """
     seconds, nanoseconds = divmod(seq, 1_000_000_000)
     return ObjectId(struct.pack(">III", seconds & 0xFFFFFFFF, nanoseconds, tag & 0xFFFFFFFF))
-
-
-def journal_tag(journal: Path) -> int:
-    """The ``_id`` tag of the writer with this journal: the same for every process that
-    opens it on this host (a replay stores into the same ``_id``s), different for any
-    other journal or host."""
-    return zlib.crc32(f"{socket.gethostname()}\0{journal.resolve()}".encode())
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -134,7 +124,7 @@ class MongoBackend:
         self.timeout = timeout
         self.read_timeout = max(read_timeout, timeout)
         self.has_text_index = False
-        self.id_tag = 0  # set to `journal_tag` of the writer's journal by open_catalog
+        self.id_tag = 0  # set to the writer's `Journal.tag` by open_catalog
         self._client = client  # closed by us only when we created it
         # Inserts make numpy values plain inside the BSON encoder (called only for what
         # BSON cannot encode): a document is not copied value by value before encoding,

@@ -5,6 +5,7 @@ stored exactly once."""
 from __future__ import annotations
 
 import pickle
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -523,7 +524,13 @@ async def test_two_writers_into_one_mongo_database_never_share_an_id(
         await second.close()
     async with await open_catalog(mongo_uri, journal=tmp_path / "a.journal") as again:
         assert await again.backend.store([(seq, "resource", resource)]) == []
-        stored = await again.backend._find("resource", {})
+    elsewhere = tmp_path / "copied"  # the journal copied to another machine, as the how-to says
+    elsewhere.mkdir()
+    for name in ("a.journal", "a.journal.stored", "a.journal.id"):
+        shutil.copy(tmp_path / name, elsewhere / name)
+    async with await open_catalog(mongo_uri, journal=elsewhere / "a.journal") as copied:
+        assert await copied.backend.store([(seq, "resource", resource)]) == []
+        stored = await copied.backend._find("resource", {})
     assert sorted(doc["uid"] for doc in stored) == ["r1", "r2"]
 
 

@@ -313,3 +313,30 @@ async def test_documents_before_a_malformed_page_reach_the_journal_in_time(
     assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)] == ["e0", "e1"]
     backend.release.set()
     await writer.close()
+
+
+async def test_a_document_pickle_cannot_write_is_kept_when_the_others_are_let_go_of(
+    tmp_path: Path,
+) -> None:
+    """The database is away and documents beyond `max_in_memory` are let go of (the
+    journal has them): one that pickle cannot write has only a stand-in there, so the
+    journal keeps the document itself until it is stored."""
+
+    class Label(str):
+        pass
+
+    backend = HeldBackend()
+    writer = CatalogWriter(
+        backend, Journal(tmp_path / "j"), batch_size=10, max_in_memory=10, store_timeout=30
+    )
+    await writer("start", start_doc("run-1"))
+    for i in range(30):
+        await writer("event", {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1})
+    await writer("start", {**start_doc("run-2"), "sample": Label("Si")})
+    assert writer._spilled > 0  # run-2's start is not held by the writer
+    backend.release.set()
+    await writer.flush(timeout=10)
+    starts = [doc for _, name, doc in backend.stored if name == "start"]
+    assert [doc["uid"] for doc in starts] == ["run-1", "run-2"]
+    assert starts[1]["sample"] == "Si"
+    await writer.close()
