@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -44,6 +45,42 @@ class Gate:
 
 def interruptions(docs: Docs) -> list[str]:
     return [e["data"]["interruption"] for e in docs.stream("interruptions")]
+
+
+class Pausable:
+    """A device the engine pauses and resumes (a detector acquiring, a flyer); `calls`
+    is what it was told. Pausing takes `pause_takes` s; `reading` is read at resume."""
+
+    name = "pausable"
+
+    def __init__(self, pause_takes: float = 0.0, reading: Any = None) -> None:
+        self.calls: list[Any] = []
+        self.pause_takes = pause_takes
+        self.reading = reading
+        self.pausing = anyio.Event()
+
+    def trigger(self) -> None:
+        return None
+
+    async def pause(self) -> None:
+        self.calls.append("pause")
+        self.pausing.set()
+        await anyio.sleep(self.pause_takes)
+
+    async def resume(self) -> None:
+        self.calls.append("resume" if self.reading is None else ("resume", await self.reading()))
+
+    def stop(self, success: bool = True) -> None:
+        self.calls.append("stop")
+
+
+async def run_that_pauses(obj: Any) -> Any:
+    """A run that triggers `obj`, then pauses itself."""
+    yield Msg("open_run")
+    yield Msg("checkpoint")
+    yield Msg("trigger", obj)
+    yield Msg("pause")
+    yield Msg("close_run")
 
 
 async def pause_when(
@@ -330,20 +367,6 @@ async def test_pause_where_the_plan_cannot_resume_aborts_with_a_reason(RE, docs)
 
 
 async def test_pausable_devices_are_paused_and_resumed(RE):
-    calls = []
-
-    class Pausable:
-        name = "pausable"
-
-        def trigger(self):
-            return None
-
-        def pause(self):
-            calls.append("pause")
-
-        def resume(self):
-            calls.append("resume")
-
     obj = Pausable()
 
     async def plan():
@@ -354,51 +377,30 @@ async def test_pausable_devices_are_paused_and_resumed(RE):
     with pytest.raises(RunEnginePaused):
         await RE(plan())
     await RE.resume()
-    assert calls == ["pause", "resume"]
+    assert obj.calls == ["pause", "resume"]
 
 
 @pytest.mark.parametrize("end", ["stop", "abort", "halt"])
 async def test_an_end_asked_while_the_engine_pauses_its_devices_is_not_lost(RE, docs, end):
     """The user ends the plan while the engine is still pausing a device that takes a
     moment: the plan ends (RE.stop() and friends do not return a paused engine)."""
-    pausing = anyio.Event()
-
-    class SlowToPause:
-        name = "slow"
-
-        def trigger(self):
-            return None
-
-        async def pause(self):
-            pausing.set()
-            await anyio.sleep(0.3)
-
-        def resume(self):
-            raise AssertionError("resumed after the user ended the plan")
-
-    obj = SlowToPause()
-
-    async def plan():
-        yield Msg("open_run")
-        yield Msg("checkpoint")
-        yield Msg("trigger", obj)
-        yield Msg("pause")
-        yield Msg("close_run")
+    obj = Pausable(pause_takes=0.3)
 
     ended = []
 
     async def end_while_pausing():
-        await pausing.wait()
+        await obj.pausing.wait()
         with anyio.fail_after(10):
             ended.append(await getattr(RE, end)())
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(end_while_pausing)
-        result = await RE(plan())
+        result = await RE(run_that_pauses(obj))
     assert RE.state == "idle"
     assert result.exit_status == ("success" if end == "stop" else "abort")
     assert ended == [result]
     assert docs.of("stop")[0]["exit_status"] == result.exit_status
+    assert obj.calls == ["pause", "stop", "resume"]  # stopped before its pause is lifted
 
 
 async def test_monitors_are_muted_while_paused(RE, docs):
@@ -531,31 +533,10 @@ async def test_a_resume_while_a_suspender_is_tripped_leaves_the_devices_paused(R
     devices only once the beam is back (they were resumed first, with no beam)."""
     ring = soft_signal_rw(float, 100.0, "ring_current")
     RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=90.0))
-    calls = []
-
-    class Pausable:
-        name = "pausable"
-
-        def trigger(self):
-            return None
-
-        def pause(self):
-            calls.append("pause")
-
-        async def resume(self):
-            calls.append(("resume", await ring.get_value()))
-
-    obj = Pausable()
-
-    async def plan():
-        yield Msg("open_run")
-        yield Msg("checkpoint")
-        yield Msg("trigger", obj)
-        yield Msg("pause")
-        yield Msg("close_run")
+    obj = Pausable(reading=ring.get_value)
 
     with pytest.raises(RunEnginePaused):
-        await RE(plan())
+        await RE(run_that_pauses(obj))
     await ring.set(0.0)  # the beam dumps while paused
 
     async def refill():
@@ -566,5 +547,5 @@ async def test_a_resume_while_a_suspender_is_tripped_leaves_the_devices_paused(R
         tg.start_soon(refill)
         result = await RE.resume()
     assert result.exit_status == "success"
-    assert calls == ["pause", ("resume", 100.0)]
+    assert obj.calls == ["pause", ("resume", 100.0)]
     assert interruptions(docs) == ["pause", "suspend", "resume"]
