@@ -304,13 +304,8 @@ class Journal:
         start, before = self.stored, self._frames_base
         for end, through in self._frames:
             if through > first and through > before and end > start:  # it holds records
-                try:
-                    frame = os.pread(self._fd, end - start, start)
-                except OSError as exc:
-                    raise _journal_error(self.path, "read", exc) from exc
-                length, crc = _HEADER.unpack_from(frame)
-                payload = frame[_HEADER.size : _HEADER.size + length]
-                if len(payload) != length or zlib.crc32(payload) != crc:
+                payload = self._read_frame(start)
+                if not isinstance(payload, bytes) or start + _HEADER.size + len(payload) != end:
                     raise JournalError(
                         f"the storage journal {self.path} changed under this process: the "
                         f"frame at byte {start} no longer reads back"
@@ -339,76 +334,80 @@ class Journal:
         Bytes that are not a frame in the middle (a hole, damage) are skipped with an
         error; a torn frame at the end (the process died mid-write) is dropped."""
         offset = self.stored
-        with open(self.path, "rb") as f:
-            if offset and (self._mark_beyond_end or self._read_frame(f, offset) == _NOT_A_FRAME):
-                log.warning(
-                    "the journal mark %s (byte %d) does not point at a frame of %s (a "
-                    "power cut, or a mark left from an earlier file): replaying from its "
-                    "first frame (documents the database has are accepted again)",
-                    self._mark_path,
-                    offset,
+        if offset and (self._mark_beyond_end or self._read_frame(offset) == _NOT_A_FRAME):
+            log.warning(
+                "the journal mark %s (byte %d) does not point at a frame of %s (a power "
+                "cut, or a mark left from an earlier file): replaying from its first frame "
+                "(documents the database has are accepted again)",
+                self._mark_path,
+                offset,
+                self.path,
+            )
+            offset = self.stored = self._next_frame(0)
+        while True:
+            payload = self._read_frame(offset)
+            if payload == _NOT_A_FRAME:
+                found = self._next_frame(offset + 1)
+                log.error(
+                    "the journal %s holds %d bytes at byte %d that are not a frame (the "
+                    "disk damaged it?); the documents in them are skipped",
                     self.path,
+                    found - offset,
+                    offset,
                 )
-                offset = self.stored = self._next_frame(f, 0)
-            while True:
-                payload = self._read_frame(f, offset)
-                if payload == _NOT_A_FRAME:
-                    found = self._next_frame(f, offset + 1)
-                    log.error(
-                        "the journal %s holds %d bytes at byte %d that are not a frame "
-                        "(the disk damaged it?); the documents in them are skipped",
-                        self.path,
-                        found - offset,
-                        offset,
-                    )
-                    self._frames.append((found, self._records))  # a frame of no records
-                    offset = found
-                    continue
-                if not isinstance(payload, bytes):
-                    if payload == _TORN:
-                        self._drop_torn_tail(offset)
-                    return
-                offset += _HEADER.size + len(payload)
-                records: list[Record] = pickle.loads(payload)
-                self._records += len(records)
-                self._frames.append((offset, self._records))
-                yield from records
+                self._frames.append((found, self._records))  # a frame of no records
+                offset = found
+                continue
+            if not isinstance(payload, bytes):
+                if payload == _TORN:
+                    self._drop_torn_tail(offset)
+                return
+            offset += _HEADER.size + len(payload)
+            records: list[Record] = pickle.loads(payload)
+            self._records += len(records)
+            self._frames.append((offset, self._records))
+            yield from records
 
-    def _read_frame(self, f: Any, offset: int) -> bytes | str:
+    def _read_frame(self, offset: int) -> bytes | str:
         """The payload of the whole frame at `offset`; else `_END` (end of file),
         `_TORN` (a frame that runs past the end, begun as frames begin) or `_NOT_A_FRAME`
         (no frame is empty, a whole one passes its CRC, and a mark left pointing into
-        the middle of one reads a length that runs past the end, but not the prefix)."""
+        the middle of one reads a length that runs past the end, but not the prefix).
+        The one reader of frames: replay, and the read-back of records let go of."""
         if offset >= self.size:
             return _END
-        f.seek(offset)
-        header = f.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return _TORN
-        length, crc = _HEADER.unpack(header)
-        if not length:
-            return _NOT_A_FRAME
-        payload = f.read(length)
+        try:
+            header = os.pread(self._fd, _HEADER.size, offset)
+            if len(header) < _HEADER.size:
+                return _TORN
+            length, crc = _HEADER.unpack(header)
+            if not length:
+                return _NOT_A_FRAME
+            # never more than the file holds: a length read at a stale mark is any number
+            there = min(length, self.size - offset - _HEADER.size)
+            payload = os.pread(self._fd, there, offset + _HEADER.size)
+        except OSError as exc:
+            raise _journal_error(self.path, "read", exc) from exc
         if len(payload) < length:  # torn if what is there begins as every payload does
             return _TORN if _PAYLOAD_START.startswith(payload[:2]) else _NOT_A_FRAME
         if zlib.crc32(payload) != crc:
             return _NOT_A_FRAME
         return payload
 
-    def _next_frame(self, f: Any, start: int) -> int:
+    def _next_frame(self, start: int) -> int:
         """The offset of the first whole frame at or after `start` (the end of the file
         if there is none). A payload begins with pickle's protocol-5 prefix: candidates
         are found by searching for it, and kept only if header and CRC agree."""
-        if start >= self.size or isinstance(self._read_frame(f, start), bytes):
+        if start >= self.size or isinstance(self._read_frame(start), bytes):
             return min(start, self.size)
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        with mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ) as data:
             position = start
             while True:
                 found = data.find(_PAYLOAD_START, position + _HEADER.size)
                 if found < 0:
                     return self.size
                 candidate = found - _HEADER.size
-                if isinstance(self._read_frame(f, candidate), bytes):
+                if isinstance(self._read_frame(candidate), bytes):
                     return candidate
                 position = candidate + 1
 
