@@ -334,14 +334,7 @@ class CatalogWriter:
             try:
                 await self._store(batch)
             except Exception as exc:  # a bug of ours: never silent, and the task goes on
-                log.error("the store task for %s failed", self.backend.label, exc_info=exc)
-                self._note_failure(exc)
-                self._failure = StorageError(
-                    f"the catalog writer's store task for {self.backend.label} failed: "
-                    f"{type(exc).__name__}: {exc}; the documents stay in the journal "
-                    f"{self.journal.path} and are retried"
-                )
-                self._failure.__cause__ = exc
+                self._unexpected(f"the catalog writer's store task for {self.backend.label}", exc)
             finally:
                 if self._storing:  # not stored: back to the head of the backlog
                     self._backlog[:0] = self._storing
@@ -430,7 +423,7 @@ class CatalogWriter:
         except Exception as exc:
             if isinstance(exc, self.backend.content_errors):
                 return await self._one_by_one(batch)
-            self._unexpected(batch, exc)
+            self._unexpected(f"storing {len(batch)} documents in {self.backend.label}", exc)
         return None
 
     async def _one_by_one(self, batch: list[Record]) -> list[tuple[Record, str]] | None:
@@ -449,28 +442,22 @@ class CatalogWriter:
                 return None
             except Exception as exc:
                 if not isinstance(exc, self.backend.content_errors):
-                    self._unexpected(batch, exc)
+                    self._unexpected(f"storing {len(batch)} documents in {self.backend.label}", exc)
                     return None
                 refused.append((record, f"cannot be stored: {type(exc).__name__}: {exc}"))
         return conflicts + refused
 
-    def _unexpected(self, batch: list[Record], exc: Exception) -> None:
-        """Storing failed in a way that is neither an outage nor a refusal (a driver
-        bug): logged, raised by the next call, and the batch retried."""
-        log.error(
-            "storing %d documents in %s failed; they stay in the journal %s and are retried",
-            len(batch),
-            self.backend.label,
-            self.journal.path,
-            exc_info=exc,
+    def _unexpected(self, what: str, exc: Exception) -> None:
+        """`what` failed in a way that is neither an outage nor a refusal (a driver bug,
+        or one of ours): logged, raised by the next call, and the batch retried."""
+        failure = StorageError(
+            f"{what} failed: {type(exc).__name__}: {exc}; the documents stay in the "
+            f"journal {self.journal.path} and are retried"
         )
+        log.error("%s", failure, exc_info=exc)
         self._note_failure(exc)
-        self._failure = StorageError(
-            f"storing documents in {self.backend.label} failed: "
-            f"{type(exc).__name__}: {exc}; they stay in the journal {self.journal.path} "
-            "and are retried"
-        )
-        self._failure.__cause__ = exc
+        failure.__cause__ = exc
+        self._failure = failure
 
     def _note_failure(self, exc: BaseException) -> None:
         reason = str(exc) or f"no answer within {self.store_timeout} s"
