@@ -56,6 +56,13 @@ class ScriptedBackend:
         return []
 
 
+async def first_attempt(backend: ScriptedBackend) -> None:
+    """Wait until the store task has made its first attempt at the database."""
+    with anyio.fail_after(5):
+        while backend.calls == 0:
+            await anyio.sleep(0.01)
+
+
 def start_doc(uid: str) -> dict[str, Any]:
     return {"uid": uid, "time": time.time(), "scan_id": 1}
 
@@ -84,9 +91,7 @@ async def test_an_unexpected_store_error_is_raised_by_the_next_call_and_retried(
     backend = ScriptedBackend(RuntimeError("a bug in the driver"))
     writer = CatalogWriter(backend, Journal(tmp_path / "j"))
     await writer("start", start_doc("run-1"))
-    with anyio.fail_after(5):
-        while backend.calls == 0:
-            await anyio.sleep(0.01)
+    await first_attempt(backend)
     with pytest.raises(StorageError, match="a bug in the driver"):
         await writer("event", {"uid": "e1", "descriptor": "d", "seq_num": 1})
     # raised once, after e1 was kept; the batch that failed is still journalled
@@ -116,9 +121,7 @@ async def test_a_conflict_found_earlier_is_raised_after_the_next_document_is_kep
     backend = ScriptedBackend("conflict")
     writer = CatalogWriter(backend, Journal(tmp_path / "j"))
     await writer("start", start_doc("run-1"))
-    with anyio.fail_after(5):
-        while backend.calls == 0:  # refused, found by the store task
-            await anyio.sleep(0.01)
+    await first_attempt(backend)  # refused, found by the store task
     with pytest.raises(DocumentConflictError, match="run-1"):
         await writer("event", {"uid": "e1", "descriptor": "d", "seq_num": 1})
     assert writer.backlog == 1  # e1 was kept: journalled at the next sync
