@@ -592,19 +592,22 @@ class RunEngine(InterruptionHandling):
         error.add_note(f"in plan {plans}, step {ex.step}: {msg!r}{obj}")
 
     async def _end(self, kind: Literal["stop", "abort", "halt"], reason: str) -> RunResult | None:
-        if self._state == "paused":
-            ex = self._paused_execution(kind)
-            result = await self._call(ex, kind, Interrupt(kind, reason))
-            if result.exception is not None:
-                raise trim_engine_frames(result.exception)
-            return result
         if self._state == "idle":
             raise RunEngineStateError(f"the RunEngine is idle; there is nothing to {kind}")
-        self._request_interrupt(Interrupt(kind, reason))
-        if asyncio.current_task() is self._engine_task or self._idle is None:
-            return None  # asked from inside the plan: cannot wait for ourselves
-        await self._idle.wait()
-        return self.last_result
+        if self._state == "running":
+            self._request_interrupt(Interrupt(kind, reason))
+            if asyncio.current_task() is self._engine_task or self._idle is None:
+                return None  # asked from inside the plan: cannot wait for ourselves
+            await self._idle.wait()
+            if self._state != "paused":
+                return self.last_result
+            # The call paused before it saw the request (asked while it waited for its
+            # subscribers): end the paused plan now rather than leave it to a resume.
+        ex = self._paused_execution(kind)
+        result = await self._call(ex, kind, Interrupt(kind, reason))
+        if result.exception is not None:
+            raise trim_engine_frames(result.exception)
+        return result
 
     # -- scan ids ----------------------------------------------------------------------
 

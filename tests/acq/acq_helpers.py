@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 
 class Docs(list):
     """Documents as a subscriber received them: ``docs.of("event")``."""
@@ -21,3 +23,30 @@ class Docs(list):
     def stream(self, stream: str) -> list[dict[str, Any]]:
         uids = {d["uid"] for d in self.of("descriptor") if d["name"] == stream}
         return [d for d in self.of("event") if d["descriptor"] in uids]
+
+
+class Pausable:
+    """A device the engine pauses and resumes (a detector acquiring, a flyer); `calls`
+    is what it was told. Pausing takes `pause_takes` s; `reading` is read at resume."""
+
+    name = "pausable"
+
+    def __init__(self, pause_takes: float = 0.0, reading: Any = None) -> None:
+        self.calls: list[Any] = []
+        self.pause_takes = pause_takes
+        self.reading = reading
+        self.pausing = anyio.Event()
+
+    def trigger(self) -> None:
+        return None
+
+    async def pause(self) -> None:
+        self.calls.append("pause")
+        self.pausing.set()
+        await anyio.sleep(self.pause_takes)
+
+    async def resume(self) -> None:
+        self.calls.append("resume" if self.reading is None else ("resume", await self.reading()))
+
+    def stop(self, success: bool = True) -> None:
+        self.calls.append("stop")

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
-from acq_helpers import Docs
+from acq_helpers import Docs, Pausable
 from acq_plans import count, scan, trigger_and_read
 
 import acq
@@ -45,33 +45,6 @@ class Gate:
 
 def interruptions(docs: Docs) -> list[str]:
     return [e["data"]["interruption"] for e in docs.stream("interruptions")]
-
-
-class Pausable:
-    """A device the engine pauses and resumes (a detector acquiring, a flyer); `calls`
-    is what it was told. Pausing takes `pause_takes` s; `reading` is read at resume."""
-
-    name = "pausable"
-
-    def __init__(self, pause_takes: float = 0.0, reading: Any = None) -> None:
-        self.calls: list[Any] = []
-        self.pause_takes = pause_takes
-        self.reading = reading
-        self.pausing = anyio.Event()
-
-    def trigger(self) -> None:
-        return None
-
-    async def pause(self) -> None:
-        self.calls.append("pause")
-        self.pausing.set()
-        await anyio.sleep(self.pause_takes)
-
-    async def resume(self) -> None:
-        self.calls.append("resume" if self.reading is None else ("resume", await self.reading()))
-
-    def stop(self, success: bool = True) -> None:
-        self.calls.append("stop")
 
 
 async def run_that_pauses(obj: Any) -> Any:
@@ -549,3 +522,58 @@ async def test_a_resume_while_a_suspender_is_tripped_leaves_the_devices_paused(R
     assert result.exit_status == "success"
     assert obj.calls == ["pause", ("resume", 100.0)]
     assert interruptions(docs) == ["pause", "suspend", "resume"]
+
+
+@pytest.mark.parametrize("end", ["stop", "abort", "halt"])
+async def test_an_end_asked_while_a_pausing_call_waits_for_its_subscribers_is_not_lost(
+    RE, docs, end
+):
+    """The plan has paused and ``RE()`` waits for a slow subscriber before it returns:
+    an end asked then ends the plan, and says so (it returned an older result and left
+    the plan paused, to be resumed by the next call)."""
+    obj = Pausable()
+    gate = anyio.Event()
+    held = anyio.Event()
+
+    async def slow(name, doc):
+        if name == "event":
+            held.set()
+            await gate.wait()
+
+    RE.subscribe(slow)
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        yield trigger_and_read([SimDetector("det", SimMotor("m1"))])
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    ended = []
+
+    async def end_while_draining():
+        await held.wait()
+        await until(lambda: "pause" in obj.calls)  # paused: RE() now waits for `slow`
+        await anyio.sleep(0.05)
+        assert RE.state == "running"
+        async with anyio.create_task_group() as tg:
+
+            async def end_it():
+                with anyio.fail_after(10):
+                    ended.append(await getattr(RE, end)())
+
+            tg.start_soon(end_it)
+            await anyio.sleep(0.05)
+            gate.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(end_while_draining)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    assert RE.state == "idle"
+    assert len(ended) == 1 and ended[0].run_uids == (docs.of("start")[0]["uid"],)
+    assert ended[0].exit_status == ("success" if end == "stop" else "abort")
+    assert obj.calls == ["pause", "stop", "resume"]  # stopped, never resumed
+    await RE.flush()
+    assert docs.of("stop")[0]["exit_status"] == ended[0].exit_status
