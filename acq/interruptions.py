@@ -185,13 +185,15 @@ class InterruptionHandling(RunLifecycle):
             finally:
                 self._scope = None
         interrupt = self._take_interrupt()
-        if interrupt is not None:  # the user acted while we waited
+        if interrupt is None:
+            for suspender in tripped:
+                if suspender is not None and suspender.post_plan is not None:
+                    await self._side_plan(ex, commands, suspender.post_plan())
+            interrupt = self._take_interrupt()  # asked while a post-plan ran
+        if interrupt is not None:  # the user (or the beam) acted: nothing is resumed
             if interrupt.kind == "suspend":
                 return await self._suspend(ex, commands, interrupt)
             return await self._handle(ex, commands, interrupt)
-        for suspender in tripped:
-            if suspender is not None and suspender.post_plan is not None:
-                await self._side_plan(ex, commands, suspender.post_plan())
         await self._resume_devices(ex)
         return None
 
@@ -208,7 +210,11 @@ class InterruptionHandling(RunLifecycle):
                 return
 
     async def _side_plan(self, ex: Execution, commands: dict[str, Handler], plan: Plan) -> None:
-        """Run a suspender's pre/post plan to the end (not rewindable, not cached)."""
+        """Run a suspender's pre/post plan to the end (not rewindable, not cached).
+
+        It is the plan's own code as far as interruptions go: a stop or abort waits for
+        it to end (closing the shutter is worth finishing), a halt ends it at once (one
+        that never returns must not make the engine unstoppable)."""
 
         async def respond(msg: Msg) -> Any:
             handler = commands.get(msg.command)
@@ -219,7 +225,15 @@ class InterruptionHandling(RunLifecycle):
                 )
             return await handler(msg)
 
-        await drive_plan(plan, respond)
+        pending = self._interrupt
+        if pending is not None and pending.kind == "halt":
+            return
+        with anyio.CancelScope() as scope:
+            self._scope, self._in_plan = scope, True
+            try:
+                await drive_plan(plan, respond)
+            finally:
+                self._scope, self._in_plan = None, False
 
     async def _pause_devices(self, ex: Execution) -> None:
         """Immediate pause: stop what moves, pause what can pause, rewind, mute monitors."""

@@ -216,6 +216,71 @@ async def test_beam_dump_mid_move_then_stop_leaves_the_motor_where_it_stopped(
         sy.user_readback.clear_sub(rbv)
 
 
+@pytest.fixture
+async def m2(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
+    """A second motor record of the IOC, at 1 mm/s, home before and after."""
+    motor = EpicsMotor(sim_ioc.pv("m2"), name="m2")
+    await connect(motor, timeout=20)
+    await motor.resume()
+    await motor.velocity.set(10.0)
+    await motor.set(0.0)
+    await motor.velocity.set(1.0)
+    try:
+        yield motor
+    finally:
+        await motor.resume()
+        await motor.velocity.set(10.0)
+        await motor.set(0.0)
+
+
+@pytest.mark.slow
+async def test_halt_ends_a_pre_plan_that_hangs_and_both_motors_stay_where_they_stopped(
+    RE: RunEngine, docs: Docs, sy: EpicsMotor, m2: EpicsMotor, ring: StorageRing
+) -> None:
+    """The beam dumps mid-move; the suspender's pre-plan drives another motor out of the
+    way and then waits for something that never comes. Halt ends it there: the
+    pre-plan's move stops, and the suspended move is not taken up again."""
+    sy_rbv, m2_rbv = Readbacks(), Readbacks()
+    sy.user_readback.subscribe_value(sy_rbv)
+    m2.user_readback.subscribe_value(m2_rbv)
+    never = anyio.Event()
+
+    def retract_then_hang() -> Any:
+        async def plan() -> AsyncIterator[Any]:
+            yield Msg("set", m2, 20.0, group="retract")  # 20 s at 1 mm/s
+            await never.wait()
+
+        return plan()
+
+    RE.install_suspender(
+        SuspendFloor(ring.current, 10.0, resume_thresh=90.0, pre_plan=retract_then_hang)
+    )
+    outcome: list[Any] = []
+
+    async def run() -> None:
+        outcome.append(await RE(move_plan(sy, 5.0)))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            await _until(lambda: sy_rbv.values and sy_rbv.latest > 0.9, 20, "the move to start")
+            await ring.dump.trigger()
+            await _until(lambda: m2_rbv.values and m2_rbv.latest > 0.5, 20, "the retraction")
+            with anyio.fail_after(10):  # the pre-plan never returns
+                result = await RE.halt()
+            assert result is not None and result.exit_status == "abort"
+            await ring.refill.trigger()  # beam back: nothing may go on
+            m2_at = await _assert_still_for(m2_rbv, m2, WATCH_AFTER_END)
+            sy_at = await _assert_still_for(sy_rbv, sy, 0.5)
+        assert 0.5 < m2_at < 5.0 and 0.9 < sy_at < 4.0
+        assert outcome == [result] and RE.state == "idle"
+        assert docs.of("stop")[0]["exit_status"] == "abort"
+    finally:
+        RE.clear_suspenders()
+        sy.user_readback.clear_sub(sy_rbv)
+        m2.user_readback.clear_sub(m2_rbv)
+
+
 @pytest.mark.parametrize("end", ["abort", "stop", "halt"])
 async def test_pause_mid_move_then_end_leaves_the_sim_motor_where_it_stopped(
     RE: RunEngine, end: str

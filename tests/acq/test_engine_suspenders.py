@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from acq_helpers import Docs
+from acq_helpers import Docs, Pausable
 from acq_plans import trigger_and_read
 
 from acq import Msg, RunEngine, RunEnginePaused
@@ -292,3 +292,97 @@ async def test_every_suspender_kind_runs_its_plans_waits_its_delay_and_resumes(
     assert [label for label, _ in side_plans] == ["pre", "post"]
     # the post plan (and the resumed scan) waited the resume delay after the clear
     assert side_plans[1][1] - cleared_at[0] >= resume_delay
+
+
+async def test_halt_reaches_a_pre_plan_that_never_returns(RE: RunEngine, docs: Docs):
+    """A suspender's pre-plan that hangs (a shutter that never reports closed) must not
+    make the engine unstoppable: halt ends it, and the motor it started stops."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    m1 = SimMotor("m1", velocity=50.0)
+    retract = SimMotor("retract", velocity=1.0)
+    det = SimDetector("det", m1)
+    never = anyio.Event()
+    cleanup: list[str] = []
+
+    async def retract_then_hang():
+        try:
+            yield Msg("set", retract, 100.0, group="retract")  # 100 s at 1 mm/s
+            await never.wait()  # the plan's own code waits for something that never comes
+        finally:
+            cleanup.append("pre-plan closed")
+
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0, pre_plan=retract_then_hang))
+    outcome = []
+
+    async def run():
+        outcome.append(await RE(slow_scan([det], m1, [0.0, 1.0, 2.0, 3.0])))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            with anyio.fail_after(10):
+                while len(docs.stream("primary")) < 2:
+                    await anyio.sleep(0.005)
+            await ring.set(0.0)
+            with anyio.fail_after(10):
+                while retract.position < 0.1:
+                    await anyio.sleep(0.005)
+            with anyio.fail_after(5):  # the pre-plan would take 100 s, and then hang
+                result = await RE.halt()
+    finally:
+        RE.clear_suspenders()
+    assert result is not None and result.exit_status == "abort"
+    assert outcome == [result] and RE.state == "idle"
+    assert cleanup == ["pre-plan closed"]
+    stopped_at = retract.position
+    await anyio.sleep(0.3)  # a motor that went on would have moved 0.3 by now
+    assert retract.position == stopped_at < 5.0
+    assert docs.of("stop")[0]["exit_status"] == "abort"
+
+
+async def test_a_stop_asked_while_the_post_plan_runs_never_resumes_the_devices(
+    RE: RunEngine, docs: Docs
+):
+    """The beam is back and the post-plan runs (reopening the shutter) when the user
+    stops: the paused devices are stopped and released, never resumed first."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    obj = Pausable()
+    post_plan_running = anyio.Event()
+
+    def reopen_the_shutter():
+        async def plan():
+            post_plan_running.set()
+            yield Msg("sleep", None, 0.3)
+
+        return plan()
+
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0, post_plan=reopen_the_shutter))
+
+    async def beam_dump_refill_then_stop():
+        with anyio.fail_after(10):
+            while "pause" not in obj.calls:
+                await anyio.sleep(0.005)
+        await ring.set(100.0)
+        await post_plan_running.wait()
+        with anyio.fail_after(10):
+            stopped.append(await RE.stop())
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        await ring.set(0.0)  # the beam dumps while it acquires
+        yield Msg("checkpoint")
+        yield Msg("close_run")
+
+    stopped: list = []
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(beam_dump_refill_then_stop)
+            with anyio.fail_after(20):
+                result = await RE(plan())
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success" and stopped == [result]
+    assert obj.calls == ["pause", "stop", "resume"]  # stopped before its pause is lifted
+    assert docs.of("stop")[0]["exit_status"] == "success"
