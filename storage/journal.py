@@ -162,14 +162,28 @@ class Journal:
         """32 random bits made when the journal was first created, kept beside it in
         ``<journal>.id`` (copy it with the journal): the Mongo backend puts it in every
         ``_id``, so writers with different journals never share one, and a replay of
-        this journal, wherever it runs, hits the same ones."""
+        this journal, wherever it runs, hits the same ones. A journal that lost it
+        gets a new one: documents it replays are then recognised by uid instead."""
         try:
             return int(self._id_path.read_text().strip(), 16)
-        except (OSError, ValueError):
-            pass
+        except FileNotFoundError as exc:
+            problem: Exception | None = exc if self.size > self.stored else None
+        except (OSError, ValueError) as exc:
+            problem = exc
+        if problem is not None:
+            log.warning(
+                "the storage journal's id %s is missing or unreadable (%s); a new one is "
+                "made. Documents replayed from %s that the database already has are "
+                "recognised by their uid, not their _id",
+                self._id_path,
+                problem,
+                self.path,
+            )
         tag = int.from_bytes(os.urandom(4), "big")
-        try:
-            self._id_path.write_text(f"{tag:08x}\n")
+        partial = self._id_path.with_name(self._id_path.name + ".new")
+        try:  # whole or not at all: a torn id would be replaced at the next open
+            partial.write_text(f"{tag:08x}\n")
+            os.replace(partial, self._id_path)
         except OSError as exc:
             raise _journal_error(self._id_path, "write", exc) from exc
         return tag

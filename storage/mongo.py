@@ -6,9 +6,10 @@ one Mongo document per Event and per Datum, numpy values made plain, and the ind
 suitcase-mongo's ``mongo_normalized.Serializer`` creates. Documents carry no extra field
 except ``_id``: the writer derives it from its emission sequence and its journal
 (`object_id`), so sorting a run's documents by ``_id`` replays them in emission order, a
-replay of the journal by a later process hits the same ``_id`` (no second copy, even in
-``resource``, which has no unique index on uid), and two writers into one database
-never share one.
+replay of the journal by a later process hits the same ``_id``, and two writers into one
+database never share one. ``resource`` has no unique index on uid (databroker's layout),
+so resources are looked up by uid before they are inserted: a run stored twice (imported
+again, or replayed from a journal that lost its ``.id``) keeps one copy.
 
 Reads are plain ``find`` queries (no aggregation pipelines): they work on MongoDB and on
 Mongo-wire servers with partial aggregation support such as nx-27017. Every operation
@@ -88,6 +89,7 @@ INDEXES: list[tuple[str, Any, dict[str, Any]]] = [
 TEXT_INDEXES = ["run_start", "run_stop", "event_descriptor"]
 
 _NO_ID = {"_id": False}
+_NO_UNIQUE_UID = frozenset(("resource",))  # kinds whose collection may hold a uid twice
 _CHUNK = 10_000  # documents per bounded read
 
 
@@ -174,6 +176,16 @@ class MongoBackend:
 
         conflicts: list[tuple[Record, str]] = []
         for kind, group in by_kind(records, COLLECTIONS).items():
+            if kind in _NO_UNIQUE_UID:
+                try:
+                    group, refused = await self._not_stored_yet(kind, group)
+                except (PyMongoError, TimeoutError) as exc:
+                    raise BackendUnavailable(
+                        f"{self.label}: looking for stored {kind} documents: {exc or 'no answer'}"
+                    ) from exc
+                conflicts += refused
+                if not group:
+                    continue
             tag = self.id_tag
             docs = [{"_id": object_id(seq, tag), **doc} for seq, _, doc in group]
             collection = self.db.get_collection(
@@ -205,6 +217,27 @@ class MongoBackend:
             except PyMongoError as exc:
                 raise BackendUnavailable(f"{self.label}: {exc}") from exc
         return conflicts
+
+    async def _not_stored_yet(
+        self, kind: str, group: list[Record]
+    ) -> tuple[list[Record], list[tuple[Record, str]]]:
+        """For a collection whose uid index is not unique (``resource``, as databroker
+        made it): the records not stored yet, and those that differ from the stored copy.
+        The ``_id`` catches a replay of the same journal; this catches the rest (a run
+        imported again, a journal replayed without its ``.id``)."""
+        uids = list({doc["uid"] for _, _, doc in group})
+        stored = {d["uid"]: d for d in await self._find(COLLECTIONS[kind], {"uid": {"$in": uids}})}
+        new: list[Record] = []
+        refused: list[tuple[Record, str]] = []
+        for record in group:
+            doc = record[2]
+            copy = stored.get(doc["uid"])
+            if copy is None:
+                stored[doc["uid"]] = doc  # a second copy in this batch is a duplicate too
+                new.append(record)
+            elif canonical(copy) != canonical(doc):
+                refused.append((record, f"stored differently: {copy!r}"))
+        return new, refused
 
     async def _conflicts(
         self, kind: str, duplicates: list[tuple[Record, str]]

@@ -285,3 +285,40 @@ async def test_a_different_document_under_a_stored_uid_is_an_error(catalog: Cata
     assert (await catalog.run("run-conflict-1")).start == start
     rejected = catalog.writer.journal.path.with_name(catalog.writer.journal.path.name + ".rejected")
     assert rejected.stat().st_size > 0
+
+
+async def test_a_run_with_resources_stored_twice_is_kept_once(catalog: Catalog) -> None:
+    """Storing a run again (a JSON Lines re-import, a journal replayed without its
+    ``.id``) adds no second copy of anything, resources included (Mongo's ``resource``
+    has no unique index on uid); a different resource under a stored uid is an error."""
+    now = time.time()
+    start = {"uid": "run-twice-0001", "time": now, "scan_id": 7}
+    resource = {
+        "uid": "res-twice-0001",
+        "run_start": start["uid"],
+        "spec": "NPY_SEQ",
+        "root": "/data",
+        "resource_path": "images/scan7",
+        "resource_kwargs": {},
+        "path_semantics": "posix",
+    }
+    datum = {
+        "datum_id": "res-twice-0001/0",
+        "resource": resource["uid"],
+        "datum_kwargs": {"index": 0},
+    }
+    stop = {"uid": "stop-twice", "run_start": start["uid"], "time": now + 1}
+    run = [("start", start), ("resource", resource), ("datum", datum), ("stop", stop)]
+    for _ in range(2):
+        for name, doc in run:
+            await catalog.writer(name, dict(doc))
+        await catalog.writer.flush(timeout=30)
+
+    stored = await (await catalog.run(start["uid"])).documents()
+    assert [n for n, _ in stored] == ["start", "resource", "datum", "stop"]
+
+    await catalog.writer("resource", {**resource, "root": "/elsewhere"})
+    with pytest.raises(DocumentConflictError, match="res-twice-0001"):
+        await catalog.writer.flush(timeout=30)
+    stored = await (await catalog.run(start["uid"])).documents()
+    assert [d for n, d in stored if n == "resource"] == [resource]

@@ -534,6 +534,37 @@ async def test_two_writers_into_one_mongo_database_never_share_an_id(
     assert sorted(doc["uid"] for doc in stored) == ["r1", "r2"]
 
 
+async def test_a_journal_replayed_without_its_id_stores_no_second_copy(
+    mongo_uri: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal copied without its ``.id`` (or whose ``.id`` was lost) replays under a
+    new ``_id`` tag: what the database has is recognised by uid, a resource too (it
+    was stored a second time), and the lost id is named in the log."""
+    resource = {"uid": "r-noid", "spec": "NPY_SEQ", "root": "/", "resource_path": "a.npy"}
+    resource |= {"resource_kwargs": {}, "path_semantics": "posix", "run_start": "run-noid"}
+    documents = [
+        ("start", {"uid": "run-noid", "time": 1.0, "scan_id": 1}),
+        ("resource", resource),
+        ("datum", {"datum_id": "r-noid/0", "resource": "r-noid", "datum_kwargs": {}}),
+        ("stop", {"uid": "run-noid-stop", "run_start": "run-noid", "time": 2.0}),
+    ]
+    journal = Journal(tmp_path / "a.journal")
+    for name, doc in documents:
+        journal.append((time.time_ns(), name, doc))
+    journal.write()  # a process killed before it stored any of them
+    journal.close()
+    (tmp_path / "copy").mkdir()
+    shutil.copy(tmp_path / "a.journal", tmp_path / "copy" / "a.journal")  # no .id
+
+    async with await open_catalog(mongo_uri, journal=tmp_path / "a.journal"):
+        pass  # replayed and stored
+    with caplog.at_level("WARNING", logger="storage.journal"):
+        async with await open_catalog(mongo_uri, journal=tmp_path / "copy" / "a.journal") as c:
+            stored = await (await c.run("run-noid")).documents()
+    assert [name for name, _ in stored] == ["start", "resource", "datum", "stop"]
+    assert "a.journal.id is missing or unreadable" in caplog.text
+
+
 async def test_documents_the_database_cannot_hold_never_block_the_catalog(
     catalog_uri: str,
 ) -> None:
