@@ -40,7 +40,7 @@ from typing import Any
 
 from .errors import JournalError
 
-__all__ = ["UNJOURNALLABLE", "Journal", "Record"]
+__all__ = ["UNJOURNALLABLE", "UNREADABLE", "Journal", "Record"]
 
 log = logging.getLogger("storage.journal")
 
@@ -83,6 +83,8 @@ def _encode(records: list[Record]) -> bytes:
 
 #: The kind of a record journalled in place of a document pickle cannot write.
 UNJOURNALLABLE = "unjournallable"
+#: The kind of what `Journal.read_back` gives in place of records it cannot read back.
+UNREADABLE = "unreadable"
 
 
 def _stand_in(record: Record) -> Record:
@@ -318,14 +320,16 @@ class Journal:
         start, before = self.stored, self._frames_base
         for end, through in self._frames:
             if through > first and through > before and end > start:  # it holds records
-                payload = self._read_frame(start)
-                if not isinstance(payload, bytes) or start + _HEADER.size + len(payload) != end:
-                    raise JournalError(
-                        f"the storage journal {self.path} changed under this process: the "
-                        f"frame at byte {start} no longer reads back"
-                    )
-                records: list[Record] = pickle.loads(payload)
-                out += records[max(0, first - before) : first + limit - before]
+                wanted = slice(max(0, first - before), first + limit - before)
+                try:
+                    payload = self._read_frame(start)
+                except JournalError as exc:  # EIO: the disk lost it
+                    payload = str(exc)
+                if isinstance(payload, bytes) and start + _HEADER.size + len(payload) == end:
+                    records: list[Record] = pickle.loads(payload)
+                else:  # damaged on disk, or the file changed under this process
+                    records = self._unreadable(start, through - before, payload)
+                out += records[wanted]
                 if len(out) >= limit:
                     break
             start, before = end, through
@@ -335,6 +339,14 @@ class Journal:
         if self._originals:  # documents with a stand-in in the file: the real ones
             out = [self._originals.get(r[0], r) if r[1] == UNJOURNALLABLE else r for r in out]
         return out
+
+    def _unreadable(self, offset: int, count: int, found: bytes | str) -> list[Record]:
+        """Stand-ins for the `count` records of the frame at `offset`, which no longer
+        reads back (the caller tells what is lost): they keep the count of records
+        right, and no backend stores them."""
+        if isinstance(found, bytes) or found == _NOT_A_FRAME:
+            found = "its bytes changed: the disk damaged it, or something wrote to the file"
+        return [(0, UNREADABLE, {"offset": offset, "error": found})] * count
 
     # -- replay ----------------------------------------------------------------------
 

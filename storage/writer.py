@@ -59,7 +59,7 @@ import anyio
 from .backend import Backend, BackendUnavailable
 from .documents import split
 from .errors import DocumentConflictError, FlushTimeoutError, JournalError, StorageError
-from .journal import UNJOURNALLABLE, Journal, Record
+from .journal import UNJOURNALLABLE, UNREADABLE, Journal, Record
 
 __all__ = ["CatalogWriter"]
 
@@ -95,6 +95,7 @@ class CatalogWriter:
         #: are let go and read back from the journal when the store task gets to them
         self.max_in_memory = max(max_in_memory, batch_size)
         self.stored = 0  # documents stored by this writer (stats)
+        self.lost = 0  # documents let go of that the journal could not give back
         self._backlog: list[Record] = []  # not yet taken by the store task, in order
         self._storing: list[Record] = []  # the batch the store task is storing
         self._spilled = 0  # journalled after `_backlog`, not held in memory
@@ -347,24 +348,51 @@ class CatalogWriter:
         first = self._stored_records + len(self._backlog)
         want = min(self._spilled, self.batch_size - len(self._backlog))
         try:
-            records = self.journal.read_back(first, want)
-            if len(records) != want:
-                raise JournalError(
-                    f"the storage journal {self.journal.path} gave back {len(records)} of "
-                    f"the {want} records the writer let go of; it is not what this process "
-                    "wrote"
-                )
+            records = self._read_journal(first, want)
+            # A frame that no longer reads back: take the rest of its stand-ins now, so
+            # that the loss is told once, whole.
+            while records[-1][1] == UNREADABLE and len(records) < self._spilled:
+                more = min(self.batch_size, self._spilled - len(records))
+                records += self._read_journal(first + len(records), more)
         except JournalError as exc:
             self._journal_failed(exc)
             return False
+        unreadable = [record for record in records if record[1] == UNREADABLE]
+        if unreadable:
+            self._lost_unreadable(unreadable)
         for record in records:
             if record[1] == UNJOURNALLABLE:
                 self._lost_stand_in(record)
         self._backlog += records
-        self._spilled -= want
+        self._spilled -= len(records)
         if not self._spilled:
             log.warning("the documents waiting for %s fit in memory again", self.backend.label)
         return True
+
+    def _read_journal(self, first: int, want: int) -> list[Record]:
+        records = self.journal.read_back(first, want)
+        if len(records) != want:
+            raise JournalError(
+                f"the storage journal {self.journal.path} gave back {len(records)} of the "
+                f"{want} records the writer let go of; it is not what this process wrote"
+            )
+        return records
+
+    def _lost_unreadable(self, unreadable: list[Record]) -> None:
+        """Documents let go of from memory whose journal frame no longer reads back:
+        they are lost. Said once (the run they belong to fails); the documents before
+        and after them are stored, and the writer goes on."""
+        self.lost += len(unreadable)
+        about = unreadable[0][2]
+        failure = JournalError(
+            f"{len(unreadable)} documents waiting for {self.backend.label} in the storage "
+            f"journal {self.journal.path} only could not be read back from it (at byte "
+            f"{about['offset']}: {about['error']}); they are lost. The documents before "
+            "and after them are stored"
+        )
+        log.error("%s", failure)
+        if self._failure is None:
+            self._failure = failure
 
     def _lost_stand_in(self, record: Record) -> None:
         """The journal gives back a stand-in for a document pickle could not write,
@@ -397,7 +425,7 @@ class CatalogWriter:
         self._storing = []
         self.stored += len(batch)
         self._stored_records += len(batch)
-        self._stored_seq = batch[-1][0]
+        self._stored_seq = max(self._stored_seq, batch[-1][0])  # (stand-ins have seq 0)
         try:
             self.journal.forget_stored(self._stored_records)  # stored, never journalled
             self.journal.mark_stored(self._stored_records)

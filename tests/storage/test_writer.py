@@ -26,12 +26,14 @@ from storage.errors import (
     StorageError,
 )
 from storage.journal import Journal, Record
+from storage.mongo import COLLECTIONS
 from storage.writer import CatalogWriter
 
 
 class ScriptedBackend:
-    """Takes batches; `faults` is what its next calls do instead (an exception to raise,
-    or the string "conflict" to refuse the batch's last record)."""
+    """Takes batches (keeping, as a real backend does, only documents: no stand-in);
+    `faults` is what its next calls do instead (an exception to raise, or the string
+    "conflict" to refuse the batch's last record)."""
 
     label = "scripted://"
     writable = True
@@ -48,12 +50,16 @@ class ScriptedBackend:
         if self.faults:
             fault = self.faults.pop(0)
             if fault == "conflict":
-                self.stored += records[:-1]
+                self.stored += documents(records[:-1])
                 return [(records[-1], "stored differently")]
             assert isinstance(fault, BaseException)
             raise fault
-        self.stored += records
+        self.stored += documents(records)
         return []
+
+
+def documents(records: Sequence[Record]) -> list[Record]:
+    return [record for record in records if record[1] in COLLECTIONS]
 
 
 async def first_attempt(backend: ScriptedBackend) -> None:
@@ -274,6 +280,54 @@ async def test_with_the_journal_disk_full_documents_wait_in_memory_and_are_all_s
     await writer("start", start_doc("run-3"))  # space again: no error
     assert [doc["uid"] for _, _, doc in journalled(writer.journal.path)][-1] == "run-3"
     await writer.close()
+
+
+async def test_documents_the_journal_no_longer_reads_back_are_reported_and_the_rest_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is away, documents beyond `max_in_memory` wait in the journal only,
+    and the disk damages one of its frames. Those documents are lost, which is said
+    once (the run fails) with how many and where; every other document is stored, and
+    later runs are too. (Every later document was refused: each call raised, and the
+    engine's dispatcher dropped one document a call.)"""
+    backend = HeldBackend()
+    path = tmp_path / "j"
+    writer = CatalogWriter(
+        backend, Journal(path), batch_size=10, max_in_memory=25, store_timeout=30
+    )
+    await writer("start", start_doc("run-1"))
+    sizes = []
+    for group in range(3):  # three frames of 20 events
+        for i in range(20 * group, 20 * group + 20):
+            event = {"uid": f"e{i}", "descriptor": "d", "seq_num": i + 1}
+            await writer.handle_batch(deque((("event", event),)))
+        with anyio.fail_after(10):
+            while journalled(path)[-1][2]["uid"] != f"e{20 * group + 19}":
+                await anyio.sleep(0.01)
+        sizes.append(path.stat().st_size)
+    with path.open("r+b") as damaged:  # the middle of the frame of e20..e39
+        damaged.seek((sizes[0] + sizes[1]) // 2)
+        damaged.write(b"\xff" * 8)
+
+    in_memory = [doc["uid"] for _, _, doc in [*writer._storing, *writer._backlog]]
+    backend.release.set()
+    with pytest.raises(JournalError, match=r"could not be read back") as raised:
+        await writer.flush(timeout=10)
+    await writer("stop", stop_doc("run-1"))  # the error was said once: the writer goes on
+    await writer("start", start_doc("run-2"))
+    await writer("stop", stop_doc("run-2"))
+    await writer.flush(timeout=10)
+    # lost: the damaged frame's documents that were in the journal only
+    lost = [f"e{i}" for i in range(20, 40) if f"e{i}" not in in_memory]
+    assert (
+        lost and str(raised.value).startswith(f"{len(lost)} documents") and writer.lost == len(lost)
+    )
+    assert str(raised.value) in caplog.text
+    kept = [f"e{i}" for i in range(60) if f"e{i}" not in lost]
+    expected = ["run-1", *kept, "run-1-stop", "run-2", "run-2-stop"]
+    assert [doc["uid"] for _, _, doc in backend.stored] == expected
+    await writer.close()
+    assert path.stat().st_size == 0  # all accounted for: the journal is emptied
 
 
 async def test_a_document_pickle_cannot_write_is_stored_from_memory_and_the_journal_goes_on(
