@@ -204,26 +204,29 @@ def _stream_column(
     table: dict[str, np.ndarray],
     handlers: Any,
 ) -> np.ndarray:
-    """One value per event row (matched by seq_num), or per stream index if no events."""
-    slots: list[tuple[int, dict[str, Any], int]] = []  # (seq_num, stream_datum, offset)
+    """One value per row of `table`: the frame whose StreamDatum ``seq_nums`` holds the
+    row's seq_num (rows are in time order, which need not be seq_num order); None where
+    no StreamDatum covers it. With no Events, a row per frame in seq_num order."""
+    where: dict[int, tuple[dict[str, Any], int]] = {}  # seq_num -> (stream_datum, offset)
     for sd in stream_datums:
         seq = sd["seq_nums"]
         index = sd["indices"]
         for offset in range(index["stop"] - index["start"]):
-            slots.append((seq["start"] + offset, sd, offset))
-    slots.sort(key=lambda s: s[0])
-    if len(table["seq_num"]):
-        wanted = {int(s): i for i, s in enumerate(table["seq_num"])}
-        slots = [s for s in slots if s[0] in wanted]
-    else:
-        table["seq_num"] = np.array([s[0] for s in slots], dtype=np.int64)
-    if handlers is None:  # the frame's index in its file
-        return np.array(
-            [sd["indices"]["start"] + offset for _, sd, offset in slots], dtype=np.int64
-        )
-    return _stack(
-        [
-            handlers.load_stream_datum(stream_resources[sd["stream_resource"]], sd, offset)
-            for _, sd, offset in slots
-        ]
-    )
+            where[seq["start"] + offset] = (sd, offset)
+    if not len(table["seq_num"]):
+        table["seq_num"] = np.array(sorted(where), dtype=np.int64)
+    values: list[Any] = []
+    for seq_num in table["seq_num"].tolist():
+        found = where.get(seq_num)
+        if found is None:
+            values.append(None)
+            continue
+        sd, offset = found
+        if handlers is None:  # the frame's index in its file
+            values.append(sd["indices"]["start"] + offset)
+        else:
+            resource = stream_resources[sd["stream_resource"]]
+            values.append(handlers.load_stream_datum(resource, sd, offset))
+    if handlers is None and None not in values:
+        return np.array(values, dtype=np.int64)
+    return _stack(values)

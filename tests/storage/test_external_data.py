@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from event_model import compose_run
 from recorded_runs import hdf5_count
 from storage_helpers import stored_form
 
 from storage import Catalog, handlers
+from storage.run import Run
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +42,67 @@ async def test_frames_are_read_back_from_the_file(
     first = handlers.load_stream_datum(resource, datum, 0)
     assert table[key].shape == (3, *first.shape)
     np.testing.assert_array_equal(table[key][0], first)
+
+
+# -- frames announced by StreamResource/StreamDatum, written here as a detector would ----
+
+NUMBER = {"source": "sim", "dtype": "number", "shape": []}
+FRAME = {"source": "sim", "dtype": "array", "shape": [2, 3], "external": "STREAM:"}
+
+
+def frames_file(directory: Path, n: int) -> tuple[str, np.ndarray]:
+    """An .npy stack of `n` 2x3 frames, frame i filled with i; returns its URI."""
+    frames = np.repeat(np.arange(n, dtype=float), 6).reshape(n, 2, 3)
+    path = directory / "frames.npy"
+    np.save(path, frames)
+    return f"file://localhost{path}", frames
+
+
+def step_scan(uri: str, event_times: list[float]) -> list[tuple[str, dict[str, Any]]]:
+    """A step scan of m1 = 0, 1, 2... with one detector frame per Event (frame i for
+    seq_num i + 1), the Events stamped with `event_times`."""
+    t = 1_700_000_000.0
+    bundle = compose_run(metadata={"scan_id": 21, "plan_name": "scan"}, time=t)
+    descriptor = bundle.compose_descriptor(
+        data_keys={"m1": NUMBER, "det": FRAME}, name="primary", time=t + 0.1
+    )
+    resource = bundle.compose_stream_resource(
+        mimetype="application/x-npy", uri=uri, data_key="det", parameters={}
+    )
+    docs: list[tuple[str, dict[str, Any]]] = [
+        ("start", bundle.start_doc),
+        ("descriptor", descriptor.descriptor_doc),
+        ("stream_resource", resource.stream_resource_doc),
+    ]
+    for i, when in enumerate(event_times):
+        datum = dict(resource.compose_stream_datum(indices={"start": i, "stop": i + 1}))
+        datum["descriptor"] = descriptor.descriptor_doc["uid"]
+        datum["seq_nums"] = {"start": i + 1, "stop": i + 2}
+        event = descriptor.compose_event(
+            data={"m1": float(i)}, timestamps={"m1": when}, time=when, seq_num=i + 1
+        )
+        docs += [("stream_datum", datum), ("event", event)]
+    docs.append(("stop", bundle.compose_stop(time=t + 100)))
+    return docs
+
+
+async def store(catalog: Catalog, docs: list[tuple[str, dict[str, Any]]]) -> Run:
+    for name, doc in docs:
+        await catalog.writer(name, doc)
+    await catalog.writer.flush(timeout=30)
+    return await catalog.run(-1)
+
+
+async def test_each_row_gets_its_own_frame_when_event_times_run_backwards(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """Rows come in time order; a clock stepped back mid-scan puts seq_num 3 first, and
+    its frame must come with it (frame i belongs to m1 = i)."""
+    uri, frames = frames_file(tmp_path, 3)
+    run = await store(catalog, step_scan(uri, [1_700_000_005.0, 1_700_000_004.0, 1_700_000_003.0]))
+
+    table = await run.table()
+    assert table["seq_num"].tolist() == [3, 2, 1]
+    assert table["m1"].tolist() == [2.0, 1.0, 0.0]
+    np.testing.assert_array_equal(table["det"], frames[[2, 1, 0]])
+    assert (await run.table(fill=False))["det"].tolist() == [2, 1, 0]
