@@ -60,7 +60,8 @@ class Backend(Protocol):
         ...
 
     async def search(self, query: Query, limit: int, offset: int) -> list[dict[str, Any]]:
-        """Start documents, newest first."""
+        """Start documents, newest first (starts of the same time: the one written last
+        first, in every newest-first lookup)."""
         ...
 
     async def start(self, uid: str) -> dict[str, Any] | None: ...

@@ -89,6 +89,9 @@ INDEXES: list[tuple[str, Any, dict[str, Any]]] = [
 TEXT_INDEXES = ["run_start", "run_stop", "event_descriptor"]
 
 _NO_ID = {"_id": False}
+#: "Newest first" for run starts: by start time, then by ``_id`` (the writer's emission
+#: order), so starts of the same time come back in the same order as from SQLite.
+NEWEST = [("time", DESC), ("_id", DESC)]
 _NO_UNIQUE_UID = frozenset(("resource",))  # kinds whose collection may hold a uid twice
 _CHUNK = 10_000  # documents per bounded read
 
@@ -284,16 +287,15 @@ class MongoBackend:
             flt["time"] = span
         for key, value in query.metadata.items():
             flt[key] = sanitize({"v": value})["v"]
-        newest = [("time", DESC)]
         if not query.text:
-            return await self._find("run_start", flt, sort=newest, skip=offset, limit=limit)
+            return await self._find("run_start", flt, sort=NEWEST, skip=offset, limit=limit)
         if self.has_text_index:
             flt["$text"] = {"$search": query.text}
-            return await self._find("run_start", flt, sort=newest, skip=offset, limit=limit)
+            return await self._find("run_start", flt, sort=NEWEST, skip=offset, limit=limit)
         # No text index on this server: match words in the documents here.
         words = [w.lower() for w in query.text.split()]
         hits = []
-        for doc in await self._find("run_start", flt, sort=newest):
+        for doc in await self._find("run_start", flt, sort=NEWEST):
             text = json.dumps(doc, default=str).lower()
             if all(w in text for w in words):
                 hits.append(doc)
@@ -305,14 +307,14 @@ class MongoBackend:
 
     async def starts_with_prefix(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         flt = {"uid": {"$regex": "^" + re.escape(prefix)}}
-        return await self._find("run_start", flt, sort=[("time", DESC)], limit=limit)
+        return await self._find("run_start", flt, sort=NEWEST, limit=limit)
 
     async def start_by_scan_id(self, scan_id: int) -> dict[str, Any] | None:
-        found = await self._find("run_start", {"scan_id": scan_id}, sort=[("time", DESC)], limit=1)
+        found = await self._find("run_start", {"scan_id": scan_id}, sort=NEWEST, limit=1)
         return found[0] if found else None
 
     async def nth_latest(self, n: int) -> dict[str, Any] | None:
-        found = await self._find("run_start", {}, sort=[("time", DESC)], skip=n - 1, limit=1)
+        found = await self._find("run_start", {}, sort=NEWEST, skip=n - 1, limit=1)
         return found[0] if found else None
 
     async def stops(self, run_uids: Sequence[str]) -> dict[str, dict[str, Any]]:

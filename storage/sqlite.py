@@ -80,6 +80,10 @@ WRITER_PRAGMAS = (
     "PRAGMA journal_size_limit = 67108864",
 )
 
+#: "Newest first" for run starts: by start time, and among starts of the same time (runs
+#: imported together, a coarse clock) the one written last first, as on MongoDB.
+NEWEST = "time DESC, ord DESC"
+
 # kind -> (table, id column, INSERT statement, row builder)
 _Row = tuple[Any, ...]
 
@@ -293,7 +297,7 @@ class SQLiteBackend:
             where.append("json_extract(doc, ?) = json_extract(?, '$')")
             args += ["$." + ".".join(f'"{part}"' for part in key.split(".")), dumps(value)]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT doc FROM run_start {clause} ORDER BY time DESC LIMIT ? OFFSET ?"
+        sql = f"SELECT doc FROM run_start {clause} ORDER BY {NEWEST} LIMIT ? OFFSET ?"
         return await self._run(self._docs, sql, [*args, limit, offset])
 
     async def start(self, uid: str) -> dict[str, Any] | None:
@@ -301,16 +305,16 @@ class SQLiteBackend:
         return docs[0] if docs else None
 
     async def starts_with_prefix(self, prefix: str, limit: int) -> list[dict[str, Any]]:
-        sql = "SELECT doc FROM run_start WHERE uid >= ? AND uid < ? ORDER BY time DESC LIMIT ?"
+        sql = f"SELECT doc FROM run_start WHERE uid >= ? AND uid < ? ORDER BY {NEWEST} LIMIT ?"
         return await self._run(self._docs, sql, [prefix, prefix + "\U0010ffff", limit])
 
     async def start_by_scan_id(self, scan_id: int) -> dict[str, Any] | None:
-        sql = "SELECT doc FROM run_start WHERE scan_id = ? ORDER BY time DESC LIMIT 1"
+        sql = f"SELECT doc FROM run_start WHERE scan_id = ? ORDER BY {NEWEST} LIMIT 1"
         docs = await self._run(self._docs, sql, [scan_id])
         return docs[0] if docs else None
 
     async def nth_latest(self, n: int) -> dict[str, Any] | None:
-        sql = "SELECT doc FROM run_start ORDER BY time DESC LIMIT 1 OFFSET ?"
+        sql = f"SELECT doc FROM run_start ORDER BY {NEWEST} LIMIT 1 OFFSET ?"
         docs = await self._run(self._docs, sql, [n - 1])
         return docs[0] if docs else None
 
