@@ -83,22 +83,31 @@ class Run:
         return dict((await self._stream_descriptors(stream))[0].get("configuration", {}))
 
     async def table(self, stream: str = "primary", *, fill: bool = True) -> dict[str, np.ndarray]:
-        """The stream as numpy columns: ``seq_num``, ``time`` and one per data key."""
-        descriptors = await self._stream_descriptors(stream)
-        keys = list(await self.data_keys(stream))
-        rows = await self._backend.event_rows([d["uid"] for d in descriptors])
-        table = columns(keys, rows)
-        external = {k for k, v in (await self.data_keys(stream)).items() if v.get("external")}
-        if external:
-            await self._external(table, descriptors, external, fill)
-        return table
+        """The stream as numpy columns: ``seq_num``, ``time`` and one per data key.
+
+        A row per Event, in time order. Frames that StreamDatum documents announce with
+        no Event of their seq_num (a fly scan's collect emits no Events) get a row each,
+        timed by their descriptor (see `_Assets.frame_rows`).
+        """
+        return await self._rows(stream, "data", fill)
 
     async def timestamps(self, stream: str = "primary") -> dict[str, np.ndarray]:
         """When each reading was taken: one column per data key, plus ``time``."""
+        return await self._rows(stream, "timestamps", fill=False)
+
+    async def _rows(self, stream: str, field: str, fill: bool) -> dict[str, np.ndarray]:
         descriptors = await self._stream_descriptors(stream)
-        keys = list(await self.data_keys(stream))
-        rows = await self._backend.event_rows([d["uid"] for d in descriptors], "timestamps")
-        return columns(keys, rows)
+        data_keys = await self.data_keys(stream)
+        rows = await self._backend.event_rows([d["uid"] for d in descriptors], field)
+        external = [k for k, v in data_keys.items() if v.get("external")]
+        if not external:
+            return columns(list(data_keys), rows)
+        assets = _Assets(await self.documents(), descriptors)
+        rows = [*rows, *assets.frame_rows({r[0] for r in rows}, field)]
+        table = columns(list(data_keys), rows)
+        if field == "data":
+            assets.fill(table, external, _handlers() if fill else None)
+        return table
 
     async def dataframe(self, stream: str = "primary", *, fill: bool = True) -> pandas.DataFrame:
         """The stream as a pandas DataFrame indexed by seq_num (pandas must be installed)."""
@@ -121,40 +130,6 @@ class Run:
             dims = ["time", *(f"dim_{key}_{i}" for i in range(1, values.ndim))]
             variables[key] = (dims, values)
         return xr.Dataset(variables, coords={"time": time})
-
-    # -- external data -------------------------------------------------------------------
-
-    async def _external(
-        self,
-        table: dict[str, np.ndarray],
-        descriptors: list[dict[str, Any]],
-        keys: set[str],
-        fill: bool,
-    ) -> None:
-        docs = await self.documents()
-        resources = {d["uid"]: d for n, d in docs if n == "resource"}
-        datums = {d["datum_id"]: d for n, d in docs if n == "datum"}
-        stream_resources = {d["uid"]: d for n, d in docs if n == "stream_resource"}
-        descriptor_uids = {d["uid"] for d in descriptors}
-        stream_datums = [
-            d for n, d in docs if n == "stream_datum" and d.get("descriptor") in descriptor_uids
-        ]
-        handlers = _handlers() if fill else None
-        for key in keys:
-            by_key = [
-                sd
-                for sd in stream_datums
-                if stream_resources.get(sd["stream_resource"], {}).get("data_key") == key
-            ]
-            if by_key:
-                table[key] = _stream_column(by_key, stream_resources, table, handlers)
-            elif handlers is not None and key in table:
-                table[key] = _stack(
-                    [
-                        handlers.load_datum(resources[datums[i]["resource"]], datums[i])
-                        for i in table[key]
-                    ]
-                )
 
     # -- documents -----------------------------------------------------------------------
 
@@ -198,6 +173,64 @@ def _stack(arrays: list[Any]) -> np.ndarray:
         return out
 
 
+class _Assets:
+    """The Resource/Datum and StreamResource/StreamDatum documents of one stream."""
+
+    def __init__(
+        self, docs: list[tuple[str, dict[str, Any]]], descriptors: list[dict[str, Any]]
+    ) -> None:
+        self.resources = {d["uid"]: d for n, d in docs if n == "resource"}
+        self.datums = {d["datum_id"]: d for n, d in docs if n == "datum"}
+        self.stream_resources = {d["uid"]: d for n, d in docs if n == "stream_resource"}
+        self.descriptor_time = {d["uid"]: float(d["time"]) for d in descriptors}
+        self.stream_datums = [
+            d
+            for n, d in docs
+            if n == "stream_datum" and d.get("descriptor") in self.descriptor_time
+        ]
+
+    def key_of(self, stream_datum: dict[str, Any]) -> str | None:
+        return self.stream_resources.get(stream_datum["stream_resource"], {}).get("data_key")
+
+    def frame_rows(self, seen: set[int], field: str) -> list[tuple[int, float, dict[str, Any]]]:
+        """``(seq_num, time, values)`` rows for the frames StreamDatums announce with no
+        Event of their seq_num in `seen`.
+
+        The documents give such a frame no time of its own (a StreamDatum has none), so
+        its ``time`` (and the timestamp of each of its keys) is its descriptor's: when the
+        stream was declared, no later than the frame was taken. Its values are loaded by
+        `fill` (``field == "data"``).
+        """
+        rows: dict[int, tuple[int, float, dict[str, Any]]] = {}
+        for sd in self.stream_datums:
+            key = self.key_of(sd)
+            time = self.descriptor_time[sd["descriptor"]]
+            start = sd["seq_nums"]["start"]
+            for seq_num in range(start, start + sd["indices"]["stop"] - sd["indices"]["start"]):
+                if seq_num not in seen:
+                    row = rows.setdefault(seq_num, (seq_num, time, {}))
+                    if field == "timestamps" and key is not None:
+                        row[2][key] = time
+        return list(rows.values())
+
+    def fill(self, table: dict[str, np.ndarray], keys: list[str], handlers: Any) -> None:
+        """Replace the references of the external `keys` by their values (`handlers`) or,
+        for StreamDatum keys, by the frame numbers in their files (no handlers)."""
+        for key in keys:
+            by_key = [sd for sd in self.stream_datums if self.key_of(sd) == key]
+            if by_key:
+                table[key] = _stream_column(by_key, self.stream_resources, table, handlers)
+            elif handlers is not None and key in table:
+                table[key] = _stack(
+                    [
+                        handlers.load_datum(
+                            self.resources[self.datums[i]["resource"]], self.datums[i]
+                        )
+                        for i in table[key]
+                    ]
+                )
+
+
 def _stream_column(
     stream_datums: list[dict[str, Any]],
     stream_resources: dict[str, dict[str, Any]],
@@ -206,15 +239,13 @@ def _stream_column(
 ) -> np.ndarray:
     """One value per row of `table`: the frame whose StreamDatum ``seq_nums`` holds the
     row's seq_num (rows are in time order, which need not be seq_num order); None where
-    no StreamDatum covers it. With no Events, a row per frame in seq_num order."""
+    no StreamDatum covers it."""
     where: dict[int, tuple[dict[str, Any], int]] = {}  # seq_num -> (stream_datum, offset)
     for sd in stream_datums:
         seq = sd["seq_nums"]
         index = sd["indices"]
         for offset in range(index["stop"] - index["start"]):
             where[seq["start"] + offset] = (sd, offset)
-    if not len(table["seq_num"]):
-        table["seq_num"] = np.array(sorted(where), dtype=np.int64)
     values: list[Any] = []
     for seq_num in table["seq_num"].tolist():
         found = where.get(seq_num)

@@ -1,12 +1,18 @@
 """A document stream regrouped by run and stream: what every exporter starts from.
 
-Pure: no files, no handlers. Event pages are unpacked, so an exporter sees one row per
-Event; references to external data (Datum ids, StreamDatum ranges) are kept as
-`Reference` values so a writer can summarise them instead of loading images.
+Event pages are unpacked, so an exporter sees one row per Event. A frame that a
+StreamDatum announces with no Event of its seq_num (a fly scan's collect emits none) gets
+a row too, timed by its descriptor (when the stream was declared: a StreamDatum has no
+time of its own), as `storage.run.Run.table` does. References to external data (Datum
+ids, StreamDatum ranges) are kept as `Reference` values so a writer can summarise them
+instead of loading images; external keys of one number or string per row (a detector's
+sum written beside its frames) are loaded through `storage.handlers` by `Run.column`,
+so they export like any other number.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +21,9 @@ from typing import Any
 import numpy as np
 from event_model import unpack_datum_page, unpack_event_page
 
-__all__ = ["Reference", "Run", "Stream", "group_runs"]
+__all__ = ["Location", "Reference", "Run", "Stream", "group_runs"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +37,29 @@ class Reference:
         return f"{self.file}[{self.frame}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One external value: its `Reference` and the documents a handler loads it from
+    (a StreamResource and StreamDatum with the frame's offset in it, or a Resource and
+    Datum, `offset` None)."""
+
+    reference: Reference
+    resource: Mapping[str, Any]
+    datum: Mapping[str, Any]
+    offset: int | None = None
+
+    def load(self) -> np.ndarray:
+        from .. import handlers
+
+        if self.offset is None:
+            return handlers.load_datum(self.resource, self.datum)
+        return handlers.load_stream_datum(self.resource, self.datum, self.offset)
+
+
 @dataclass
 class Stream:
-    """One stream of a run: its descriptor(s) and its Events in seq_num order."""
+    """One stream of a run: its descriptor(s) and its rows (Events, and frames announced
+    by StreamDatum only) in seq_num order."""
 
     name: str
     descriptors: list[dict[str, Any]] = field(default_factory=list)
@@ -55,15 +83,20 @@ class Stream:
     def external(self) -> list[str]:
         return [k for k, dk in self.data_keys.items() if dk.get("external")]
 
+    def images(self) -> list[str]:
+        """External keys that are arrays (written as references, never loaded)."""
+        scalars = self.scalar_keys()
+        return [k for k in self.external() if k not in scalars]
+
     def scalar_keys(self) -> list[str]:
-        """Keys of numbers, booleans and strings stored in the Events, in descriptor order."""
+        """Keys of numbers, booleans and strings (in the Events or, one per row, in
+        external files: see `Run.column`), in descriptor order."""
         return [
-            k
-            for k, dk in self.data_keys.items()
-            if not dk.get("external") and not dk.get("shape") and dk["dtype"] != "array"
+            k for k, dk in self.data_keys.items() if not dk.get("shape") and dk["dtype"] != "array"
         ]
 
     def column(self, key: str) -> list[Any]:
+        """The values of `key` in the Events (references, for an external key)."""
         return [event["data"].get(key) for event in self.events]
 
 
@@ -84,10 +117,40 @@ class Run:
         return str(self.start["uid"])
 
     def references(self, stream: Stream, key: str) -> list[Reference | None]:
-        """Where each Event's external value of `key` lives (None where unknown)."""
+        """Where each row's external value of `key` lives (None where unknown)."""
+        return [loc.reference if loc else None for loc in self.locations(stream, key)]
+
+    def column(self, stream: Stream, key: str) -> list[Any]:
+        """The values of `key`, one per row; an external scalar key's are loaded through
+        `storage.handlers`. A value that cannot be loaded (file moved, no handler) is
+        None, and a warning names the file and the cause (once per key)."""
+        if key not in stream.external():
+            return stream.column(key)
+        values: list[Any] = []
+        failed: Exception | None = None
+        for location in self.locations(stream, key):
+            value = None
+            if location is not None:
+                try:
+                    value = plain(location.load()[()])
+                except Exception as error:  # a HandlerError, or a handler's own bug
+                    failed = failed or error
+            values.append(value)
+        if failed is not None:
+            log.warning(
+                "run %s: some values of %r in stream %r could not be loaded and are left empty: %s",
+                self.uid,
+                key,
+                stream.name,
+                failed,
+            )
+        return values
+
+    def locations(self, stream: Stream, key: str) -> list[Location | None]:
+        """Where each row's external value of `key` lives, with the documents to load it."""
         if stream.data_keys[key].get("external") == "STREAM:":
-            return self._stream_references(stream, key)
-        out: list[Reference | None] = []
+            return self._stream_locations(stream, key)
+        out: list[Location | None] = []
         for value in stream.column(key):
             datum = self.datums.get(str(value))
             resource = self.resources.get(datum["resource"]) if datum else None
@@ -95,20 +158,45 @@ class Run:
                 out.append(None)
                 continue
             path = os.path.join(resource.get("root") or "", resource["resource_path"])
-            out.append(Reference(path, str(datum["datum_id"])))
+            out.append(Location(Reference(path, str(datum["datum_id"])), resource, datum))
         return out
 
-    def _stream_references(self, stream: Stream, key: str) -> list[Reference | None]:
-        uids = {d["uid"] for d in stream.descriptors}
-        by_seq: dict[int, Reference] = {}
-        for sd in self.stream_datums:
-            resource = self.stream_resources.get(sd["stream_resource"])
-            if sd["descriptor"] not in uids or resource is None or resource["data_key"] != key:
+    def _stream_locations(self, stream: Stream, key: str) -> list[Location | None]:
+        by_seq: dict[int, Location] = {}
+        for sd, resource in self._stream_datums(stream):
+            if resource["data_key"] != key:
                 continue
             seq, index = sd["seq_nums"], sd["indices"]
             for offset in range(index["stop"] - index["start"]):
-                by_seq[seq["start"] + offset] = Reference(resource["uri"], index["start"] + offset)
+                reference = Reference(resource["uri"], index["start"] + offset)
+                by_seq[seq["start"] + offset] = Location(reference, resource, sd, offset)
         return [by_seq.get(event["seq_num"]) for event in stream.events]
+
+    def _stream_datums(self, stream: Stream) -> Iterable[tuple[dict[str, Any], dict[str, Any]]]:
+        uids = {d["uid"] for d in stream.descriptors}
+        for sd in self.stream_datums:
+            resource = self.stream_resources.get(sd["stream_resource"])
+            if sd["descriptor"] in uids and resource is not None:
+                yield sd, resource
+
+    def frame_rows(self, stream: Stream) -> list[dict[str, Any]]:
+        """A row (an Event-like dict, no values) per frame announced by a StreamDatum
+        whose seq_num no Event has; its time is its descriptor's."""
+        seen = {event["seq_num"] for event in stream.events}
+        times = {d["uid"]: d["time"] for d in stream.descriptors}
+        rows: dict[int, dict[str, Any]] = {}
+        for sd, _ in self._stream_datums(stream):
+            start = sd["seq_nums"]["start"]
+            for seq_num in range(start, start + sd["indices"]["stop"] - sd["indices"]["start"]):
+                if seq_num not in seen and seq_num not in rows:
+                    rows[seq_num] = {
+                        "seq_num": seq_num,
+                        "time": times[sd["descriptor"]],
+                        "descriptor": sd["descriptor"],
+                        "data": {},
+                        "timestamps": {},
+                    }
+        return list(rows.values())
 
 
 def group_runs(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Run]:
@@ -152,6 +240,7 @@ def group_runs(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Run]:
                 stream_of[doc["descriptor"]][0].stream_datums.append(doc)
     for run in runs.values():
         for stream in run.streams.values():
+            stream.events += run.frame_rows(stream)
             stream.events.sort(key=lambda e: e["seq_num"])
     return list(runs.values())
 

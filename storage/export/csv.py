@@ -1,7 +1,8 @@
 """CSV: one file per stream of each run, a row per Event.
 
 Columns: ``time`` (epoch seconds), ``seq_num``, then every data key in descriptor order.
-Scalars are written as they are. Images and other arrays are not: a key stored in files
+Scalars are written as they are (a number kept in a file, one per row, is loaded through
+`storage.handlers`). Images and other arrays are not: an array stored in files
 (``external``) holds where its value lives (``file[frame]`` or ``file[datum_id]``), and an
 array stored in the Event holds ``array<shape>``. The first line says so, as a comment
 (``pandas.read_csv(path, comment="#")`` skips it).
@@ -46,18 +47,15 @@ def export_csv(
 
 def _write(path: Path, run: Run, stream: Stream) -> None:
     keys = list(stream.data_keys)
+    images = stream.images()
     columns: dict[str, list[Any]] = {}
     for key in keys:
-        if stream.data_keys[key].get("external"):
+        if key in images:
             columns[key] = [str(ref) if ref else "" for ref in run.references(stream, key)]
         else:
-            columns[key] = [_cell(v) for v in stream.column(key)]
+            columns[key] = [_cell(v) for v in run.column(stream, key)]
     with path.open("w", newline="") as file:
-        arrays = any(
-            stream.data_keys[k].get("external") or stream.data_keys[k]["dtype"] == "array"
-            for k in keys
-        )
-        if arrays:
+        if images or any(stream.data_keys[k]["dtype"] == "array" for k in keys):
             file.write(NOTE + "\n")
         writer = csv.writer(file)
         writer.writerow(["time", "seq_num", *keys])

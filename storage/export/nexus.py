@@ -8,7 +8,7 @@ Layout (h5py, NeXus base classes)::
         data/ (NXdata; signal, axes, <axis>_indices): a 1-D column per scalar data key
               of the primary stream, plus time and seq_num
         <stream>/ (NXcollection): the other streams' columns (baseline, monitors, ...)
-        external/ (NXcollection): per file-stored key, an HDF5 external link to the
+        external/ (NXcollection): per file-stored array key, an HDF5 external link to the
               frames (when the file is local) and the file[frame] reference per Event
         start/, stop/ (NXnote, type application/json): the documents themselves
         metadata/ (NXcollection): the start document's plain values, one dataset each
@@ -77,7 +77,7 @@ def _entry(entry: h5py.Group, run: Run) -> None:
     _nxdata(entry.create_group("data"), run, primary)
     for stream in run.streams.values():
         if stream is not primary:
-            _collection(entry.create_group(_safe(stream.name)), stream)
+            _collection(entry.create_group(_safe(stream.name)), run, stream)
     external = _external(run)
     if external:
         group = entry.create_group("external")
@@ -96,7 +96,7 @@ def _nxdata(group: h5py.Group, run: Run, stream: Stream | None) -> None:
         group.attrs["signal"] = "seq_num"
         group["seq_num"] = np.array([], dtype=np.int64)
         return
-    columns = _columns(stream)
+    columns = _columns(run, stream)
     group["time"] = np.array([e["time"] for e in stream.events], dtype=np.float64)
     group["time"].attrs["units"] = "s"
     group["seq_num"] = np.array([e["seq_num"] for e in stream.events], dtype=np.int64)
@@ -113,10 +113,10 @@ def _nxdata(group: h5py.Group, run: Run, stream: Stream | None) -> None:
         group.attrs[f"{axis}_indices"] = 0
 
 
-def _columns(stream: Stream) -> dict[str, np.ndarray]:
+def _columns(run: Run, stream: Stream) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for key in stream.scalar_keys():
-        values = [plain(v) for v in stream.column(key)]
+        values = [plain(v) for v in run.column(stream, key)]
         if stream.data_keys[key]["dtype"] == "string":
             out[key] = np.array(
                 ["" if v is None else str(v) for v in values], dtype=h5py.string_dtype()
@@ -143,17 +143,17 @@ def _signal(
     return numbers[0] if numbers else "seq_num"
 
 
-def _collection(group: h5py.Group, stream: Stream) -> None:
+def _collection(group: h5py.Group, run: Run, stream: Stream) -> None:
     group.attrs["NX_class"] = "NXcollection"
     group["time"] = np.array([e["time"] for e in stream.events], dtype=np.float64)
-    for key, values in _columns(stream).items():
+    for key, values in _columns(run, stream).items():
         group[key] = values
 
 
 def _external(run: Run) -> dict[str, list[Any]]:
     out = {}
     for stream in run.streams.values():
-        for key in stream.external():
+        for key in stream.images():
             out[key] = list(run.references(stream, key))
     return out
 

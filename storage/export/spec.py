@@ -124,10 +124,10 @@ def _scan(run: Run, header: _Header, baseline: Mapping[str, Any]) -> str:
             lines.append(f"#P{i // MOTORS_PER_LINE} {values}")
     lines.append(f"#N {len(labels)}")
     lines.append("#L " + "  ".join(labels))
-    for event in events:
-        data = event["data"]
-        row = [data.get(m) for m in motors] + [event["time"] - header.epoch]
-        row += [data.get(k) for k in others]
+    columns = {k: run.column(stream, k) for k in [*motors, *others]} if stream else {}
+    for i, event in enumerate(events):
+        row = [columns[m][i] for m in motors] + [event["time"] - header.epoch]
+        row += [columns[k][i] for k in others]
         lines.append(" ".join(_number(v) for v in row))
     if run.stop is not None:
         lines.append(f"#C {_date(run.stop['time'])}.  exit_status = {run.stop['exit_status']}")

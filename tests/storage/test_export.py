@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from event_model import pack_event_page
+from event_model import compose_run, pack_event_page
 from recorded_runs import Documents, grid, hdf5_count, of, stream_events
 from spec2nexus.spec import SpecDataFile
 
@@ -223,3 +223,61 @@ def test_nexus_links_the_detector_frames(grid_docs, image_docs, tmp_path):
         assert frames.shape == (3, 64, 64)
         refs = [r.decode() for r in entry["external/det_image_reference"][()]]
         assert [r.rsplit("[", 1)[1] for r in refs] == ["0]", "1]", "2]"]
+
+
+# -- a stream of StreamDatums only (a fly scan) --------------------------------------
+
+
+def fly_scan(directory: Path, n: int = 4) -> Documents:
+    """`n` frames and their sums described only by StreamResource/StreamDatum (no
+    Events), as a collect of acq's bundler or an ophyd-async flyer emits."""
+    t = 1_700_000_000.0
+    frames = np.repeat(np.arange(n, dtype=float), 6).reshape(n, 2, 3)
+    np.save(directory / "det.npy", frames)
+    np.save(directory / "sum.npy", frames.sum(axis=(1, 2)))
+    bundle = compose_run(metadata={"scan_id": 11, "plan_name": "fly"}, time=t)
+    number = {"source": "sim", "dtype": "number", "shape": [], "external": "STREAM:"}
+    image = {"source": "sim", "dtype": "array", "shape": [2, 3], "external": "STREAM:"}
+    descriptor = bundle.compose_descriptor(
+        data_keys={"det": image, "det-sum": number},
+        name="primary",
+        time=t + 0.5,
+        hints={"det": {"fields": ["det-sum"]}},
+    )
+    docs: Documents = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
+    for key, file in (("det", "det.npy"), ("det-sum", "sum.npy")):
+        resource = bundle.compose_stream_resource(
+            mimetype="application/x-npy",
+            uri=f"file://localhost{directory / file}",
+            data_key=key,
+            parameters={},
+        )
+        datum = dict(resource.compose_stream_datum(indices={"start": 0, "stop": n}))
+        datum["descriptor"] = descriptor.descriptor_doc["uid"]
+        datum["seq_nums"] = {"start": 1, "stop": n + 1}
+        docs += [("stream_resource", resource.stream_resource_doc), ("stream_datum", datum)]
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+    return docs
+
+
+def test_a_fly_scan_exports_a_row_per_frame_with_the_sums_from_the_file(tmp_path: Path):
+    docs = fly_scan(tmp_path)
+    declared = of(docs, "descriptor")[0]["time"]
+    sums = [0.0, 6.0, 12.0, 18.0]
+
+    (path,) = export_csv(docs, tmp_path / "csv")
+    frame = pd.read_csv(path, comment="#")
+    assert frame["seq_num"].tolist() == [1, 2, 3, 4]
+    assert frame["time"].tolist() == [declared] * 4
+    assert frame["det-sum"].tolist() == sums
+    assert frame["det"].tolist() == [f"file://localhost{tmp_path}/det.npy[{i}]" for i in range(4)]
+
+    spec = SpecDataFile(str(export_spec(docs, tmp_path / "fly.spec")))
+    scan = spec.getScan(11)
+    assert scan.data["det-sum"] == sums
+
+    with h5py.File(export_nexus(docs, tmp_path / "fly.nxs"), "r") as file:
+        data = check_nexus_structure(file)
+        assert data.attrs["signal"] == "det-sum"
+        np.testing.assert_array_equal(data["det-sum"][()], sums)
+        np.testing.assert_array_equal(data["seq_num"][()], [1, 2, 3, 4])
