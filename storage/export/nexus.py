@@ -8,8 +8,10 @@ Layout (h5py, NeXus base classes)::
         data/ (NXdata; signal, axes, <axis>_indices): a 1-D column per scalar data key
               of the primary stream, plus time and seq_num
         <stream>/ (NXcollection): the other streams' columns (baseline, monitors, ...)
-        external/ (NXcollection): per file-stored array key, an HDF5 external link to the
-              frames (when the file is local) and the file[frame] reference per Event
+        external/ (NXcollection): per file-stored array key, the file[frame] reference
+              per row, and the frames: an HDF5 external link to the dataset the resource
+              names (``parameters["dataset"]``, else ``/entry/data/data``) when they are
+              all in one local HDF5 file, else the frames themselves, copied
         start/, stop/ (NXnote, type application/json): the documents themselves
         metadata/ (NXcollection): the start document's plain values, one dataset each
 
@@ -23,6 +25,7 @@ Layout (h5py, NeXus base classes)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -32,10 +35,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..handlers import path_of_uri
-from ._runs import Run, Stream, group_runs, plain
+from ..errors import StorageError
+from ..handlers import HDF5_DATASET, HandlerError, path_of_uri
+from ._runs import Location, Run, Stream, group_runs, plain
 
 __all__ = ["export_nexus"]
+
+log = logging.getLogger(__name__)
 
 
 def export_nexus(documents: Iterable[tuple[str, Mapping[str, Any]]], path: str | Path) -> Path:
@@ -150,26 +156,75 @@ def _collection(group: h5py.Group, run: Run, stream: Stream) -> None:
         group[key] = values
 
 
-def _external(run: Run) -> dict[str, list[Any]]:
+def _external(run: Run) -> dict[str, list[Location | None]]:
     out = {}
     for stream in run.streams.values():
         for key in stream.images():
-            out[key] = list(run.references(stream, key))
+            out[key] = run.locations(stream, key)
     return out
 
 
-def _links(group: h5py.Group, key: str, refs: list[Any]) -> None:
-    texts = [str(r) if r is not None else "" for r in refs]
+def _links(group: h5py.Group, key: str, locations: list[Location | None]) -> None:
+    """``<key>_reference`` (file[frame] per row), and ``<key>``: an external link to the
+    frames when they are all in one HDF5 file (at the dataset the resource names), else
+    the frames themselves, loaded through `storage.handlers`."""
+    texts = [str(loc.reference) if loc is not None else "" for loc in locations]
     group[f"{key}_reference"] = np.array(texts, dtype=h5py.string_dtype())
-    files = {r.file for r in refs if r is not None}
-    if len(files) == 1:
-        (uri,) = files
-        try:
-            file = path_of_uri(uri)
-        except Exception:  # not a local file: the references above are all we can give
+    if not locations or any(loc is None for loc in locations):
+        log.warning("%s: a row has no file reference; only the references are written", key)
+        return
+    targets = {_hdf5_target(loc) for loc in locations if loc is not None}
+    if len(targets) == 1:
+        (target,) = targets
+        if target is not None:
+            _link(group, key, *target)
             return
-        if os.path.exists(file):
-            group[key] = h5py.ExternalLink(file, "/entry/data/data")
+    _copy(group, key, [loc for loc in locations if loc is not None])
+
+
+def _hdf5_target(location: Location) -> tuple[str, str] | None:
+    """(file, dataset) of a frame in an HDF5 file; None for any other kind of file."""
+    resource = location.resource
+    if location.offset is None:  # Resource/Datum: areaDetector's layout
+        if resource.get("spec") not in ("AD_HDF5", "AD_HDF5_SWMR"):
+            return None
+        path = os.path.join(resource.get("root") or "", resource["resource_path"])
+        return path, HDF5_DATASET
+    if resource.get("mimetype") != "application/x-hdf5":
+        return None
+    try:
+        path = path_of_uri(resource["uri"])
+    except HandlerError:  # not a local file
+        return None
+    return path, str((resource.get("parameters") or {}).get("dataset", HDF5_DATASET))
+
+
+def _link(group: h5py.Group, key: str, file: str, dataset: str) -> None:
+    try:
+        with h5py.File(file, "r") as target:
+            found = isinstance(target.get(dataset), h5py.Dataset)
+    except OSError as error:  # missing, or still locked by its writer
+        log.warning("%s: not linked, %s cannot be opened: %s", key, file, error)
+        return
+    if not found:
+        log.warning("%s: not linked, %s has no dataset %s", key, file, dataset)
+        return
+    group[key] = h5py.ExternalLink(file, dataset)
+
+
+def _copy(group: h5py.Group, key: str, locations: list[Location]) -> None:
+    """The frames, one per row, written into the NeXus file (they are not in one HDF5
+    file a link could point to)."""
+    try:
+        first = locations[0].load()
+        frames = group.create_dataset(key, shape=(len(locations), *first.shape), dtype=first.dtype)
+        frames[0] = first
+        for i, location in enumerate(locations[1:], 1):
+            frames[i] = location.load()
+    except (StorageError, OSError, TypeError, ValueError) as error:
+        log.warning("%s: frames not written (only their references): %s", key, error)
+        if key in group:
+            del group[key]
 
 
 def _note(group: h5py.Group, doc: Mapping[str, Any]) -> None:

@@ -281,3 +281,68 @@ def test_a_fly_scan_exports_a_row_per_frame_with_the_sums_from_the_file(tmp_path
         assert data.attrs["signal"] == "det-sum"
         np.testing.assert_array_equal(data["det-sum"][()], sums)
         np.testing.assert_array_equal(data["seq_num"][()], [1, 2, 3, 4])
+
+
+# -- NeXus: frames in files of other layouts -----------------------------------------
+
+
+def step_scan(mimetype: str, uri: str, parameters: dict) -> Documents:
+    """A 3-point step scan of m1 with one detector frame per Event in the file `uri`."""
+    t = 1_700_000_000.0
+    hints = {"dimensions": [[["m1"], "primary"]]}
+    bundle = compose_run(metadata={"scan_id": 21, "plan_name": "scan", "hints": hints}, time=t)
+    number = {"source": "sim", "dtype": "number", "shape": []}
+    image = {"source": "sim", "dtype": "array", "shape": [2, 3], "external": "STREAM:"}
+    descriptor = bundle.compose_descriptor(
+        data_keys={"m1": number, "det": image}, name="primary", time=t + 0.1
+    )
+    resource = bundle.compose_stream_resource(
+        mimetype=mimetype, uri=uri, data_key="det", parameters=parameters
+    )
+    docs: Documents = [
+        ("start", bundle.start_doc),
+        ("descriptor", descriptor.descriptor_doc),
+        ("stream_resource", resource.stream_resource_doc),
+    ]
+    for i in range(3):
+        datum = dict(resource.compose_stream_datum(indices={"start": i, "stop": i + 1}))
+        datum["descriptor"] = descriptor.descriptor_doc["uid"]
+        datum["seq_nums"] = {"start": i + 1, "stop": i + 2}
+        event = descriptor.compose_event(
+            data={"m1": float(i)}, timestamps={"m1": t + 1 + i}, time=t + 1 + i, seq_num=i + 1
+        )
+        docs += [("stream_datum", datum), ("event", event)]
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+    return docs
+
+
+FRAMES = np.arange(18, dtype=float).reshape(3, 2, 3)
+
+
+def test_nexus_links_frames_at_the_dataset_the_resource_names(tmp_path: Path):
+    source = tmp_path / "frames.h5"
+    with h5py.File(source, "w") as file:
+        file["/entry/instrument/detector/data"] = FRAMES
+    docs = step_scan(
+        "application/x-hdf5",
+        f"file://localhost{source}",
+        {"dataset": "/entry/instrument/detector/data"},
+    )
+
+    with h5py.File(export_nexus(docs, tmp_path / "h5.nxs"), "r") as file:
+        link = file["entry_21/external"].get("det", getlink=True)
+        assert isinstance(link, h5py.ExternalLink)
+        assert link.path == "/entry/instrument/detector/data"
+        np.testing.assert_array_equal(file["entry_21/external/det"][()], FRAMES)
+
+
+def test_nexus_holds_the_frames_of_a_file_that_is_not_hdf5(tmp_path: Path):
+    np.save(tmp_path / "frames.npy", FRAMES)
+    docs = step_scan("application/x-npy", f"file://localhost{tmp_path}/frames.npy", {})
+
+    with h5py.File(export_nexus(docs, tmp_path / "npy.nxs"), "r") as file:
+        external = file["entry_21/external"]
+        assert not isinstance(external.get("det", getlink=True), h5py.ExternalLink)
+        np.testing.assert_array_equal(external["det"][()], FRAMES)
+        refs = [r.decode() for r in external["det_reference"][()]]
+        assert refs == [f"file://localhost{tmp_path}/frames.npy[{i}]" for i in range(3)]
