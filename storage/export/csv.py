@@ -5,7 +5,9 @@ Scalars are written as they are (a number kept in a file, one per row, is loaded
 `storage.handlers`). Images and other arrays are not: an array stored in files
 (``external``) holds where its value lives (``file[frame]`` or ``file[datum_id]``), and an
 array stored in the Event holds ``array<shape>``. The first line says so, as a comment
-(``pandas.read_csv(path, comment="#")`` skips it).
+(``pandas.read_csv(path, comment="#")`` skips it). Every text cell (strings, references,
+the header) is quoted, numbers are not: a ``#`` inside a string is then text to that
+same recipe, which otherwise cuts the cell there.
 """
 
 from __future__ import annotations
@@ -57,17 +59,21 @@ def _write(path: Path, run: Run, stream: Stream) -> None:
     with path.open("w", newline="") as file:
         if images or any(stream.data_keys[k]["dtype"] == "array" for k in keys):
             file.write(NOTE + "\n")
-        writer = csv.writer(file)
+        writer = csv.writer(file, quoting=csv.QUOTE_NONNUMERIC)  # floats as repr: exact
         writer.writerow(["time", "seq_num", *keys])
         for i, event in enumerate(stream.events):
-            writer.writerow([repr(event["time"]), event["seq_num"], *(columns[k][i] for k in keys)])
+            row = [float(event["time"]), int(event["seq_num"]), *(columns[k][i] for k in keys)]
+            writer.writerow(row)
 
 
 def _cell(value: Any) -> Any:
+    """A number as a Python number (written unquoted), anything else as text (quoted)."""
     if isinstance(value, np.ndarray | list | tuple):
         return f"array{list(np.shape(value))}"
     value = plain(value)
-    return repr(value) if isinstance(value, float) else value
+    if value is None or isinstance(value, int | float):  # bool is an int: True/False
+        return "" if value is None else value
+    return str(value)
 
 
 def _safe(name: str) -> str:

@@ -81,6 +81,37 @@ def test_csv_of_event_pages_equals_csv_of_events(grid_docs, tmp_path: Path):
     assert [p.read_text() for p in by_pages] == [p.read_text() for p in by_events]
 
 
+def test_csv_reads_back_with_the_documented_recipe_whatever_the_strings_hold(tmp_path):
+    """``pandas.read_csv(path, comment="#")`` (the file's first line says it) keeps a '#'
+    in a string, and every number, as written."""
+    t = 1_700_000_000.0
+    bundle = compose_run(metadata={"scan_id": 3, "plan_name": "count"}, time=t)
+    keys = {
+        "det": {"source": "sim", "dtype": "number", "shape": []},
+        "sample": {"source": "sim", "dtype": "string", "shape": []},
+        "spectrum": {"source": "sim", "dtype": "array", "shape": [2]},
+    }
+    descriptor = bundle.compose_descriptor(data_keys=keys, name="primary", time=t)
+    samples = ["holder #3", '# a, "b"\n#c', "Si"]
+    docs: Documents = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
+    for i, sample in enumerate(samples):
+        data = {"det": 0.1 * i, "sample": sample, "spectrum": [i, i]}
+        event = descriptor.compose_event(
+            data=data, timestamps=dict.fromkeys(data, t + i), time=t + i + 0.123456789
+        )
+        docs.append(("event", event))
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+
+    (path,) = export_csv(docs, tmp_path / "csv")
+    frame = pd.read_csv(path, comment="#")
+    events = stream_events(docs)
+    assert frame["sample"].tolist() == samples
+    assert frame["det"].tolist() == [e["data"]["det"] for e in events]
+    assert frame["time"].tolist() == [e["time"] for e in events]
+    assert frame["seq_num"].tolist() == [1, 2, 3]
+    assert frame["spectrum"].tolist() == ["array[2]"] * 3
+
+
 # -- JSON Lines ------------------------------------------------------------------------
 
 
