@@ -22,7 +22,18 @@ if TYPE_CHECKING:
 
     from .backend import Backend
 
-__all__ = ["Run"]
+__all__ = ["EVENT_FIELDS", "Run", "column_name"]
+
+#: The Event's own columns of a table (and of the CSV and NeXus exports).
+EVENT_FIELDS = ("seq_num", "time")
+
+
+def column_name(key: str) -> str:
+    """The column of data key `key` in tables and exports: its own name, except for a
+    data key called ``seq_num`` or ``time``, which becomes ``data.seq_num`` /
+    ``data.time``: the Event's fields keep those names (the DataFrame's index, the
+    Dataset's dimension, ``hints.dimensions`` ``time`` of a count)."""
+    return f"data.{key}" if key in EVENT_FIELDS else key
 
 
 class Run:
@@ -87,7 +98,9 @@ class Run:
 
         A row per Event, in time order. Frames that StreamDatum documents announce with
         no Event of their seq_num (a fly scan's collect emits no Events) get a row each,
-        timed by their descriptor (see `_Assets.frame_rows`).
+        timed by their descriptor (see `_Assets.frame_rows`). A data key called
+        ``seq_num`` or ``time`` is the column ``data.seq_num`` / ``data.time``
+        (`column_name`).
         """
         return await self._rows(stream, "data", fill)
 
@@ -101,10 +114,10 @@ class Run:
         rows = await self._backend.event_rows([d["uid"] for d in descriptors], field)
         external = [k for k, v in data_keys.items() if v.get("external")]
         if not external:
-            return columns(list(data_keys), rows)
+            return _columns(list(data_keys), rows)
         assets = _Assets(await self.documents(), descriptors)
         rows = [*rows, *assets.frame_rows({r[0] for r in rows}, field)]
-        table = columns(list(data_keys), rows)
+        table = _columns(list(data_keys), rows)
         if field == "data":
             assets.fill(table, external, _handlers() if fill else None)
         return table
@@ -150,6 +163,16 @@ class Run:
             if inspect.isawaitable(result):
                 await result
         return len(docs)
+
+
+def _columns(
+    keys: list[str], rows: list[tuple[int, float, dict[str, Any]]]
+) -> dict[str, np.ndarray]:
+    """`storage.documents.columns`, each key under its `column_name`."""
+    names = [column_name(k) for k in keys]
+    if names != keys:
+        rows = [(s, t, {column_name(k): v for k, v in d.items()}) for s, t, d in rows]
+    return columns(names, rows)
 
 
 def _handlers() -> Any:
@@ -218,15 +241,16 @@ class _Assets:
         for StreamDatum keys, by the frame numbers in their files (no handlers)."""
         for key in keys:
             by_key = [sd for sd in self.stream_datums if self.key_of(sd) == key]
+            name = column_name(key)
             if by_key:
-                table[key] = _stream_column(by_key, self.stream_resources, table, handlers)
-            elif handlers is not None and key in table:
-                table[key] = _stack(
+                table[name] = _stream_column(by_key, self.stream_resources, table, handlers)
+            elif handlers is not None and name in table:
+                table[name] = _stack(
                     [
                         handlers.load_datum(
                             self.resources[self.datums[i]["resource"]], self.datums[i]
                         )
-                        for i in table[key]
+                        for i in table[name]
                     ]
                 )
 

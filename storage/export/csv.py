@@ -1,6 +1,8 @@
 """CSV: one file per stream of each run, a row per Event.
 
-Columns: ``time`` (epoch seconds), ``seq_num``, then every data key in descriptor order.
+Columns: ``time`` (epoch seconds), ``seq_num``, then every data key in descriptor order
+(one called ``time`` or ``seq_num`` as ``data.time`` / ``data.seq_num``, as in
+`storage.run.column_name`).
 Scalars are written as they are (a number kept in a file, one per row, is loaded through
 `storage.handlers`). Images and other arrays are not: an array stored in files
 (``external``) holds where its value lives (``file[frame]`` or ``file[datum_id]``), and an
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..run import column_name
 from ._runs import Run, Stream, group_runs, plain
 
 __all__ = ["export_csv"]
@@ -60,7 +63,7 @@ def _write(path: Path, run: Run, stream: Stream) -> None:
         if images or any(stream.data_keys[k]["dtype"] == "array" for k in keys):
             file.write(NOTE + "\n")
         writer = csv.writer(file, quoting=csv.QUOTE_NONNUMERIC)  # floats as repr: exact
-        writer.writerow(["time", "seq_num", *keys])
+        writer.writerow(["time", "seq_num", *map(column_name, keys)])
         for i, event in enumerate(stream.events):
             row = [float(event["time"]), int(event["seq_num"]), *(columns[k][i] for k in keys)]
             writer.writerow(row)

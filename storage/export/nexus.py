@@ -6,7 +6,8 @@ Layout (h5py, NeXus base classes)::
       entry_<scan_id>/ (NXentry; default=data): title, entry_identifier (uid),
                         start_time, end_time, program_name, plan_name
         data/ (NXdata; signal, axes, <axis>_indices): a 1-D column per scalar data key
-              of the primary stream, plus time and seq_num
+              of the primary stream, plus the Events' time and seq_num (a data key of
+              either name is data.time / data.seq_num: `storage.run.column_name`)
         <stream>/ (NXcollection): the other streams' columns (baseline, monitors, ...)
         external/ (NXcollection): per file-stored array key, the file[frame] reference
               per row, and the frames: an HDF5 external link to the dataset the resource
@@ -37,6 +38,7 @@ import numpy as np
 
 from ..errors import StorageError
 from ..handlers import HDF5_DATASET, HandlerError, path_of_uri
+from ..run import column_name
 from ._runs import Location, Run, Stream, group_runs, plain
 
 __all__ = ["export_nexus"]
@@ -106,9 +108,10 @@ def _nxdata(group: h5py.Group, run: Run, stream: Stream | None) -> None:
     group["time"] = np.array([e["time"] for e in stream.events], dtype=np.float64)
     group["time"].attrs["units"] = "s"
     group["seq_num"] = np.array([e["seq_num"] for e in stream.events], dtype=np.int64)
+    described = {column_name(k): v for k, v in stream.data_keys.items()}
     for key, values in columns.items():
         group[key] = values
-        units = stream.data_keys[key].get("units")
+        units = described[key].get("units")
         if units:
             group[key].attrs["units"] = units
     axes = _axes(run.start, columns)
@@ -124,11 +127,13 @@ def _columns(run: Run, stream: Stream) -> dict[str, np.ndarray]:
     for key in stream.scalar_keys():
         values = [plain(v) for v in run.column(stream, key)]
         if stream.data_keys[key]["dtype"] == "string":
-            out[key] = np.array(
+            out[column_name(key)] = np.array(
                 ["" if v is None else str(v) for v in values], dtype=h5py.string_dtype()
             )
         else:
-            out[key] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            out[column_name(key)] = np.array(
+                [np.nan if v is None else v for v in values], dtype=np.float64
+            )
     return out
 
 
@@ -143,7 +148,7 @@ def _signal(
     start: Mapping[str, Any], stream: Stream, columns: Mapping[str, np.ndarray], axes: list[str]
 ) -> str:
     numbers = [k for k, v in columns.items() if v.dtype.kind == "f" and k not in axes]
-    for field in stream.hinted:
+    for field in map(column_name, stream.hinted):
         if field in numbers:
             return field
     return numbers[0] if numbers else "seq_num"

@@ -322,3 +322,45 @@ async def test_a_run_with_resources_stored_twice_is_kept_once(catalog: Catalog) 
         await catalog.writer.flush(timeout=30)
     stored = await (await catalog.run(start["uid"])).documents()
     assert [d for n, d in stored if n == "resource"] == [resource]
+
+
+async def test_data_keys_named_time_and_seq_num_do_not_replace_the_event_fields(
+    catalog: Catalog,
+) -> None:
+    """The Event's ``time`` and ``seq_num`` keep their columns; data keys of those names
+    read back as ``data.time`` / ``data.seq_num`` (storage.run.column_name)."""
+    from event_model import compose_run
+
+    number = {"source": "sim", "dtype": "number", "shape": []}
+    t = 1_700_000_000.0
+    bundle = compose_run(metadata={"scan_id": 4, "plan_name": "count"}, time=t)
+    descriptor = bundle.compose_descriptor(
+        data_keys={"time": number, "seq_num": number, "det": number}, name="primary", time=t
+    )
+    docs = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
+    for i in range(2):
+        data = {"time": 50.0 + i, "seq_num": 70.0 + i, "det": float(i)}
+        docs.append(
+            (
+                "event",
+                descriptor.compose_event(
+                    data=data, timestamps=dict.fromkeys(data, t + i), time=t + 1 + i
+                ),
+            )
+        )
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+    for name, doc in docs:
+        await catalog.writer(name, doc)
+    await catalog.writer.flush(timeout=30)
+
+    run = await catalog.run(-1)
+    table = await run.table()
+    assert table["time"].tolist() == [t + 1, t + 2]
+    assert table["seq_num"].tolist() == [1, 2]
+    assert table["data.time"].tolist() == [50.0, 51.0]
+    assert table["data.seq_num"].tolist() == [70.0, 71.0]
+    assert (await run.timestamps())["data.time"].tolist() == [t, t + 1]
+    frame = await run.dataframe()
+    assert list(frame.index) == [1, 2] and frame["data.time"].tolist() == [50.0, 51.0]
+    dataset = await run.dataset()
+    assert dataset["time"].values.tolist() == [t + 1, t + 2]

@@ -377,3 +377,42 @@ def test_nexus_holds_the_frames_of_a_file_that_is_not_hdf5(tmp_path: Path):
         np.testing.assert_array_equal(external["det"][()], FRAMES)
         refs = [r.decode() for r in external["det_reference"][()]]
         assert refs == [f"file://localhost{tmp_path}/frames.npy[{i}]" for i in range(3)]
+
+
+# -- data keys named like the Event's fields -----------------------------------------
+
+
+def test_data_keys_named_time_and_seq_num_export_as_data_time_and_data_seq_num(tmp_path):
+    t = 1_700_000_000.0
+    hints = {"dimensions": [[["time"], "primary"]]}  # a count: the Events' time
+    bundle = compose_run(metadata={"scan_id": 4, "plan_name": "count", "hints": hints}, time=t)
+    number = {"source": "sim", "dtype": "number", "shape": []}
+    descriptor = bundle.compose_descriptor(
+        data_keys={"time": number, "seq_num": number, "det": number},
+        name="primary",
+        time=t,
+        hints={"det": {"fields": ["det"]}},
+    )
+    docs: Documents = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
+    for i in range(2):
+        data = {"time": 50.0 + i, "seq_num": 70.0 + i, "det": float(i)}
+        event = descriptor.compose_event(
+            data=data, timestamps=dict.fromkeys(data, t), time=t + 1 + i
+        )
+        docs.append(("event", event))
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+
+    (path,) = export_csv(docs, tmp_path / "csv")
+    frame = pd.read_csv(path, comment="#")
+    assert list(frame.columns) == ["time", "seq_num", "data.time", "data.seq_num", "det"]
+    assert frame["time"].tolist() == [t + 1, t + 2] and frame["seq_num"].tolist() == [1, 2]
+    assert frame["data.time"].tolist() == [50.0, 51.0]
+    assert frame["data.seq_num"].tolist() == [70.0, 71.0]
+
+    with h5py.File(export_nexus(docs, tmp_path / "keys.nxs"), "r") as file:
+        data = check_nexus_structure(file)
+        assert list(data.attrs["axes"]) == ["time"] and data.attrs["signal"] == "det"
+        np.testing.assert_array_equal(data["time"][()], [t + 1, t + 2])
+        np.testing.assert_array_equal(data["seq_num"][()], [1, 2])
+        np.testing.assert_array_equal(data["data.time"][()], [50.0, 51.0])
+        np.testing.assert_array_equal(data["data.seq_num"][()], [70.0, 71.0])
