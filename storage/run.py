@@ -90,8 +90,17 @@ class Run:
         return keys
 
     async def configuration(self, stream: str = "primary") -> dict[str, Any]:
-        """Each device's configuration readings, from the stream's (first) descriptor."""
-        return dict((await self._stream_descriptors(stream))[0].get("configuration", {}))
+        """Each device's configuration readings as the stream began: its first
+        descriptor's. A configuration changed mid-run starts a new descriptor of the
+        stream; `configurations` gives them all."""
+        return (await self.configurations(stream))[0]
+
+    async def configurations(self, stream: str = "primary") -> list[dict[str, Any]]:
+        """The configuration of each of the stream's descriptors, in the order they were
+        declared: one more per change of configuration (databroker's
+        ``Header.config_data`` gives the same list per stream). Each holds from its
+        descriptor's ``time`` (`descriptors`) until the next one's."""
+        return [dict(d.get("configuration", {})) for d in await self._stream_descriptors(stream)]
 
     async def table(self, stream: str = "primary", *, fill: bool = True) -> dict[str, np.ndarray]:
         """The stream as numpy columns: ``seq_num``, ``time`` and one per data key.
@@ -113,13 +122,15 @@ class Run:
         data_keys = await self.data_keys(stream)
         rows = await self._backend.event_rows([d["uid"] for d in descriptors], field)
         external = [k for k, v in data_keys.items() if v.get("external")]
-        if not external:
-            return _columns(list(data_keys), rows)
-        assets = _Assets(await self.documents(), descriptors)
-        rows = [*rows, *assets.frame_rows({r[0] for r in rows}, field)]
+        assets = _Assets(await self.documents(), descriptors) if external else None
+        if assets is not None:
+            rows = [*rows, *assets.frame_rows({r[0] for r in rows}, field)]
         table = _columns(list(data_keys), rows)
-        if field == "data":
+        if assets is not None and field == "data":
             assets.fill(table, external, _handlers() if fill else None)
+        for key, described in data_keys.items():
+            if field == "timestamps" or described.get("dtype") in ("number", "integer"):
+                table[column_name(key)] = _numeric(table[column_name(key)])
         return table
 
     async def dataframe(self, stream: str = "primary", *, fill: bool = True) -> pandas.DataFrame:
@@ -173,6 +184,18 @@ def _columns(
     if names != keys:
         rows = [(s, t, {column_name(k): v for k, v in d.items()}) for s, t, d in rows]
     return columns(names, rows)
+
+
+def _numeric(values: np.ndarray) -> np.ndarray:
+    """A column of numbers where some readings are missing (None, an object column) as
+    floats with NaN for the missing ones, as pandas reads them; any other column as it is."""
+    if values.dtype != object or values.ndim != 1:
+        return values
+    items = values.tolist()
+    numbers = (int, float, np.integer, np.floating)
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, numbers)) for v in items):
+        return values
+    return np.array([np.nan if v is None else v for v in items], dtype=np.float64)
 
 
 def _handlers() -> Any:

@@ -364,3 +364,56 @@ async def test_data_keys_named_time_and_seq_num_do_not_replace_the_event_fields(
     assert list(frame.index) == [1, 2] and frame["data.time"].tolist() == [50.0, 51.0]
     dataset = await run.dataset()
     assert dataset["time"].values.tolist() == [t + 1, t + 2]
+
+
+async def test_a_configuration_changed_mid_run_and_a_missing_number(catalog: Catalog) -> None:
+    """A second descriptor of the stream (the detector's gain changed mid-run) keeps its
+    configuration beside the first one's; a number missing from an Event (None) reads
+    back as NaN in a float column, as pandas has it."""
+    from event_model import compose_run
+
+    number = {"source": "sim", "dtype": "number", "shape": []}
+    t = 1_700_000_000.0
+    bundle = compose_run(metadata={"scan_id": 5, "plan_name": "scan"}, time=t)
+
+    def gain(value: float, when: float) -> dict:
+        keys = {"det_gain": number}
+        return {
+            "det": {
+                "data": {"det_gain": value},
+                "timestamps": {"det_gain": when},
+                "data_keys": keys,
+            }
+        }
+
+    docs = [("start", bundle.start_doc)]
+    for n, (value, readings) in enumerate([(1.0, [1.5, None]), (10.0, [3.0, 4.0])]):
+        descriptor = bundle.compose_descriptor(
+            data_keys={"det": number},
+            name="primary",
+            time=t + 10 * n,
+            configuration=gain(value, t + 10 * n),
+            object_keys={"det": ["det"]},
+        )
+        docs.append(("descriptor", descriptor.descriptor_doc))
+        for i, reading in enumerate(readings):
+            event = descriptor.compose_event(
+                data={"det": reading},
+                timestamps={"det": t + 10 * n + i + 1},
+                time=t + 10 * n + i + 1,
+                seq_num=2 * n + i + 1,
+            )
+            docs.append(("event", event))
+    docs.append(("stop", bundle.compose_stop(time=t + 100)))
+    for name, doc in docs:
+        await catalog.writer(name, doc)
+    await catalog.writer.flush(timeout=30)
+
+    run = await catalog.run(-1)
+    assert await run.configuration() == gain(1.0, t)  # as the stream began
+    assert await run.configurations() == [gain(1.0, t), gain(10.0, t + 10)]
+    table = await run.table()
+    assert table["det"].dtype == np.float64
+    np.testing.assert_array_equal(table["det"], [1.5, np.nan, 3.0, 4.0])
+    frame = await run.dataframe()
+    assert frame["det"].isna().tolist() == [False, True, False, False]
