@@ -37,6 +37,14 @@ def _catalog_option(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(CATALOG_ENV),
         help=f"sqlite:///path or mongodb://host/db (default: ${CATALOG_ENV})",
     )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="give up when the catalog does not answer for this long "
+        "(default: 5 s to connect, 60 s for a read)",
+    )
 
 
 def _when(epoch: float | None) -> str:
@@ -54,6 +62,13 @@ def _value(text: str) -> Any:
     return text
 
 
+def error_text(exc: BaseException) -> str:
+    """What an error says, on one line; never empty (a bare ``TimeoutError()`` says its
+    name)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
@@ -67,10 +82,15 @@ def _events(run: Run) -> str:
     return str(sum(counts.values())) if counts else "-"
 
 
-async def _with_catalog(uri: str | None, job: Callable[[Catalog], Awaitable[int]]) -> int:
-    if not uri:
+async def _with_catalog(args: argparse.Namespace, job: Callable[[Catalog], Awaitable[int]]) -> int:
+    if not args.catalog:
         raise CLIError(f"no catalog: pass --catalog URI or set {CATALOG_ENV}")
-    catalog = await open_catalog(uri, read_only=True)
+    timeouts = {}
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise CLIError(f"--timeout needs a number of seconds > 0, not {args.timeout}")
+        timeouts = {"timeout": args.timeout, "read_timeout": args.timeout}
+    catalog = await open_catalog(args.catalog, read_only=True, **timeouts)
     try:
         return await job(catalog)
     finally:
@@ -87,7 +107,7 @@ def _main(
     try:
         return asyncio.run(job(args))
     except (StorageError, CLIError, OSError, ValueError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {error_text(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -155,7 +175,7 @@ def runs_main(argv: Sequence[str] | None = None) -> int:
             print(_table(rows))
             return 0
 
-        return await _with_catalog(args.catalog, list_runs)
+        return await _with_catalog(args, list_runs)
 
     return _main("acq runs", parser, argv, job)
 
@@ -199,7 +219,7 @@ def show_main(argv: Sequence[str] | None = None) -> int:
                     print(f"... {n - args.rows} more")
             return 0
 
-        return await _with_catalog(args.catalog, show)
+        return await _with_catalog(args, show)
 
     return _main("acq show", parser, argv, job)
 
@@ -251,6 +271,6 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                 print(path)
             return 0
 
-        return await _with_catalog(args.catalog, write)
+        return await _with_catalog(args, write)
 
     return _main("acq export", parser, argv, job)

@@ -151,26 +151,45 @@ class MongoBackend:
         limit: int = 0,
         keep_id: bool = False,
     ) -> list[dict[str, Any]]:
+        """Documents of `collection` matching `flt`. A server that does not answer within
+        `read_timeout` (or a lost connection) raises `CatalogUnreachableError`, one that
+        refuses the query `StorageError`; both name the server."""
+        from pymongo.errors import PyMongoError
+
         if keep_id:
             projection = None
         elif projection is None:
             projection = _NO_ID
-        cursor = self._col(collection).find(flt, projection, batch_size=10_000)
-        if sort:
-            cursor = cursor.sort(sort)
-        if skip:
-            cursor = cursor.skip(skip)
-        if limit:
-            cursor = cursor.limit(limit)
-        # Bounded per chunk, not in total: a 100,000-event stream may take a while to read,
-        # but a server that stops answering fails within `read_timeout`.
-        found: list[dict[str, Any]] = []
-        while True:
-            with anyio.fail_after(self.read_timeout):
-                chunk = await cursor.to_list(_CHUNK)
-            found += chunk
-            if len(chunk) < _CHUNK or (limit and len(found) >= limit):
-                return found
+        try:
+            cursor = self._col(collection).find(flt, projection, batch_size=10_000)
+            if sort:
+                cursor = cursor.sort(sort)
+            if skip:
+                cursor = cursor.skip(skip)
+            if limit:
+                cursor = cursor.limit(limit)
+            # Bounded per chunk, not in total: a 100,000-event stream may take a while to
+            # read, but a server that stops answering fails within `read_timeout`.
+            found: list[dict[str, Any]] = []
+            while True:
+                with anyio.fail_after(self.read_timeout):
+                    chunk = await cursor.to_list(_CHUNK)
+                found += chunk
+                if len(chunk) < _CHUNK or (limit and len(found) >= limit):
+                    return found
+        except TimeoutError as exc:
+            raise CatalogUnreachableError(
+                f"{self.label} did not answer a read of {collection} within "
+                f"{self.read_timeout} s; is the server running and reachable?"
+            ) from exc
+        except PyMongoError as exc:
+            text = str(exc).split(", full error")[0] or type(exc).__name__
+            if _is_transient(exc):
+                raise CatalogUnreachableError(
+                    f"{self.label} did not answer a read of {collection} ({text}); is the "
+                    "server running and reachable?"
+                ) from exc
+            raise StorageError(f"{self.label} refused a query on {collection}: {text}") from exc
 
     # -- writing ---------------------------------------------------------------------
 
@@ -182,9 +201,10 @@ class MongoBackend:
             if kind in _NO_UNIQUE_UID:
                 try:
                     group, refused = await self._not_stored_yet(kind, group)
-                except (PyMongoError, TimeoutError) as exc:
+                except (StorageError, PyMongoError, TimeoutError) as exc:
                     raise BackendUnavailable(
-                        f"{self.label}: looking for stored {kind} documents: {exc or 'no answer'}"
+                        f"{self.label}: looking for stored {kind} documents: "
+                        f"{exc or type(exc).__name__}"
                     ) from exc
                 conflicts += refused
                 if not group:
@@ -207,10 +227,10 @@ class MongoBackend:
                         conflicts.append((record, f"refused: {error.get('errmsg')}"))
                 try:  # (an outage here is an outage, not a refusal)
                     conflicts += await self._conflicts(kind, duplicates)
-                except (PyMongoError, TimeoutError) as lookup:
+                except (StorageError, PyMongoError, TimeoutError) as lookup:
                     raise BackendUnavailable(
                         f"{self.label}: checking {len(duplicates)} duplicate {kind} "
-                        f"documents: {lookup or 'no answer'}"
+                        f"documents: {lookup or type(lookup).__name__}"
                     ) from lookup
             except TimeoutError as exc:
                 raise BackendUnavailable(

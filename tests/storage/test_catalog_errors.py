@@ -17,6 +17,7 @@ from storage import (
     StorageError,
     open_catalog,
 )
+from storage.testing import SlowProxy
 
 
 async def test_an_unreachable_mongo_server_is_named_within_the_timeout() -> None:
@@ -88,3 +89,28 @@ async def test_a_file_that_is_not_a_catalog_is_named(tmp_path: Path) -> None:
     bogus.write_text("this is not SQLite\n" * 100)
     with pytest.raises(CatalogUnreachableError, match=r"notes\.txt"):
         await open_catalog(bogus, journal=tmp_path / "j")
+
+
+async def test_a_mongo_server_that_stops_answering_reads_is_named_within_the_bound(
+    mongo_uri: str,
+) -> None:
+    base, _, db = mongo_uri.rpartition("/")
+    host, _, port = base.removeprefix("mongodb://").rpartition(":")
+    if host != "127.0.0.1":
+        pytest.skip("the proxy forwards to a server on 127.0.0.1 only")
+    async with await open_catalog(mongo_uri, timeout=10) as catalog:
+        await catalog.writer("start", {"uid": "silent-run-1", "time": time.time()})
+    with SlowProxy(int(port), delay=0) as proxy:
+        catalog = await open_catalog(
+            f"mongodb://127.0.0.1:{proxy.port}/{db}", read_only=True, timeout=1, read_timeout=1
+        )
+        try:
+            assert (await catalog.run(-1)).uid == "silent-run-1"
+            proxy.delay = 5  # the server stops answering
+            with pytest.raises(CatalogUnreachableError) as info:
+                await catalog.run(-1)
+        finally:
+            proxy.delay = 0
+            await catalog.close()
+    message = str(info.value)
+    assert f"127.0.0.1:{proxy.port}" in message and "within 1" in message, message

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ from acq import RunEngine
 from devices.sim import SimDetector, SimMotor
 from plans import count, scan
 from storage import open_catalog
+from storage.cli import error_text
 
 ACQ = str(Path(sys.executable).parent / "acq")
 
@@ -97,3 +102,67 @@ async def test_errors_are_one_line_and_exit_non_zero(
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@contextmanager
+def proxy_that_drops_finds(target_port: int) -> Iterator[int]:
+    """A loopback proxy to a Mongo server that passes every request but ``find``, which
+    it drops: the server never answers one (a hung server after the catalog opened)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    done = threading.Event()
+    sockets: list[socket.socket] = [listener]
+
+    def pump(source: socket.socket, sink: socket.socket, drop_finds: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if not (drop_finds and b"\x02find\x00" in data):
+                    sink.sendall(data)
+        except OSError:
+            pass  # closed at the end of the test
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            server = socket.create_connection(("127.0.0.1", target_port), timeout=5)
+            server.settimeout(None)
+            sockets.extend((client, server))
+            for args in ((client, server, True), (server, client, False)):
+                threading.Thread(target=pump, args=args, daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join(5)
+        for sock in sockets:
+            sock.close()
+
+
+async def test_a_server_that_stops_answering_is_one_named_line_within_timeout(
+    mongo_uri: str,
+) -> None:
+    base, _, db = mongo_uri.rpartition("/")
+    host, _, port = base.removeprefix("mongodb://").rpartition(":")
+    if host != "127.0.0.1":
+        pytest.skip("the proxy forwards to a server on 127.0.0.1 only")
+    async with await open_catalog(mongo_uri, timeout=10) as catalog:
+        await catalog.writer("start", {"uid": "hung-run-1", "time": 1.0, "scan_id": 1})
+    with proxy_that_drops_finds(int(port)) as proxy_port:
+        uri = f"mongodb://127.0.0.1:{proxy_port}/{db}"
+        done = acq("show", "-1", "--catalog", uri, "--timeout", "1")
+    assert done.returncode != 0
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line, done.stderr
+    assert f"127.0.0.1:{proxy_port}" in line and "did not answer" in line, line
+    assert "within 1.0 s" in line, line
+
+
+def test_an_error_without_a_message_is_named_by_its_type() -> None:
+    assert error_text(TimeoutError()) == "TimeoutError"
+    assert error_text(ValueError("first\nsecond")) == "first; second"
