@@ -382,16 +382,57 @@ class SQLiteBackend:
         await self._run(self._conn.close)
 
 
-def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+def _connect(path: Path, read_only: bool, immutable: bool = False) -> sqlite3.Connection:
     if read_only:
+        flags = "mode=ro&immutable=1" if immutable else "mode=ro"
         conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            f"file:{path}?{flags}", uri=True, check_same_thread=False, isolation_level=None
         )
     else:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also where this user may not write the directory.
+
+    Reading a WAL database needs its ``-shm`` file, which SQLite creates beside it; in a
+    read-only directory (an archived catalog, another user's) it cannot. When there is
+    no ``-wal`` holding data either, nobody is writing and the file alone is the whole
+    catalog: it is opened ``immutable`` (SQLite then takes no locks; a writer that
+    starts later, as a user who may, is not seen). With a ``-wal`` but no ``-shm``, the
+    latest transactions are in a file SQLite cannot read this way: one clear error."""
+
+    def first_read(conn: sqlite3.Connection) -> sqlite3.Connection:
+        try:
+            conn.execute("SELECT count(*) FROM run_start").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return first_read(_connect(path, read_only=True))
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorname not in _NO_SHM:
+            raise
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise CatalogReadOnlyError(
+                f"cannot read the catalog sqlite:///{path}: its latest transactions are in "
+                f"{wal.name} (a writer is running or was not closed) and SQLite cannot "
+                f"create {path.name}-shm in {path.parent}, where this user may not write; "
+                "read it as a user who may write there, or once the writer has closed it"
+            ) from exc
+    return first_read(_connect(path, read_only=True, immutable=True))
+
+
+#: How a read-only open fails when SQLite cannot create the ``-shm`` file it needs.
+_NO_SHM = frozenset(
+    ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_READONLY_CANTINIT")
+)
 
 
 async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
@@ -410,15 +451,19 @@ async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
                     f"cannot create the catalog directory {path.parent}: {exc.strerror}"
                 ) from exc
         try:
-            conn = _connect(path, read_only)
             if read_only:
-                conn.execute("SELECT count(*) FROM run_start").fetchone()
+                conn = _connect_read_only(path)
             else:
+                conn = _connect(path, read_only)
                 conn.executescript(SCHEMA)
                 for pragma in WRITER_PRAGMAS:
                     conn.execute(pragma)
         except sqlite3.OperationalError as exc:
             text = str(exc)
+            if read_only:
+                raise CatalogUnreachableError(
+                    f"cannot read the catalog sqlite:///{path}: {text}"
+                ) from exc
             if "readonly" in text or "read-only" in text:
                 raise CatalogReadOnlyError(
                     f"the catalog sqlite:///{path} is read-only ({text}); open it with "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,3 +168,79 @@ async def test_a_server_that_stops_answering_is_one_named_line_within_timeout(
 def test_an_error_without_a_message_is_named_by_its_type() -> None:
     assert error_text(TimeoutError()) == "TimeoutError"
     assert error_text(ValueError("first\nsecond")) == "first; second"
+
+
+REPO = Path(__file__).resolve().parents[2]
+#: `acq runs` as user nobody: imports first (the checkout may not be readable to nobody),
+#: then the privileges are dropped, then the command runs.
+AS_NOBODY = """
+import os, sys
+import anyio._backends._asyncio, pymongo, storage.catalog, storage.cli, storage.mongo
+import storage.run, storage.sqlite
+os.setgid(65534)
+os.setuid(65534)
+sys.exit(storage.cli.runs_main(["--catalog", "sqlite:///" + sys.argv[1]]))
+"""
+
+
+def acq_runs_where_the_directory_is_read_only(directory: Path) -> subprocess.CompletedProcess[str]:
+    """`acq runs` on ``directory/catalog.db`` by a user who may not write `directory`:
+    as root (which may write anywhere), the command runs as nobody."""
+    for path in directory.iterdir():
+        path.chmod(0o444)
+    directory.chmod(0o555)
+    try:
+        if os.geteuid() != 0:
+            return acq("runs", "--catalog", f"sqlite:///{directory}/catalog.db")
+        done = subprocess.run(
+            [sys.executable, "-c", AS_NOBODY, str(directory / "catalog.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            check=False,
+        )
+        if "PermissionError" in done.stderr and "setuid" in done.stderr:
+            pytest.skip("running as root without the right to become nobody")
+        return done
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.fixture
+def world_readable_dir() -> Iterator[Path]:
+    """A directory nobody can reach (pytest's tmp_path is private to its user)."""
+    path = Path(tempfile.mkdtemp(prefix="acq-ro-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        path.chmod(0o755)
+        shutil.rmtree(path)
+
+
+async def test_runs_reads_a_catalog_in_a_read_only_directory(
+    catalog_with_runs, world_readable_dir: Path
+) -> None:
+    uri, uids = catalog_with_runs
+    shutil.copy(uri.removeprefix("sqlite:///"), world_readable_dir / "catalog.db")
+    done = acq_runs_where_the_directory_is_read_only(world_readable_dir)
+    assert done.returncode == 0, done.stderr
+    assert uids[0][:8] in done.stdout and uids[1][:8] in done.stdout
+    assert sorted(p.name for p in world_readable_dir.iterdir()) == ["catalog.db"]
+
+
+async def test_a_catalog_being_written_in_a_read_only_directory_is_one_clear_error(
+    tmp_path: Path, world_readable_dir: Path
+) -> None:
+    async with await open_catalog(tmp_path / "catalog.db") as catalog:
+        await catalog.writer("start", {"uid": "wal-run-1", "time": 1.0, "scan_id": 1})
+        await catalog.writer.flush(timeout=30)
+        for name in ("catalog.db", "catalog.db-wal"):  # as a writer leaves them, without -shm
+            shutil.copy(tmp_path / name, world_readable_dir / name)
+    done = acq_runs_where_the_directory_is_read_only(world_readable_dir)
+    assert done.returncode != 0
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line, done.stderr
+    assert "catalog.db-wal" in line and "may not write" in line, line
+    assert "mode=ro" not in line, line
