@@ -23,6 +23,7 @@ __all__ = [
     "id_field",
     "plain",
     "sanitize",
+    "search_json",
     "split",
 ]
 
@@ -117,6 +118,30 @@ def _compact_encoder() -> Callable[[Any], str]:
 
 #: JSON text of a document part (numpy values allowed; NaN and inf kept).
 dumps: Callable[[Any], str] = _compact_encoder()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def search_json(doc: Mapping[str, Any]) -> str:
+    """What metadata searches read of a start document: strict JSON (NaN and infinities
+    made null: SQLite's JSON functions refuse the whole text otherwise), keys sorted at
+    every level (a dict searched for equals the stored one whatever its key order)."""
+    return json.dumps(
+        _finite(sanitize(doc)),
+        default=_default,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
 
 
 def _nan_safe(value: Any) -> Any:

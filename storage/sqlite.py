@@ -6,6 +6,9 @@ never parse JSON. Events keep ``data`` and ``timestamps`` as compact JSON object
 indexed ``descriptor``/``seq_num``/``time``; reading a stream is one indexed range scan
 and one JSON parse per row, no per-row document reassembly. Every table has ``ord``, the
 writer's emission sequence, so a run's documents replay in the order they were emitted.
+``run_start`` also keeps ``search``, what metadata searches read (`search_json`: strict
+JSON, since SQLite's JSON functions refuse a whole text for one NaN); ``doc`` stays the
+document as emitted. Catalogs from before that column get it at a writable open.
 
 SQLite is synchronous: every call runs in a worker thread (``anyio.to_thread``), one at
 a time on one connection, so the event loop never waits on the disk. A stored batch is
@@ -27,7 +30,7 @@ from typing import Any, TypeVar
 import anyio
 
 from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
-from .documents import canonical, dumps, sanitize
+from .documents import canonical, dumps, sanitize, search_json
 from .errors import CatalogReadOnlyError, CatalogUnreachableError
 from .journal import Record
 
@@ -39,7 +42,7 @@ SCHEMA = """
 PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS run_start (
     uid TEXT PRIMARY KEY, ord INTEGER, time REAL, scan_id INTEGER, plan_name TEXT,
-    doc TEXT NOT NULL);
+    doc TEXT NOT NULL, search TEXT);
 CREATE INDEX IF NOT EXISTS run_start_time ON run_start (time DESC);
 CREATE INDEX IF NOT EXISTS run_start_scan_id ON run_start (scan_id, time DESC);
 CREATE TABLE IF NOT EXISTS run_stop (
@@ -89,7 +92,15 @@ _Row = tuple[Any, ...]
 
 
 def _start_row(seq: int, d: dict[str, Any]) -> _Row:
-    return (d["uid"], seq, d.get("time"), d.get("scan_id"), d.get("plan_name"), dumps(d))
+    return (
+        d["uid"],
+        seq,
+        d.get("time"),
+        d.get("scan_id"),
+        d.get("plan_name"),
+        dumps(d),
+        search_json(d),
+    )
 
 
 def _stop_row(seq: int, d: dict[str, Any]) -> _Row:
@@ -127,7 +138,12 @@ def _stream_datum_row(seq: int, d: dict[str, Any]) -> _Row:
 
 
 TABLES: dict[str, tuple[str, str, str, Callable[[int, dict[str, Any]], _Row]]] = {
-    "start": ("run_start", "uid", "(uid, ord, time, scan_id, plan_name, doc)", _start_row),
+    "start": (
+        "run_start",
+        "uid",
+        "(uid, ord, time, scan_id, plan_name, doc, search)",
+        _start_row,
+    ),
     "stop": ("run_stop", "uid", "(uid, ord, run_start, time, doc)", _stop_row),
     "descriptor": (
         "event_descriptor",
@@ -179,6 +195,42 @@ def insert_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[_Row]) -> No
         conn.execute(insert_sql(kind, len(chunk)), list(chain.from_iterable(chunk)))
 
 
+#: Columns of ``run_start`` that catalogs written by an older acq lack, and how a row's
+#: value is made from its ``doc``: a writable open adds and fills them (`_migrate`); a
+#: query reads ``coalesce(column, acq_column(doc))``, so a read-only open of an older
+#: catalog, or a row an older writer added since, is searched the same, only slower.
+ADDED_COLUMNS: dict[str, Callable[[str], str]] = {
+    "search": lambda doc: search_json(json.loads(doc)),
+}
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    for column, make in ADDED_COLUMNS.items():
+        conn.create_function(f"acq_{column}", 1, make, deterministic=True)
+
+
+def _missing_columns(conn: sqlite3.Connection) -> list[str]:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(run_start)")}
+    return [column for column in ADDED_COLUMNS if column not in have]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add to an older catalog's ``run_start`` the columns it lacks, filled."""
+    missing = _missing_columns(conn)
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for column in missing:
+            conn.execute(f"ALTER TABLE run_start ADD COLUMN {column} TEXT")
+        settings = ", ".join(f"{column} = acq_{column}(doc)" for column in missing)
+        conn.execute(f"UPDATE run_start SET {settings}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def _event_doc(row: sqlite3.Row) -> dict[str, Any]:
     doc = {
         "uid": row["uid"],
@@ -203,6 +255,12 @@ class SQLiteBackend:
         self.writable = writable
         self._conn = conn
         self._lock = threading.Lock()
+        missing = _missing_columns(conn)
+        #: SQL for a start's added columns (see `ADDED_COLUMNS`)
+        self._column = {
+            c: f"acq_{c}(doc)" if c in missing else f"coalesce({c}, acq_{c}(doc))"
+            for c in ADDED_COLUMNS
+        }
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         def locked() -> T:
@@ -294,7 +352,7 @@ class SQLiteBackend:
                 escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 args.append(f"%{escaped}%")
         for key, value in query.metadata.items():
-            where.append("json_extract(doc, ?) = json_extract(?, '$')")
+            where.append(f"json_extract({self._column['search']}, ?) = json_extract(?, '$')")
             args += ["$." + ".".join(f'"{part}"' for part in key.split(".")), dumps(value)]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT doc FROM run_start {clause} ORDER BY {NEWEST} LIMIT ? OFFSET ?"
@@ -392,6 +450,7 @@ def _connect(path: Path, read_only: bool, immutable: bool = False) -> sqlite3.Co
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 5000")
+    _register_functions(conn)
     return conn
 
 
@@ -456,6 +515,7 @@ async def open_sqlite(path: Path, read_only: bool = False) -> SQLiteBackend:
             else:
                 conn = _connect(path, read_only)
                 conn.executescript(SCHEMA)
+                _migrate(conn)
                 for pragma in WRITER_PRAGMAS:
                     conn.execute(pragma)
         except sqlite3.OperationalError as exc:
