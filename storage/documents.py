@@ -24,7 +24,9 @@ __all__ = [
     "plain",
     "sanitize",
     "search_json",
+    "search_text",
     "split",
+    "text_matches",
 ]
 
 #: Document names the catalog stores (pages arrive split).
@@ -142,6 +144,40 @@ def search_json(doc: Mapping[str, Any]) -> str:
         ensure_ascii=False,
         allow_nan=False,
     )
+
+
+#: Start-document fields full-text search does not read: the start time is a float a
+#: user never types (he searches by `since`/`until`).
+_NOT_TEXT = frozenset(("time",))
+
+
+def _words(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bool):
+        yield "true" if value else "false"
+    elif isinstance(value, int | float):
+        yield json.dumps(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _words(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _words(item)
+
+
+def search_text(doc: Mapping[str, Any]) -> str:
+    """What full-text search reads of a start document: its values (not its keys), nested
+    ones too, as plain text (no JSON escapes: ``Müller``, ``C:\\data``, ``"hi"`` as
+    typed), case-folded, one per line. A search word matches as a case-folded substring
+    of it (`text_matches`)."""
+    values = (v for k, v in sanitize(doc).items() if k not in _NOT_TEXT)
+    return "\n".join(_words(list(values))).casefold()
+
+
+def text_matches(text: str, words: str) -> bool:
+    """Every whitespace-separated word of `words` is in `text` (a `search_text`)."""
+    return all(word.casefold() in text for word in words.split())
 
 
 def _nan_safe(value: Any) -> Any:

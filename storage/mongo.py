@@ -18,7 +18,6 @@ is bounded by ``anyio.fail_after``.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import struct
@@ -31,7 +30,7 @@ from bson.codec_options import TypeRegistry
 from bson.errors import InvalidDocument
 
 from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
-from .documents import canonical, id_field, plain, sanitize
+from .documents import canonical, id_field, plain, sanitize, search_text, text_matches
 from .errors import (
     CatalogAuthError,
     CatalogReadOnlyError,
@@ -312,13 +311,9 @@ class MongoBackend:
         if self.has_text_index:
             flt["$text"] = {"$search": query.text}
             return await self._find("run_start", flt, sort=NEWEST, skip=offset, limit=limit)
-        # No text index on this server: match words in the documents here.
-        words = [w.lower() for w in query.text.split()]
-        hits = []
-        for doc in await self._find("run_start", flt, sort=NEWEST):
-            text = json.dumps(doc, default=str).lower()
-            if all(w in text for w in words):
-                hits.append(doc)
+        # No text index on this server: match words in the documents here, as SQLite does.
+        found = await self._find("run_start", flt, sort=NEWEST)
+        hits = [doc for doc in found if text_matches(search_text(doc), query.text)]
         return hits[offset : offset + limit]
 
     async def start(self, uid: str) -> dict[str, Any] | None:

@@ -7,8 +7,10 @@ indexed ``descriptor``/``seq_num``/``time``; reading a stream is one indexed ran
 and one JSON parse per row, no per-row document reassembly. Every table has ``ord``, the
 writer's emission sequence, so a run's documents replay in the order they were emitted.
 ``run_start`` also keeps ``search``, what metadata searches read (`search_json`: strict
-JSON, since SQLite's JSON functions refuse a whole text for one NaN); ``doc`` stays the
-document as emitted. Catalogs from before that column get it at a writable open.
+JSON, since SQLite's JSON functions refuse a whole text for one NaN), and ``text``, what
+full-text search reads (`search_text`: the values as plain case-folded text, the same
+text the Mongo backend matches in Python); ``doc`` stays the document as emitted.
+Catalogs from before those columns get them at a writable open (`ADDED_COLUMNS`).
 
 SQLite is synchronous: every call runs in a worker thread (``anyio.to_thread``), one at
 a time on one connection, so the event loop never waits on the disk. A stored batch is
@@ -30,7 +32,7 @@ from typing import Any, TypeVar
 import anyio
 
 from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
-from .documents import canonical, dumps, sanitize, search_json
+from .documents import canonical, dumps, sanitize, search_json, search_text
 from .errors import CatalogReadOnlyError, CatalogUnreachableError
 from .journal import Record
 
@@ -42,7 +44,7 @@ SCHEMA = """
 PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS run_start (
     uid TEXT PRIMARY KEY, ord INTEGER, time REAL, scan_id INTEGER, plan_name TEXT,
-    doc TEXT NOT NULL, search TEXT);
+    doc TEXT NOT NULL, search TEXT, text TEXT);
 CREATE INDEX IF NOT EXISTS run_start_time ON run_start (time DESC);
 CREATE INDEX IF NOT EXISTS run_start_scan_id ON run_start (scan_id, time DESC);
 CREATE TABLE IF NOT EXISTS run_stop (
@@ -100,6 +102,7 @@ def _start_row(seq: int, d: dict[str, Any]) -> _Row:
         d.get("plan_name"),
         dumps(d),
         search_json(d),
+        search_text(d),
     )
 
 
@@ -141,7 +144,7 @@ TABLES: dict[str, tuple[str, str, str, Callable[[int, dict[str, Any]], _Row]]] =
     "start": (
         "run_start",
         "uid",
-        "(uid, ord, time, scan_id, plan_name, doc, search)",
+        "(uid, ord, time, scan_id, plan_name, doc, search, text)",
         _start_row,
     ),
     "stop": ("run_stop", "uid", "(uid, ord, run_start, time, doc)", _stop_row),
@@ -201,6 +204,7 @@ def insert_rows(conn: sqlite3.Connection, kind: str, rows: Sequence[_Row]) -> No
 #: catalog, or a row an older writer added since, is searched the same, only slower.
 ADDED_COLUMNS: dict[str, Callable[[str], str]] = {
     "search": lambda doc: search_json(json.loads(doc)),
+    "text": lambda doc: search_text(json.loads(doc)),
 }
 
 
@@ -348,9 +352,8 @@ class SQLiteBackend:
             args.append(query.until)
         if query.text:
             for word in query.text.split():
-                where.append("doc LIKE ? ESCAPE '\\'")
-                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                args.append(f"%{escaped}%")
+                where.append(f"instr({self._column['text']}, ?) > 0")
+                args.append(word.casefold())
         for key, value in query.metadata.items():
             where.append(f"json_extract({self._column['search']}, ?) = json_extract(?, '$')")
             args += ["$." + ".".join(f'"{part}"' for part in key.split(".")), dumps(value)]

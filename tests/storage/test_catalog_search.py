@@ -78,8 +78,8 @@ async def test_a_nan_in_one_start_document_breaks_no_search(catalog: Catalog) ->
     assert (await catalog.run(plain)).start["gap"] == math.inf
 
 
-#: The layout before run_start had its search column.
-OLD_SCHEMA = SCHEMA.replace("doc TEXT NOT NULL, search TEXT);", "doc TEXT NOT NULL);", 1)
+#: The layout before run_start had its search and text columns.
+OLD_SCHEMA = SCHEMA.replace("doc TEXT NOT NULL, search TEXT, text TEXT);", "doc TEXT NOT NULL);", 1)
 
 
 async def test_a_catalog_written_before_the_search_column_is_searched_and_migrated(
@@ -97,10 +97,33 @@ async def test_a_catalog_written_before_the_search_column_is_searched_and_migrat
 
     async with await open_catalog(f"sqlite:///{path}?mode=ro") as read_only:
         assert uids(await read_only.search(sample="Si")) == ["old-run-0"]
+        assert uids(await read_only.search("GE")) == ["old-run-1"]
     async with await open_catalog(path) as catalog:  # a writer adds the column
         assert uids(await catalog.search(sample="Ge")) == ["old-run-1"]
         await store(catalog, run_docs({"sample": "Si"}, T0 + 5, uid="new-run"))
         assert uids(await catalog.search(sample="Si")) == ["new-run", "old-run-0"]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM run_start WHERE search IS NULL").fetchone() == (0,)
+    missing = "SELECT count(*) FROM run_start WHERE search IS NULL OR text IS NULL"
+    assert conn.execute(missing).fetchone() == (0,)
     conn.close()
+
+
+async def test_full_text_matches_values_as_typed_not_keys(catalog: Catalog) -> None:
+    if getattr(catalog.backend, "has_text_index", False):
+        pytest.skip("a MongoDB text index has $text semantics (whole words, stemming)")
+    muller, hi, path = await store(
+        catalog,
+        run_docs({"sample": "Si(111)", "operator": "Müller", "slit": "5µm"}, T0, "text-1"),
+        run_docs({"note": 'say "hi"', "detectors": ["I0", "det"], "md": {"k": "Ge"}}, T0, "text-2"),
+        run_docs({"path": "C:\\data\\x", "flag": True, "n": 42}, T0, "text-3"),
+    )
+    assert uids(await catalog.search("Müller")) == [muller]
+    assert uids(await catalog.search("MÜLLER 5µm si(111)")) == [muller]  # every word
+    assert uids(await catalog.search('"hi"')) == [hi]
+    assert uids(await catalog.search("C:\\data")) == [path]
+    assert uids(await catalog.search("ge")) == [hi]  # nested and list values too
+    assert uids(await catalog.search("i0")) == [hi]
+    assert uids(await catalog.search("42 true")) == [path]
+    for key in ("sample", "operator", "detectors", "md"):  # key names are not text
+        assert await catalog.search(key) == [], key
+    assert await catalog.search("Müller Ge") == []
