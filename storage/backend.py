@@ -12,7 +12,16 @@ from typing import Any, Protocol
 
 from .journal import Record
 
-__all__ = ["Backend", "BackendUnavailable", "EventRow", "Query", "by_kind"]
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "EventRow",
+    "Query",
+    "by_kind",
+    "is_scalar",
+    "matches",
+    "value_at",
+]
 
 EventRow = tuple[int, float, dict[str, Any]]  # seq_num, time, data (or timestamps)
 
@@ -33,13 +42,55 @@ class BackendUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Query:
-    """A run search: every given criterion must hold. Times are epoch seconds."""
+    """A run search: every given criterion must hold. Times are epoch seconds.
+
+    `metadata` maps a start-document key (``"a.b"``: key ``b`` of the dict at ``a``) to
+    the value it must hold; `matches` says what matching means, for both backends."""
 
     plan_name: str | None = None
     since: float | None = None
     until: float | None = None
     text: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_MISSING = object()
+
+
+def value_at(doc: dict[str, Any], key: str) -> Any:
+    """``doc[key]``, where a dotted key reads into nested dicts; `_MISSING` if absent."""
+    value: Any = doc
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def is_scalar(value: Any) -> bool:
+    """A value a metadata match compares by equality (not None, a dict or a list)."""
+    return value is not None and not isinstance(value, dict | list)
+
+
+def matches(doc: dict[str, Any], key: str, wanted: Any) -> bool:
+    """Whether `doc` holds `wanted` at `key` (a metadata match of `Query`):
+
+    - a scalar equals the stored value, or an item of a stored list (``detectors="det"``
+      finds ``["det", "I0"]``, as MongoDB does); numbers compare as numbers (``5 == 5.0``,
+      and ``True == 1``), never equal to text (``2024123`` is not ``"2024123"``);
+    - None matches only an explicit null, not a missing key;
+    - a dict or a list equals the stored value whole (a dict's key order aside).
+    """
+    have = value_at(doc, key)
+    if have is _MISSING:
+        return False
+    if wanted is None:
+        return have is None
+    if not is_scalar(wanted):
+        return bool(have == wanted)
+    if isinstance(have, list):
+        return any(is_scalar(item) and item == wanted for item in have)
+    return is_scalar(have) and bool(have == wanted)
 
 
 #: What any backend raises for what a document holds (a field missing, a value it cannot

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .backend import Backend, Query
+from .documents import sanitize
 from .errors import (
     AmbiguousRunError,
     CatalogReadOnlyError,
@@ -32,6 +33,7 @@ log = logging.getLogger("storage.catalog")
 __all__ = ["Catalog", "open_catalog", "state_dir"]
 
 MIN_PARTIAL_UID = 5
+_SEARCHABLE = (str, int, float, bool, type(None), list, dict)
 
 
 def state_dir() -> Path:
@@ -196,12 +198,22 @@ class Catalog:
     ) -> list[Run]:
         """Runs matching every criterion, newest first, `limit` from `offset`.
 
-        `text`: words that must all appear in the start document; `metadata`: exact
-        key/value matches on start fields (``sample="Si"``; nested keys with
-        ``**{"md.key": value}``); `since`/`until`: epoch seconds, ISO strings or datetimes.
+        `text`: words that must all appear in the start document's values (each a
+        case-insensitive substring); `metadata`: key/value matches on start fields
+        (``sample="Si"``; nested keys with ``**{"md.key": value}``), see
+        `storage.backend.matches`: a value equals the stored one or an item of a stored
+        list, None only an explicit null, a dict or list the whole stored value;
+        `since`/`until`: epoch seconds, ISO strings or datetimes.
         """
         if limit < 1 or offset < 0:
             raise ValueError(f"search needs limit >= 1 and offset >= 0, got {limit}, {offset}")
+        metadata = sanitize(metadata)  # numpy values made plain, tuples lists
+        for key, value in metadata.items():
+            if not isinstance(value, _SEARCHABLE):
+                raise TypeError(
+                    f"search {key}={value!r}: a metadata value is text, a number, a bool, "
+                    "None, a list or a dict"
+                )
         query = Query(plan_name, _when(since), _when(until), text, metadata)
         starts = await self.backend.search(query, limit, offset)
         stops = await self.backend.stops([s["uid"] for s in starts]) if starts else {}

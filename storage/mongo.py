@@ -29,8 +29,16 @@ from bson import ObjectId
 from bson.codec_options import TypeRegistry
 from bson.errors import InvalidDocument
 
-from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
-from .documents import canonical, id_field, plain, sanitize, search_text, text_matches
+from .backend import (
+    CONTENT_ERRORS,
+    BackendUnavailable,
+    EventRow,
+    Query,
+    by_kind,
+    is_scalar,
+    matches,
+)
+from .documents import canonical, id_field, plain, search_text, text_matches
 from .errors import (
     CatalogAuthError,
     CatalogReadOnlyError,
@@ -304,16 +312,30 @@ class MongoBackend:
             if query.until is not None:
                 span["$lt"] = query.until
             flt["time"] = span
+        # A scalar is matched by the server (``{key: value}`` finds it alone or in a list,
+        # as `matches` means); None, dicts and lists here, by `matches` itself: MongoDB's
+        # null matches a missing key too, its dict equality depends on key order, and
+        # nx-27017 refuses some of those queries.
+        here: dict[str, Any] = {}
+        conditions = [flt]
         for key, value in query.metadata.items():
-            flt[key] = sanitize({"v": value})["v"]
-        if not query.text:
-            return await self._find("run_start", flt, sort=NEWEST, skip=offset, limit=limit)
-        if self.has_text_index:
+            if is_scalar(value):
+                conditions.append({key: value})
+            else:
+                here[key] = value
+        text_here = bool(query.text) and not self.has_text_index
+        if query.text and self.has_text_index:
             flt["$text"] = {"$search": query.text}
+        if len(conditions) > 1:
+            flt = {"$and": [c for c in conditions if c]}
+        if not here and not text_here:
             return await self._find("run_start", flt, sort=NEWEST, skip=offset, limit=limit)
-        # No text index on this server: match words in the documents here, as SQLite does.
-        found = await self._find("run_start", flt, sort=NEWEST)
-        hits = [doc for doc in found if text_matches(search_text(doc), query.text)]
+        hits = [
+            doc
+            for doc in await self._find("run_start", flt, sort=NEWEST)
+            if all(matches(doc, key, value) for key, value in here.items())
+            and (not text_here or text_matches(search_text(doc), query.text or ""))
+        ]
         return hits[offset : offset + limit]
 
     async def start(self, uid: str) -> dict[str, Any] | None:

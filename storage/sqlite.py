@@ -31,9 +31,9 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind
+from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind, is_scalar
 from .documents import canonical, dumps, sanitize, search_json, search_text
-from .errors import CatalogReadOnlyError, CatalogUnreachableError
+from .errors import CatalogReadOnlyError, CatalogUnreachableError, StorageError
 from .journal import Record
 
 __all__ = ["WRITER_PRAGMAS", "SQLiteBackend", "insert_rows", "open_sqlite"]
@@ -355,11 +355,34 @@ class SQLiteBackend:
                 where.append(f"instr({self._column['text']}, ?) > 0")
                 args.append(word.casefold())
         for key, value in query.metadata.items():
-            where.append(f"json_extract({self._column['search']}, ?) = json_extract(?, '$')")
-            args += ["$." + ".".join(f'"{part}"' for part in key.split(".")), dumps(value)]
+            clause, values = self._match(key, value)
+            where.append(clause)
+            args += values
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT doc FROM run_start {clause} ORDER BY {NEWEST} LIMIT ? OFFSET ?"
-        return await self._run(self._docs, sql, [*args, limit, offset])
+        try:
+            return await self._run(self._docs, sql, [*args, limit, offset])
+        except sqlite3.Error as exc:  # a key SQLite cannot make a JSON path of...
+            raise StorageError(f"{self.label}: the search failed: {exc}") from exc
+
+    def _match(self, key: str, value: Any) -> tuple[str, list[Any]]:
+        """SQL for `storage.backend.matches` on the search column, and its arguments."""
+        doc = self._column["search"]
+        path = "$." + ".".join(f'"{part}"' for part in key.split("."))
+        if value is None:
+            return f"json_type({doc}, ?) = 'null'", [path]
+        if not is_scalar(value):
+            kind = "object" if isinstance(value, dict) else "array"
+            return (
+                f"(json_type({doc}, ?) = '{kind}' AND json_extract({doc}, ?) = json(?))",
+                [path, path, search_json({"v": value})[len('{"v":') : -1]],  # as stored
+            )
+        return (
+            f"(CASE json_type({doc}, ?) WHEN 'array' THEN EXISTS (SELECT 1 FROM "
+            f"json_each({doc}, ?) AS item WHERE item.type NOT IN ('object', 'array') AND "
+            f"item.value = ?) WHEN 'object' THEN 0 ELSE json_extract({doc}, ?) = ? END)",
+            [path, path, value, path, value],
+        )
 
     async def start(self, uid: str) -> dict[str, Any] | None:
         docs = await self._run(self._docs, "SELECT doc FROM run_start WHERE uid = ?", [uid])

@@ -127,3 +127,46 @@ async def test_full_text_matches_values_as_typed_not_keys(catalog: Catalog) -> N
     for key in ("sample", "operator", "detectors", "md"):  # key names are not text
         assert await catalog.search(key) == [], key
     assert await catalog.search("Müller Ge") == []
+
+
+async def test_metadata_matches_mean_the_same_on_both_backends(catalog: Catalog) -> None:
+    both, ge, bare = await store(
+        catalog,
+        run_docs(
+            {
+                "detectors": ["det", "I0"],
+                "nested": {"a": 1, "b": 2},
+                "operator": None,
+                "proposal": "2024123",
+                "n": 5,
+            },
+            T0,
+            "match-1",
+        ),
+        run_docs({"detectors": ["I0"], "nested": {"a": 2}, "proposal": 2024123}, T0, "match-2"),
+        run_docs({"detectors": "det", "sample": "Ge"}, T0, "match-3"),
+    )
+    # a scalar: the stored value, or an item of a stored list
+    assert uids(await catalog.search(detectors="det")) == [bare, both]
+    assert uids(await catalog.search(detectors="I0")) == [ge, both]
+    # a list or a dict: the whole stored value, a dict in any key order
+    assert uids(await catalog.search(detectors=["I0"])) == [ge]
+    assert uids(await catalog.search(detectors=["det", "I0"])) == [both]
+    assert uids(await catalog.search(nested={"a": 1, "b": 2})) == [both]
+    assert uids(await catalog.search(nested={"b": 2, "a": 1})) == [both]
+    assert await catalog.search(nested={"a": 1}) == []
+    assert uids(await catalog.search(**{"nested.a": 2})) == [ge]
+    # None: an explicit null only, not a missing key
+    assert uids(await catalog.search(operator=None)) == [both]
+    # text is not a number, a number not text
+    assert uids(await catalog.search(proposal="2024123")) == [both]
+    assert uids(await catalog.search(proposal=2024123)) == [ge]
+    assert uids(await catalog.search(n=5.0)) == [both]
+    # with the other criteria and pages
+    assert uids(await catalog.search(detectors="det", limit=1, offset=1)) == [both]
+    assert uids(await catalog.search("ge", detectors="det")) == [bare]
+
+
+async def test_a_value_no_search_can_hold_is_a_type_error(catalog: Catalog) -> None:
+    with pytest.raises(TypeError, match="sample=<object"):
+        await catalog.search(sample=object())
