@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from .journal import Record
 
 __all__ = [
+    "AnyOf",
     "Backend",
     "BackendUnavailable",
     "EventRow",
@@ -54,6 +55,14 @@ class Query:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+class AnyOf(tuple[Any, ...]):
+    """A metadata value that matches when any of its values does: what a command line's
+    ``KEY=VALUE`` searches for, since ``2024123`` typed there may mean the text or the
+    number (``search(proposal=AnyOf(["2024123", 2024123]))``)."""
+
+    __slots__ = ()
+
+
 _MISSING = object()
 
 
@@ -68,8 +77,9 @@ def value_at(doc: dict[str, Any], key: str) -> Any:
 
 
 def is_scalar(value: Any) -> bool:
-    """A value a metadata match compares by equality (not None, a dict or a list)."""
-    return value is not None and not isinstance(value, dict | list)
+    """A value a metadata match compares by equality (not None, a dict, a list or
+    `AnyOf`)."""
+    return value is not None and not isinstance(value, dict | list | tuple)
 
 
 def matches(doc: dict[str, Any], key: str, wanted: Any) -> bool:
@@ -79,8 +89,11 @@ def matches(doc: dict[str, Any], key: str, wanted: Any) -> bool:
       finds ``["det", "I0"]``, as MongoDB does); numbers compare as numbers (``5 == 5.0``,
       and ``True == 1``), never equal to text (``2024123`` is not ``"2024123"``);
     - None matches only an explicit null, not a missing key;
-    - a dict or a list equals the stored value whole (a dict's key order aside).
+    - a dict or a list equals the stored value whole (a dict's key order aside);
+    - `AnyOf` matches when one of its values does.
     """
+    if isinstance(wanted, AnyOf):
+        return any(matches(doc, key, one) for one in wanted)
     have = value_at(doc, key)
     if have is _MISSING:
         return False

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .backend import Backend, Query
-from .documents import sanitize
+from .backend import AnyOf, Backend, Query
+from .documents import plain
 from .errors import (
     AmbiguousRunError,
     CatalogReadOnlyError,
@@ -202,18 +202,23 @@ class Catalog:
         case-insensitive substring); `metadata`: key/value matches on start fields
         (``sample="Si"``; nested keys with ``**{"md.key": value}``), see
         `storage.backend.matches`: a value equals the stored one or an item of a stored
-        list, None only an explicit null, a dict or list the whole stored value;
+        list, None only an explicit null, a dict or list the whole stored value,
+        ``AnyOf([...])`` any of its values;
         `since`/`until`: epoch seconds, ISO strings or datetimes.
         """
         if limit < 1 or offset < 0:
             raise ValueError(f"search needs limit >= 1 and offset >= 0, got {limit}, {offset}")
-        metadata = sanitize(metadata)  # numpy values made plain, tuples lists
+        metadata = {  # numpy values made plain, tuples lists
+            k: AnyOf(map(plain, v)) if isinstance(v, AnyOf) else plain(v)
+            for k, v in metadata.items()
+        }
         for key, value in metadata.items():
-            if not isinstance(value, _SEARCHABLE):
-                raise TypeError(
-                    f"search {key}={value!r}: a metadata value is text, a number, a bool, "
-                    "None, a list or a dict"
-                )
+            for one in value if isinstance(value, AnyOf) else [value]:
+                if not isinstance(one, _SEARCHABLE):
+                    raise TypeError(
+                        f"search {key}={one!r}: a metadata value is text, a number, a "
+                        "bool, None, a list or a dict (or AnyOf such values)"
+                    )
         query = Query(plan_name, _when(since), _when(until), text, metadata)
         starts = await self.backend.search(query, limit, offset)
         stops = await self.backend.stops([s["uid"] for s in starts]) if starts else {}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from .backend import AnyOf
 from .catalog import Catalog, open_catalog
 from .errors import StorageError
 from .run import Run
@@ -54,12 +57,31 @@ def _when(epoch: float | None) -> str:
 
 
 def _value(text: str) -> Any:
-    for convert in (int, float):
+    """What ``KEY=VALUE`` searches for: the text itself, or what else it reads as, a
+    number (``2024123``, ``8.5``), ``true``/``false``, ``null``, a JSON list or dict. A
+    shell gives only text, and metadata holds proposal ids and sample names as text
+    (``"2024123"``, ``"007"``) as often as numbers."""
+    values: list[Any] = [text]
+    try:
+        values.append(int(text))
+    except ValueError:
         try:
-            return convert(text)
+            number = float(text)
         except ValueError:
             pass
-    return text
+        else:
+            if math.isfinite(number):  # not "nan", "inf"
+                values.append(number)
+    if text.lower() in ("true", "false"):
+        values.append(text.lower() == "true")
+    elif text.lower() in ("null", "none"):
+        values.append(None)
+    elif text[:1] in ("[", "{"):
+        try:
+            values.append(json.loads(text))
+        except ValueError:
+            pass
+    return AnyOf(values) if len(values) > 1 else text
 
 
 def error_text(exc: BaseException) -> str:
@@ -119,16 +141,25 @@ def _main(
 
 def runs_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="acq runs", description="List runs in the catalog, newest first."
+        prog="acq runs",
+        description="List runs in the catalog, newest first.",
+        epilog="KEY=VALUE finds runs whose start document holds VALUE at KEY: as text, or "
+        "as the number, true/false, null or JSON list/dict it reads as (proposal=2024123 "
+        "finds the text '2024123' and the number; calibrated=true finds true), or as an "
+        "item of a stored list (detectors=det). KEY may name a nested key: md.sample=Si. "
+        "--search words must all appear in the metadata values (case-insensitive, parts "
+        "of words too; a MongoDB server with a text index matches whole words instead).",
     )
     _catalog_option(parser)
-    parser.add_argument("--search", metavar="TEXT", help="words that appear in the metadata")
+    parser.add_argument("--search", metavar="TEXT", help="words that appear in the metadata values")
     parser.add_argument("--plan", metavar="NAME", help="only runs of this plan")
     parser.add_argument("--since", metavar="WHEN", help="ISO date/time or epoch seconds")
     parser.add_argument("--until", metavar="WHEN", help="ISO date/time or epoch seconds")
     parser.add_argument("--limit", type=int, default=20, help="at most N runs (default 20)")
     parser.add_argument("--offset", type=int, default=0, help="skip the N newest matches")
-    parser.add_argument("where", nargs="*", metavar="KEY=VALUE", help="metadata matches")
+    parser.add_argument(
+        "where", nargs="*", metavar="KEY=VALUE", help="metadata matches (see below)"
+    )
 
     def when(text: str | None) -> float | str | None:
         """Epoch seconds stay numbers; anything else goes to datetime.fromisoformat."""

@@ -31,6 +31,7 @@ from bson.errors import InvalidDocument
 
 from .backend import (
     CONTENT_ERRORS,
+    AnyOf,
     BackendUnavailable,
     EventRow,
     Query,
@@ -321,6 +322,8 @@ class MongoBackend:
         for key, value in query.metadata.items():
             if is_scalar(value):
                 conditions.append({key: value})
+            elif isinstance(value, AnyOf) and all(map(is_scalar, value)):
+                conditions.append({key: {"$in": list(value)}})
             else:
                 here[key] = value
         text_here = bool(query.text) and not self.has_text_index

@@ -31,7 +31,15 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .backend import CONTENT_ERRORS, BackendUnavailable, EventRow, Query, by_kind, is_scalar
+from .backend import (
+    CONTENT_ERRORS,
+    AnyOf,
+    BackendUnavailable,
+    EventRow,
+    Query,
+    by_kind,
+    is_scalar,
+)
 from .documents import canonical, dumps, sanitize, search_json, search_text
 from .errors import CatalogReadOnlyError, CatalogUnreachableError, StorageError
 from .journal import Record
@@ -367,6 +375,13 @@ class SQLiteBackend:
 
     def _match(self, key: str, value: Any) -> tuple[str, list[Any]]:
         """SQL for `storage.backend.matches` on the search column, and its arguments."""
+        if isinstance(value, AnyOf):
+            clauses, args = [], []
+            for one in value:
+                clause, values = self._match(key, one)
+                clauses.append(clause)
+                args += values
+            return f"({' OR '.join(clauses) or '0'})", args
         doc = self._column["search"]
         path = "$." + ".".join(f'"{part}"' for part in key.split("."))
         if value is None:

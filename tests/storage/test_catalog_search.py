@@ -17,6 +17,7 @@ import pytest
 from event_model import compose_run
 
 from storage import AmbiguousRunError, Catalog, DocumentConflictError, open_catalog
+from storage.backend import AnyOf
 from storage.sqlite import SCHEMA
 
 T0 = 1_700_000_000.0
@@ -170,3 +171,16 @@ async def test_metadata_matches_mean_the_same_on_both_backends(catalog: Catalog)
 async def test_a_value_no_search_can_hold_is_a_type_error(catalog: Catalog) -> None:
     with pytest.raises(TypeError, match="sample=<object"):
         await catalog.search(sample=object())
+
+
+async def test_any_of_matches_when_one_of_its_values_does(catalog: Catalog) -> None:
+    text, number, other = await store(
+        catalog,
+        run_docs({"proposal": "2024123", "tags": ["a", "b"]}, T0, "any-1"),
+        run_docs({"proposal": 2024123}, T0, "any-2"),
+        run_docs({"proposal": "2024124", "tags": None}, T0, "any-3"),
+    )
+    assert uids(await catalog.search(proposal=AnyOf(["2024123", 2024123]))) == [number, text]
+    assert uids(await catalog.search(tags=AnyOf(["b", None]))) == [other, text]
+    assert uids(await catalog.search(tags=AnyOf([["a", "b"], "zz"]))) == [text]
+    assert await catalog.search(proposal=AnyOf([])) == []

@@ -244,3 +244,21 @@ async def test_a_catalog_being_written_in_a_read_only_directory_is_one_clear_err
     assert len(line.splitlines()) == 1 and "Traceback" not in line, done.stderr
     assert "catalog.db-wal" in line and "may not write" in line, line
     assert "mode=ro" not in line, line
+
+
+async def test_key_value_finds_text_numbers_and_booleans_as_typed(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    md = {"proposal": "2024123", "sample": "007", "calibrated": True, "energy": 8.5}
+    async with await open_catalog(uri) as catalog:
+        for uid, extra in (("typed-1", md), ("typed-2", {"proposal": 2024124, "flag": None})):
+            await catalog.writer("start", {"uid": uid, "time": 1.0, "scan_id": 1, **extra})
+        await catalog.writer.flush(timeout=30)
+    for where in ("proposal=2024123", "sample=007", "calibrated=true", "energy=8.5"):
+        done = acq("runs", "--catalog", uri, where)
+        assert done.returncode == 0, done.stderr
+        assert "typed-1" in done.stdout and "typed-2" not in done.stdout, where
+    for where in ("proposal=2024124", "flag=null"):
+        done = acq("runs", "--catalog", uri, where)
+        assert "typed-2" in done.stdout and "typed-1" not in done.stdout, where
+    done = acq("runs", "--catalog", uri, "sample=7.5")
+    assert done.returncode == 0 and done.stdout == "" and "no runs match" in done.stderr
