@@ -55,6 +55,16 @@ class Interrupt:
 _STRENGTH = ("pause", "suspend", "stop", "abort", "fail", "halt")
 
 
+def _ending(ex: Execution) -> None:
+    """The plan is being ended (its error thrown in): nothing from before may be re-done.
+    A pause or suspension during its cleanup rewinds to the cleanup's own messages; it
+    re-did the move the user had stopped."""
+    ex.replay.clear()
+    ex.current = None
+    if ex.cache is not None:
+        ex.cache.clear()
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -113,26 +123,26 @@ class InterruptionHandling(RunLifecycle):
 
     def _throw_interrupt(self, ex: Execution, interrupt: Interrupt) -> None:
         ex.interrupted = True
-        ex.replay.clear()
-        ex.current = None
         ex.pending_exc = (
             RequestStop() if interrupt.kind == "stop" else RequestAbort(interrupt.reason)
         )
+        _ending(ex)
 
     async def _handle(
         self, ex: Execution, commands: dict[str, Handler], interrupt: Interrupt
     ) -> Outcome | None:
         """Deal with an interruption between messages; None means keep driving."""
         kind = interrupt.kind
-        if kind in ("stop", "abort"):
-            await release_paused(ex)  # suspended: paused devices must not go on
-            self._throw_interrupt(ex, interrupt)
-            return None
-        if kind == "fail":  # a critical subscriber failed: the plan gets the error
+        if kind in ("stop", "abort", "fail"):
+            # What the plan moved stops now, not after its cleanup (which may take a
+            # while); paused devices are released, never resumed.
+            await stop_movers(ex, success=kind == "stop")
             await release_paused(ex)
-            ex.replay.clear()
-            ex.current = None
-            ex.pending_exc = interrupt.error
+            if kind == "fail":  # a critical subscriber failed: the plan gets the error
+                ex.pending_exc = interrupt.error
+                _ending(ex)
+            else:
+                self._throw_interrupt(ex, interrupt)
             return None
         if kind == "halt":
             ex.interrupted = True

@@ -68,15 +68,23 @@ class RunLifecycle:
     ) -> Outcome:
         """Whatever happened: stop, unstage, close runs, drop plan-made subscriptions."""
         with anyio.CancelScope(shield=True):
-            for error in await ex.stack.close():
+            # Motion first: closing a halted plan runs its `finally` blocks, which may
+            # await something slow (or that never comes) while a motor drives on.
+            await stop_movers(ex, success=exit_status == "success")
+            await release_paused(ex)
+            # Halt ends the plan now: a `finally` that awaits is cut short at its first
+            # await. Otherwise (its generators are normally closed already) it is bounded.
+            errors: list[BaseException] = []
+            with anyio.move_on_after(0 if halt else CLEANUP_TIMEOUT):
+                errors = await ex.stack.close()
+            for error in errors:
                 log.warning(
                     "plan %s could not clean up (%s): %s",
                     ex.plan_name,
                     "halted" if halt else "closed",
                     error,
                 )
-            await stop_movers(ex, success=exit_status == "success")
-            await release_paused(ex)
+            await stop_movers(ex, success=exit_status == "success")  # what its finally moved
             for obj in reversed(ex.staged):
                 await guarded(f"unstage {name_of(obj)}", obj.unstage)
             ex.staged.clear()

@@ -54,6 +54,8 @@ import types
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeAlias
 
+import anyio
+
 from .errors import AcqError, PlanInterrupt
 from .msg import Msg
 
@@ -277,6 +279,7 @@ class PlanStack:
         Returns the errors raised while closing, for the caller to log.
         """
         errors: list[BaseException] = []
+        cancelled = anyio.get_cancelled_exc_class()
         while self.frames:
             frame = self.frames.pop()
             try:
@@ -284,6 +287,8 @@ class PlanStack:
                     await frame.gen.aclose()  # type: ignore[union-attr]
                 else:
                     frame.gen.close()  # type: ignore[union-attr]
+            except cancelled:  # a bound on the cleanup (halt): the frames below still close
+                errors.append(TimeoutError("its finally block was cut short at an await"))
             except Exception as error:
                 errors.append(error)
         return errors

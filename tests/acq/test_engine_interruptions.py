@@ -577,3 +577,34 @@ async def test_an_end_asked_while_a_pausing_call_waits_for_its_subscribers_is_no
     assert obj.calls == ["pause", "stop", "resume"]  # stopped, never resumed
     await RE.flush()
     assert docs.of("stop")[0]["exit_status"] == ended[0].exit_status
+
+
+async def test_halt_cuts_short_a_finally_that_awaits_and_the_motor_stops_first(RE, docs):
+    """Halt closes the plan, whose ``finally`` awaits something that never comes: the
+    motor is stopped before that, and the halt returns (it hung in the ``finally``
+    while the motor drove on)."""
+    m1 = SimMotor("m1", velocity=5.0)
+    never = anyio.Event()
+    at_finally: list[float] = []
+
+    async def plan():
+        yield Msg("open_run")
+        try:
+            yield Msg("checkpoint")
+            yield Msg("set", m1, 10.0, group="move")
+            yield Msg("wait", None, group="move")
+        finally:
+            at_finally.append(m1.position)
+            await never.wait()
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await until(lambda: m1.position > 1.0)
+        with anyio.fail_after(5):
+            result = await RE.halt()
+    assert result.exit_status == "abort" and RE.state == "idle"
+    assert at_finally and at_finally[0] < 3.0  # the motor had stopped when it ran
+    stopped_at = m1.position
+    await anyio.sleep(0.2)
+    assert m1.position == stopped_at

@@ -216,6 +216,125 @@ async def test_beam_dump_mid_move_then_stop_leaves_the_motor_where_it_stopped(
         sy.user_readback.clear_sub(rbv)
 
 
+def move_with_cleanup(motor: Any, target: float, cleanup: Any) -> Any:
+    """A move whose ``finally`` takes a while: `cleanup()` gives its messages, or awaits."""
+
+    async def plan() -> AsyncIterator[Any]:
+        yield Msg("open_run", plan_name="move")
+        try:
+            yield Msg("checkpoint")
+            yield bps.mv(motor, target)
+        finally:
+            async for msg in cleanup():
+                yield msg
+        yield Msg("close_run")
+
+    return plan()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("end", ["stop", "abort"])
+async def test_a_stopped_move_stops_at_once_though_the_plans_cleanup_takes_a_while(
+    RE: RunEngine, docs: Docs, sy: EpicsMotor, end: str
+) -> None:
+    """The plan's ``finally`` closes a shutter for 1.5 s: the motor is stopped when the
+    user stops, not once the cleanup is over (it drove on for 1.5 mm)."""
+    rbv = Readbacks()
+    sy.user_readback.subscribe_value(rbv)
+    cleanup_ran: list[float] = []
+
+    async def close_the_shutter() -> AsyncIterator[Any]:
+        cleanup_ran.append(rbv.latest)
+        yield Msg("sleep", None, 1.5)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(RE, move_with_cleanup(sy, 5.0, close_the_shutter))
+            await _until(lambda: rbv.values and rbv.latest > 0.9, 20, "the move to start")
+            with anyio.fail_after(20):
+                result = await getattr(RE, end)()
+        assert result is not None and cleanup_ran
+        assert result.exit_status == ("success" if end == "stop" else "abort")
+        stopped_at = await _assert_still_for(rbv, sy, 0.5)
+        assert stopped_at < cleanup_ran[0] + 0.2  # (1.5 s of cleanup is 1.5 mm at 1 mm/s)
+    finally:
+        sy.user_readback.clear_sub(rbv)
+
+
+@pytest.mark.slow
+async def test_a_beam_dump_during_a_stops_cleanup_does_not_redo_the_stopped_move(
+    RE: RunEngine, docs: Docs, sy: EpicsMotor, ring: StorageRing
+) -> None:
+    """Stopped mid-move; the beam dumps while the plan's ``finally`` runs, then comes
+    back. The suspension re-does only the cleanup's own messages: the move the user
+    stopped was re-done (the rewind kept the messages from before the stop)."""
+    rbv = Readbacks()
+    sy.user_readback.subscribe_value(rbv)
+    cleaning = anyio.Event()
+    stopped: list[float] = []
+
+    async def close_the_shutter() -> AsyncIterator[Any]:
+        stopped.append(rbv.latest)
+        cleaning.set()
+        yield Msg("sleep", None, 1.0)
+
+    RE.install_suspender(SuspendFloor(ring.current, 10.0, resume_thresh=90.0))
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(RE, move_with_cleanup(sy, 5.0, close_the_shutter))
+            await _until(lambda: rbv.values and rbv.latest > 0.9, 20, "the move to start")
+
+            async def dump_and_refill() -> None:
+                await cleaning.wait()
+                await ring.dump.trigger()
+                await _until(lambda: RE.suspenders[0].tripped, 10, "the suspender to trip")
+                await ring.refill.trigger()
+
+            tg.start_soon(dump_and_refill)
+            with anyio.fail_after(30):
+                result = await RE.stop()
+        assert result is not None and result.exit_status == "success"
+        kinds = [e["data"]["interruption"] for e in docs.stream("interruptions")]
+        assert kinds == ["suspend", "resume"]
+        stopped_at = await _assert_still_for(rbv, sy, WATCH_AFTER_END)
+        assert stopped_at < stopped[0] + 0.2  # (a re-done move drives on at 1 mm/s)
+    finally:
+        RE.clear_suspenders()
+        sy.user_readback.clear_sub(rbv)
+
+
+@pytest.mark.slow
+async def test_halt_stops_the_motor_and_returns_though_the_plans_finally_hangs(
+    RE: RunEngine, docs: Docs, sy: EpicsMotor
+) -> None:
+    """Halted mid-move, the plan's ``finally`` (run as halt closes the plan) awaits a
+    service that never answers: the motor stops at once and the halt returns. Halt
+    waited for the ``finally`` for ever, and stopped the motor only after it."""
+    rbv = Readbacks()
+    sy.user_readback.subscribe_value(rbv)
+    never = anyio.Event()
+    halted_at: list[float] = []
+
+    async def tell_a_service_that_hangs() -> AsyncIterator[Any]:
+        await never.wait()
+        yield Msg("null")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(RE, move_with_cleanup(sy, 5.0, tell_a_service_that_hangs))
+            await _until(lambda: rbv.values and rbv.latest > 0.9, 20, "the move to start")
+            halted_at.append(rbv.latest)
+            with anyio.fail_after(5):
+                result = await RE.halt()
+        assert result is not None and result.exit_status == "abort"
+        assert RE.state == "idle" and docs.of("stop")[0]["exit_status"] == "abort"
+        stopped_at = await _assert_still_for(rbv, sy, 0.5)
+        assert stopped_at < halted_at[0] + 0.2
+    finally:
+        never.set()
+        sy.user_readback.clear_sub(rbv)
+
+
 @pytest.fixture
 async def m2(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
     """A second motor record of the IOC, at 1 mm/s, home before and after."""
