@@ -327,7 +327,9 @@ class Commands:
 
     async def kickoff(self, msg: Msg) -> Any:
         status = await self._verb_with_group(msg, "kickoff")
-        self.ex.movers[id(msg.obj)] = (msg.obj, status)
+        # Flying until its `complete` is done (kickoff's status is done once it flies):
+        # a stop, abort, halt or pause stops it.
+        self.ex.movers[id(msg.obj)] = (msg.obj, None)
         return status
 
     async def complete(self, msg: Msg) -> Any:
@@ -335,6 +337,10 @@ class Commands:
         status = await self._verb_with_group(
             Msg("complete", msg.obj, *msg.args, **kwargs), "complete"
         )
+        if status is None:  # it completed at once
+            self.ex.movers.pop(id(msg.obj), None)
+        elif id(msg.obj) in self.ex.movers:
+            self.ex.movers[id(msg.obj)] = (msg.obj, status)
         if msg.kwargs.get("wait") and status is not None:
             await self.wait(Msg("wait", group=msg.kwargs.get("group")))
         return status

@@ -3,11 +3,15 @@ and detectors that write files in a step scan (Resource and Datum)."""
 
 from __future__ import annotations
 
+import anyio
+import pytest
 from acq_flyers import FileWriter, PageFlyer, StepFileWriter
 from acq_helpers import Docs
 from acq_plans import count
 
-from acq import Msg, RunEngine, plan_return
+from acq import Msg, RunEngine, RunEnginePaused, plan_return
+from devices.sim import SimDetector, SimFlyer, SimMotor
+from plans.fly import fly
 
 
 async def test_kickoff_complete_collect_emits_event_pages(RE: RunEngine, docs: Docs):
@@ -95,3 +99,34 @@ async def test_a_step_scan_detector_that_writes_files_emits_resource_and_datum(R
     datum_ids = [d["datum_id"] for d in docs.of("datum")]
     assert [e["data"]["cam_image"] for e in docs.of("event")] == datum_ids
     assert docs.of("descriptor")[0]["data_keys"]["cam_image"]["external"] == "FILESTORE:"
+
+
+@pytest.mark.parametrize("end", ["stop", "abort", "halt", "pause"])
+async def test_ending_or_pausing_a_fly_scan_stops_the_sweep(RE: RunEngine, docs: Docs, end: str):
+    """The flyer sweeps its motor for 5 s: stop, abort, halt and pause stop the sweep.
+    (It went on: the engine knew the flyer by its kickoff status, done once flying.)"""
+    motor = SimMotor("fm", velocity=10.0)
+    flyer = SimFlyer("fly", motor, SimDetector("det", motor), period=0.01)
+    await flyer.prepare({"start": 0.0, "stop": 10.0, "velocity": 2.0})
+
+    async def end_when_flying():
+        with anyio.fail_after(10):
+            while motor.position < 0.5:
+                await anyio.sleep(0.005)
+        if end == "pause":
+            RE.request_pause()
+        else:
+            await getattr(RE, end)()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(end_when_flying)
+        if end == "pause":
+            with pytest.raises(RunEnginePaused):
+                await RE(fly([flyer]))
+        else:
+            await RE(fly([flyer]))
+    held = motor.position
+    await anyio.sleep(0.3)  # a sweep that went on would move 0.6 by now
+    assert motor.position == held < 2.0
+    if end == "pause":
+        await RE.abort("done")
