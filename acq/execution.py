@@ -83,6 +83,7 @@ class Execution:
         self.suspenders: list[Any] = []  # from Msg("install_suspender")
         self.step = 0  # messages processed, for error reports
         self.interrupted = False
+        self.ending = False  # a stop, abort or failure was thrown in: its cleanup runs
         self.last_msg: Msg | None = None
 
     @property

@@ -52,13 +52,17 @@ class Interrupt:
     error: BaseException | None = None  # for "fail": raised in the plan at its yield
 
 
-_STRENGTH = ("pause", "suspend", "stop", "abort", "fail", "halt")
+# A user's pause outranks a suspension: a suspension ends by itself when the beam is
+# back, and would have carried on the plan the user paused (suspenders are looked at
+# again by resume()).
+_STRENGTH = ("suspend", "pause", "stop", "abort", "fail", "halt")
 
 
 def _ending(ex: Execution) -> None:
     """The plan is being ended (its error thrown in): nothing from before may be re-done.
     A pause or suspension during its cleanup rewinds to the cleanup's own messages; it
     re-did the move the user had stopped."""
+    ex.ending = True
     ex.replay.clear()
     ex.current = None
     if ex.cache is not None:
@@ -82,6 +86,7 @@ class InterruptionHandling(RunLifecycle):
     _engine_task: asyncio.Task[Any] | None
     _deferred_pause: str | None
     _suspenders: list[Suspender]
+    _ex: Execution | None
     _loop: asyncio.AbstractEventLoop | None
 
     def _request_interrupt(self, interrupt: Interrupt) -> None:
@@ -92,6 +97,12 @@ class InterruptionHandling(RunLifecycle):
         current = self._interrupt
         if current is not None and _STRENGTH.index(current.kind) >= _STRENGTH.index(interrupt.kind):
             return  # a stronger request is already pending
+        ex = self._ex
+        if interrupt.kind in ("stop", "abort") and ex is not None and ex.ending:
+            # Its cleanup runs already: a second stop (a button pressed twice) must not
+            # cut it short. Only halt skips the cleanup.
+            log.info("%s asked while the plan cleans up after an end: it goes on", interrupt.kind)
+            return
         self._interrupt = interrupt
         scope = self._scope
         if scope is None or asyncio.current_task() is self._engine_task:

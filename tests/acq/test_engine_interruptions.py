@@ -608,3 +608,33 @@ async def test_halt_cuts_short_a_finally_that_awaits_and_the_motor_stops_first(R
     stopped_at = m1.position
     await anyio.sleep(0.2)
     assert m1.position == stopped_at
+
+
+async def test_a_second_stop_does_not_cut_the_plans_cleanup_short(RE, docs):
+    """Stop pressed twice while the plan parks its motor in its ``finally``: the
+    cleanup runs to its end (the second stop was thrown into it)."""
+    m1 = SimMotor("m1", velocity=5.0)
+    cleanup: list[str] = []
+
+    async def plan():
+        yield Msg("open_run")
+        try:
+            yield Msg("checkpoint")
+            yield Msg("set", m1, 10.0, group="move")
+            yield Msg("wait", None, group="move")
+        finally:
+            cleanup.append("started")
+            yield Msg("set", m1, 0.0, group="park")
+            yield Msg("wait", None, group="park")
+            cleanup.append("finished")
+        yield Msg("close_run")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE, plan())
+        await until(lambda: m1.position > 1.0)
+        tg.start_soon(RE.stop)
+        await until(lambda: bool(cleanup))
+        with anyio.fail_after(10):
+            second = await RE.stop()
+    assert second.exit_status == "success"
+    assert cleanup == ["started", "finished"] and m1.position == 0.0

@@ -386,3 +386,48 @@ async def test_a_stop_asked_while_the_post_plan_runs_never_resumes_the_devices(
     assert result.exit_status == "success" and stopped == [result]
     assert obj.calls == ["pause", "stop", "resume"]  # stopped before its pause is lifted
     assert docs.of("stop")[0]["exit_status"] == "success"
+
+
+@pytest.mark.parametrize("order", ["pause, then the beam dumps", "the beam dumps, then pause"])
+async def test_a_users_pause_is_not_lost_to_a_suspension_asked_at_the_same_time(
+    RE: RunEngine, docs: Docs, order: str
+):
+    """Both wait for the plan's next step: the engine pauses for the user, and the
+    beam coming back does not carry the plan on (the suspension replaced the pause)."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0))
+    det = SimDetector("det", SimMotor("m1"))
+    busy, release = anyio.Event(), anyio.Event()
+
+    async def plan():
+        yield Msg("open_run")
+        for i in range(3):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 0:
+                busy.set()
+                await release.wait()  # the plan's own code: requests wait for its yield
+        yield Msg("close_run")
+
+    async def ask_both():
+        await busy.wait()
+        if order.startswith("pause"):
+            RE.request_pause(reason="user pause")
+            await ring.set(0.0)
+        else:
+            await ring.set(0.0)
+            RE.request_pause(reason="user pause")
+        release.set()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask_both)
+            with pytest.raises(RunEnginePaused, match="user pause"):
+                await RE(plan())
+        await ring.set(100.0)
+        assert RE.state == "paused"
+        result = await RE.resume()
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success"
+    assert [k for k, _ in interruptions(docs)] == ["pause", "resume"]
