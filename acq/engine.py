@@ -368,7 +368,7 @@ class RunEngine(InterruptionHandling):
     async def _call(
         self,
         ex: Execution,
-        how: Literal["start", "resume", "stop", "abort", "halt"],
+        how: str,
         interrupt: Interrupt | None = None,
     ) -> RunResult:
         self._set_state("running")
@@ -382,22 +382,33 @@ class RunEngine(InterruptionHandling):
         try:
             with self._ctrl_c.installed(self.handle_sigint), heap_frozen():
                 async with self._dispatcher.serving():
-                    async with anyio.create_task_group() as tg:
-                        self._tg = tg
-                        try:
-                            outcome = await self._execute(ex, how, interrupt)
-                        finally:
-                            self._tg = None
-                            tg.cancel_scope.cancel()
-                    behind = await self._dispatcher.drain(self.subscriber_stall_timeout)
-                    if behind:
-                        log.warning(
-                            "subscribers %s made no progress for %.0f s; returning anyway. "
-                            "Their documents stay queued and are delivered at the next "
-                            "RE call or `await RE.flush()`.",
-                            behind,
-                            self.subscriber_stall_timeout,
-                        )
+                    while True:
+                        async with anyio.create_task_group() as tg:
+                            self._tg = tg
+                            try:
+                                outcome = await self._execute(ex, how, interrupt)
+                            finally:
+                                self._tg = None
+                                tg.cancel_scope.cancel()
+                        behind = await self._dispatcher.drain(self.subscriber_stall_timeout)
+                        if behind:
+                            log.warning(
+                                "subscribers %s made no progress for %.0f s; returning "
+                                "anyway. Their documents stay queued and are delivered at "
+                                "the next RE call or `await RE.flush()`.",
+                                behind,
+                                self.subscriber_stall_timeout,
+                            )
+                        # An end asked while a call that paused waited for its
+                        # subscribers (stop, abort, halt, Ctrl-C, a critical subscriber's
+                        # failure) ends the plan now: never left for a resume to carry on.
+                        late = self._interrupt
+                        if outcome is None or outcome.exit_status != "paused" or late is None:
+                            break
+                        if late.kind not in ("stop", "abort", "halt", "fail"):
+                            break
+                        interrupt = self._take_interrupt()
+                        how = late.kind
         finally:
             self._engine_task = None
             self._loop = None
@@ -448,7 +459,7 @@ class RunEngine(InterruptionHandling):
             if how == "resume":
                 if not self._tripped():  # else they stay paused until the suspension ends
                     await self._resume_devices(ex)
-            elif interrupt is not None:  # stop or abort a paused plan: its cleanup runs
+            elif interrupt is not None:  # stop, abort or fail a paused plan: cleanup runs
                 for run in ex.runs.values():
                     run.restore_monitors()
                 await release_paused(ex)  # never resumed: nothing goes on moving

@@ -133,10 +133,15 @@ class InterruptionHandling(RunLifecycle):
         return [s for s in self._suspenders if s.tripped]
 
     def _throw_interrupt(self, ex: Execution, interrupt: Interrupt) -> None:
+        """Stop, abort, or a critical subscriber's failure: thrown into the plan at its
+        ``yield``, so its cleanup runs."""
         ex.interrupted = True
-        ex.pending_exc = (
-            RequestStop() if interrupt.kind == "stop" else RequestAbort(interrupt.reason)
-        )
+        if interrupt.kind == "fail":
+            ex.pending_exc = interrupt.error
+        elif interrupt.kind == "stop":
+            ex.pending_exc = RequestStop()
+        else:
+            ex.pending_exc = RequestAbort(interrupt.reason)
         _ending(ex)
 
     async def _handle(
@@ -149,11 +154,7 @@ class InterruptionHandling(RunLifecycle):
             # while); paused devices are released, never resumed.
             await stop_movers(ex, success=kind == "stop")
             await release_paused(ex)
-            if kind == "fail":  # a critical subscriber failed: the plan gets the error
-                ex.pending_exc = interrupt.error
-                _ending(ex)
-            else:
-                self._throw_interrupt(ex, interrupt)
+            self._throw_interrupt(ex, interrupt)
             return None
         if kind == "halt":
             ex.interrupted = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -529,8 +531,8 @@ async def test_an_end_asked_while_a_pausing_call_waits_for_its_subscribers_is_no
     RE, docs, end
 ):
     """The plan has paused and ``RE()`` waits for a slow subscriber before it returns:
-    an end asked then ends the plan, and says so (it returned an older result and left
-    the plan paused, to be resumed by the next call)."""
+    an end asked then ends the plan in that same call, which returns its result (the
+    end returned an older result and left the plan paused, for the next resume)."""
     obj = Pausable()
     gate = anyio.Event()
     held = anyio.Event()
@@ -569,11 +571,10 @@ async def test_an_end_asked_while_a_pausing_call_waits_for_its_subscribers_is_no
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(end_while_draining)
-        with pytest.raises(RunEnginePaused):
-            await RE(plan())
+        result = await RE(plan())
     assert RE.state == "idle"
-    assert len(ended) == 1 and ended[0].run_uids == (docs.of("start")[0]["uid"],)
-    assert ended[0].exit_status == ("success" if end == "stop" else "abort")
+    assert ended == [result] and result.run_uids == (docs.of("start")[0]["uid"],)
+    assert result.exit_status == ("success" if end == "stop" else "abort")
     assert obj.calls == ["pause", "stop", "resume"]  # stopped, never resumed
     await RE.flush()
     assert docs.of("stop")[0]["exit_status"] == ended[0].exit_status
@@ -638,3 +639,109 @@ async def test_a_second_stop_does_not_cut_the_plans_cleanup_short(RE, docs):
             second = await RE.stop()
     assert second.exit_status == "success"
     assert cleanup == ["started", "finished"] and m1.position == 0.0
+
+
+def pausing_plan(det: Any, cleanup: list[str]) -> Any:
+    async def plan():
+        yield Msg("open_run")
+        try:
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            yield Msg("pause")
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            yield Msg("close_run")
+        finally:
+            cleanup.append("cleanup starts")
+            yield Msg("sleep", None, 0.5)
+            cleanup.append("cleanup ran to the end")
+
+    return plan()
+
+
+async def test_stop_then_halt_while_a_pausing_call_drains_halts(RE, docs):
+    """Stop, then halt (the stop seemed to do nothing), both while the call that paused
+    waits for a slow subscriber: the halt wins, skipping the cleanup, and both calls get
+    its result (the halt got an older result and the cleanup ran)."""
+    det = SimDetector("det", SimMotor("m1"))
+    gate, held = anyio.Event(), anyio.Event()
+    cleanup: list[str] = []
+
+    async def slow(name, doc):
+        if name == "event":
+            held.set()
+            await gate.wait()
+
+    RE.subscribe(slow)
+    ended: dict[str, Any] = {}
+
+    async def end(kind: str) -> None:
+        with anyio.fail_after(10):
+            ended[kind] = await getattr(RE, kind)()
+
+    async with anyio.create_task_group() as tg:
+
+        async def stop_then_halt():
+            await held.wait()
+            await anyio.sleep(0.05)  # the call has paused and waits for `slow`
+            tg.start_soon(end, "stop")
+            await anyio.sleep(0.02)
+            tg.start_soon(end, "halt")
+            await anyio.sleep(0.02)
+            gate.set()
+
+        tg.start_soon(stop_then_halt)
+        result = await RE(pausing_plan(det, cleanup))
+    assert result.exit_status == "abort" and "halt" in result.reason
+    assert ended == {"stop": result, "halt": result}
+    assert "cleanup ran to the end" not in cleanup
+
+
+async def test_a_critical_failure_while_a_pausing_call_drains_fails_the_run(RE, docs):
+    """A critical subscriber (a catalog writer) fails on an event while the call that
+    paused waits for it: the run fails and the error is raised (the failure was
+    dropped, and resume() carried the run on to a successful stop)."""
+    det = SimDetector("det", SimMotor("m1"))
+    cleanup: list[str] = []
+
+    async def writer(name, doc):
+        if name == "event":
+            await anyio.sleep(0.05)  # a database round trip; the engine pauses meanwhile
+            raise OSError("disk full")
+
+    RE.subscribe(writer, critical=True)
+    with pytest.raises(acq.errors.CriticalSubscriberError, match="disk full"):
+        await RE(pausing_plan(det, cleanup))
+    assert RE.state == "idle" and RE.last_result.exit_status == "fail"
+    assert cleanup == ["cleanup starts", "cleanup ran to the end"]
+    assert [d["exit_status"] for d in docs.of("stop")] == ["fail"]
+
+
+async def test_ctrl_c_halt_while_a_pausing_call_drains_halts(RE, docs):
+    """The third Ctrl-C (halt) lands while the call that paused waits for a slow
+    subscriber: the plan is halted (it printed "halting" and the engine stayed paused)."""
+    det = SimDetector("det", SimMotor("m1"))
+    gate, held = anyio.Event(), anyio.Event()
+    cleanup: list[str] = []
+
+    async def slow(name, doc):
+        if name == "event":
+            held.set()
+            await gate.wait()
+
+    RE.subscribe(slow)
+
+    async def three_ctrl_c():
+        await held.wait()
+        await anyio.sleep(0.05)  # paused, draining
+        for _ in range(3):  # pause at the next checkpoint, pause now, halt
+            assert RE.state == "running"
+            os.kill(os.getpid(), signal.SIGINT)
+            await anyio.sleep(0.15)
+        gate.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(three_ctrl_c)
+        result = await RE(pausing_plan(det, cleanup))
+    assert result.exit_status == "abort" and RE.state == "idle"
+    assert "cleanup ran to the end" not in cleanup
