@@ -464,7 +464,8 @@ class RunEngine(InterruptionHandling):
                     run.restore_monitors()
                 await release_paused(ex)  # never resumed: nothing goes on moving
                 self._throw_interrupt(ex, interrupt)
-            if how in ("start", "resume") and self._tripped():
+            # (tripped while devices resumed: the loop below pauses them and suspends)
+            if how in ("start", "resume") and self._tripped() and self._interrupt is None:
                 try:
                     outcome = await self._suspend(ex, commands, None)
                 except Exception as error:  # a suspender's pre/post plan failed

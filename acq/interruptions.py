@@ -269,11 +269,19 @@ class InterruptionHandling(RunLifecycle):
             run.suspend_monitors()
 
     async def _resume_devices(self, ex: Execution) -> None:
-        """Resume after a pause: the interrupted step is re-done by the rewind."""
-        ex.devices_paused = False
+        """Resume after a pause: the interrupted step is re-done by the rewind.
+
+        A request made meanwhile (the beam dumps again, the user stops) leaves the
+        devices counted as paused, those resumed already included: the engine's loop
+        then handles it, pausing them all again, or stopping and releasing them."""
         for obj in list(ex.pausable.values()):
+            if self._interrupt is not None:
+                return
             if hasattr(obj, "pause") and hasattr(obj, "resume"):
                 await guarded(f"resume {name_of(obj)}", obj.resume)
+        if self._interrupt is not None:
+            return
+        ex.devices_paused = False
         for run in ex.runs.values():
             run.restore_monitors()
             run.record_interruption("resume", "")

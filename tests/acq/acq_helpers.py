@@ -27,15 +27,20 @@ class Docs(list):
 
 class Pausable:
     """A device the engine pauses and resumes (a detector acquiring, a flyer); `calls`
-    is what it was told. Pausing takes `pause_takes` s; `reading` is read at resume."""
+    is what it was told. Pausing takes `pause_takes` s, resuming `resume_takes` s;
+    `reading` is read at resume."""
 
     name = "pausable"
 
-    def __init__(self, pause_takes: float = 0.0, reading: Any = None) -> None:
+    def __init__(
+        self, pause_takes: float = 0.0, reading: Any = None, resume_takes: float = 0.0
+    ) -> None:
         self.calls: list[Any] = []
         self.pause_takes = pause_takes
+        self.resume_takes = resume_takes
         self.reading = reading
         self.pausing = anyio.Event()
+        self.resuming = anyio.Event()
 
     def trigger(self) -> None:
         return None
@@ -47,6 +52,8 @@ class Pausable:
 
     async def resume(self) -> None:
         self.calls.append("resume" if self.reading is None else ("resume", await self.reading()))
+        self.resuming.set()
+        await anyio.sleep(self.resume_takes)
 
     def stop(self, success: bool = True) -> None:
         self.calls.append("stop")

@@ -745,3 +745,18 @@ async def test_ctrl_c_halt_while_a_pausing_call_drains_halts(RE, docs):
         result = await RE(pausing_plan(det, cleanup))
     assert result.exit_status == "abort" and RE.state == "idle"
     assert "cleanup ran to the end" not in cleanup
+
+
+async def test_a_stop_while_resume_lifts_the_pause_stops_the_devices_it_resumed(RE, docs):
+    """The user stops while resume() is still resuming a device (a slow put): the
+    device is stopped and released (it was left running: no longer counted as paused)."""
+    obj = Pausable(resume_takes=0.3)
+    with pytest.raises(RunEnginePaused):
+        await RE(run_that_pauses(obj))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE.resume)
+        await obj.resuming.wait()
+        with anyio.fail_after(10):
+            result = await RE.stop()
+    assert result.exit_status == "success" and RE.state == "idle"
+    assert obj.calls == ["pause", "resume", "stop", "resume"]  # stopped, then released

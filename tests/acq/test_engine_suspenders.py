@@ -431,3 +431,54 @@ async def test_a_users_pause_is_not_lost_to_a_suspension_asked_at_the_same_time(
         RE.clear_suspenders()
     assert result.exit_status == "success"
     assert [k for k, _ in interruptions(docs)] == ["pause", "resume"]
+
+
+async def test_a_beam_dump_while_resume_lifts_the_pause_pauses_the_devices_again(
+    RE: RunEngine, docs: Docs
+):
+    """The beam dumps while resume() resumes a device: it is paused again for the
+    suspension, whose pre-plan runs once (the device ran on with the beam down, and
+    the pre-plan ran twice)."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    pre_plans: list[str] = []
+
+    def close_the_shutter():
+        async def plan():
+            pre_plans.append("close")
+            yield Msg("null")
+
+        return plan()
+
+    RE.install_suspender(SuspendFloor(ring, 10.0, resume_thresh=50.0, pre_plan=close_the_shutter))
+    obj = Pausable(resume_takes=0.3)
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("trigger", obj)
+        yield Msg("pause")
+        yield Msg("close_run")
+
+    try:
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+        async with anyio.create_task_group() as tg:
+
+            async def dump_then_refill():
+                await obj.resuming.wait()
+                await ring.set(0.0)
+                with anyio.fail_after(10):
+                    while not pre_plans:
+                        await anyio.sleep(0.005)
+                assert obj.calls == ["pause", "resume", "pause"]  # paused again
+                await ring.set(100.0)
+
+            tg.start_soon(dump_then_refill)
+            with anyio.fail_after(20):
+                result = await RE.resume()
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success"
+    assert pre_plans == ["close"]
+    assert obj.calls == ["pause", "resume", "pause", "resume"]
+    assert [k for k, _ in interruptions(docs)] == ["pause", "suspend", "resume"]
