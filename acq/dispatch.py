@@ -201,6 +201,7 @@ class Dispatcher:
         self._tg: TaskGroup | None = None
         self._changed: anyio.Event | None = None  # set when a subscriber catches up
         self._closing: set[_Subscription] = set()  # unsubscribed, documents still queued
+        self._consumers: set[asyncio.Task[Any]] = set()  # the consumer tasks running
         #: failures since `open_failure_window` (the first `_KEPT_FAILURES` of each subscriber)
         self.failures: list[SubscriberFailure] = []
         #: called with the first failure of a critical subscriber (the engine fails the run)
@@ -426,8 +427,17 @@ class Dispatcher:
             self._changed = None
             changed.set()
 
+    def in_consumer(self) -> bool:
+        """Whether the running task is a subscriber's consumer (a callback is running):
+        it cannot wait for the engine's call, whose end waits for it."""
+        task = asyncio.current_task()
+        return task is not None and task in self._consumers
+
     async def _consume(self, sub: _Subscription) -> None:
         sub.consuming = True
+        task = asyncio.current_task()
+        if task is not None:
+            self._consumers.add(task)
         try:
             if sub.threaded:
                 await self._consume_threaded(sub)
@@ -437,6 +447,7 @@ class Dispatcher:
                 await self._consume_inline(sub)
         finally:
             sub.consuming = False
+            self._consumers.discard(task)
 
     async def _next(self, sub: _Subscription) -> Item | None:
         """The next document (None once unsubscribed and empty), waiting for `emit`'s

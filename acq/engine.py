@@ -245,7 +245,10 @@ class RunEngine(InterruptionHandling):
         return result
 
     async def stop(self) -> RunResult | None:
-        """End the plan, letting it clean up; its runs end with exit_status 'success'."""
+        """End the plan, letting it clean up; its runs end with exit_status 'success'.
+
+        Returns the call's result once it ended; None when asked from inside the plan or
+        from a subscriber (the call's end waits for those, so they cannot wait for it)."""
         return await self._end("stop", "")
 
     async def abort(self, reason: str = "") -> RunResult | None:
@@ -608,8 +611,14 @@ class RunEngine(InterruptionHandling):
             raise RunEngineStateError(f"the RunEngine is idle; there is nothing to {kind}")
         if self._state == "running":
             self._request_interrupt(Interrupt(kind, reason))
-            if asyncio.current_task() is self._engine_task or self._idle is None:
-                return None  # asked from inside the plan: cannot wait for ourselves
+            if (
+                asyncio.current_task() is self._engine_task
+                or self._dispatcher.in_consumer()
+                or self._idle is None
+            ):
+                # asked from inside the plan, or by a subscriber (the call's end waits
+                # for it): it cannot wait for the call to end
+                return None
             await self._idle.wait()
             if self._state != "paused":
                 return self.last_result

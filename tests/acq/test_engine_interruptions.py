@@ -760,3 +760,36 @@ async def test_a_stop_while_resume_lifts_the_pause_stops_the_devices_it_resumed(
             result = await RE.stop()
     assert result.exit_status == "success" and RE.state == "idle"
     assert obj.calls == ["pause", "resume", "stop", "resume"]  # stopped, then released
+
+
+async def test_a_subscriber_that_aborts_the_run_does_not_hold_up_the_call_or_the_next(RE, docs):
+    """A watchdog subscriber awaits ``RE.abort()`` on bad data: the run ends at once,
+    and the next plan runs undisturbed. (The call's end waited for the subscriber,
+    which waited for the call: 5 s, then it was cancelled and its document delivered
+    again at the next call, which it aborted too.)"""
+    det = SimDetector("det", SimMotor("m1"))
+    answers: list[Any] = []
+
+    async def watchdog(name, doc):
+        if name == "event" and doc["seq_num"] == 3 and not answers:
+            answers.append(await RE.abort("bad data"))
+
+    RE.subscribe(watchdog)
+    RE.subscriber_stall_timeout = 30.0  # a wait for the watchdog would show as a hang
+
+    async def slow_count(n):
+        yield Msg("open_run")
+        for _ in range(n):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            yield Msg("sleep", None, 0.01)
+        yield Msg("close_run")
+
+    with anyio.fail_after(10):
+        first = await RE(slow_count(1000))
+    assert first.exit_status == "abort" and first.reason == "bad data"
+    assert answers == [None]  # asked from a subscriber: it cannot wait for the call's end
+    with anyio.fail_after(10):
+        second = await RE(slow_count(5))
+    assert second.exit_status == "success"
+    assert [d["exit_status"] for d in docs.of("stop")] == ["abort", "success"]
