@@ -14,6 +14,7 @@ Names and semantics follow bluesky's `bluesky.suspenders`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import operator
 from collections.abc import Callable
@@ -37,6 +38,16 @@ __all__ = [
 log = logging.getLogger("acq.suspenders")
 
 PlanFactory = Callable[[], Plan]
+
+
+_LOOK_AGAIN = 0.5  # s: a waiting engine looks at a tripped suspender at least this often
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Suspender:
@@ -68,6 +79,7 @@ class Suspender:
         self.tripped = False
         self.value: Any = None
         self._clear: anyio.Event | None = None  # made per trip, in the loop that waits
+        self._clear_loop: asyncio.AbstractEventLoop | None = None  # that loop
         self._on_trip: Callable[[Suspender], None] | None = None
         self._subscription: Callable[..., None] = self._update
 
@@ -110,11 +122,14 @@ class Suspender:
         self._set_tripped(False)
 
     async def wait_until_clear(self) -> None:
-        if not self.tripped:
-            return
-        if self._clear is None:
-            self._clear = anyio.Event()
-        await self._clear.wait()
+        while self.tripped:
+            if self._clear is None:
+                self._clear = anyio.Event()
+                self._clear_loop = asyncio.get_running_loop()
+            # Woken by the clear; looking again now and then as well, for a clear that
+            # came from a device's thread between the look at `tripped` and the event.
+            with anyio.move_on_after(_LOOK_AGAIN):
+                await self._clear.wait()
 
     def _update(self, reading: dict[str, Any]) -> None:
         try:
@@ -134,9 +149,20 @@ class Suspender:
 
     def _set_tripped(self, tripped: bool) -> None:
         self.tripped = tripped
-        if not tripped and self._clear is not None:
-            self._clear.set()
-            self._clear = None
+        clear, loop = self._clear, self._clear_loop
+        if tripped or clear is None:
+            return
+        self._clear = None
+        # A suspender installed before any loop ran (a startup file) on a signal of a
+        # library with threads (classic ophyd) is cleared from that thread: an event
+        # set there would not wake the waiting loop.
+        if loop is None or _running_loop() is loop:
+            clear.set()
+            return
+        try:
+            loop.call_soon_threadsafe(clear.set)
+        except RuntimeError:  # that loop has closed: nobody waits any more
+            pass
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"

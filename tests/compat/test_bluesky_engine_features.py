@@ -8,6 +8,7 @@ Devices: acq's hardware-free ones (``devices.sim``), which bluesky's plans accep
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from ophyd import Signal
 import plans
 from acq import RunEngine, RunEnginePaused, WaitTimeout
 from acq.plan_stack import PlanAwaited
+from acq.suspenders import SuspendFloor
 from devices.sim import SimDetector, SimMotor, soft_signal_rw
 from plans import stubs as acq_bps
 from plans import wrappers as acq_bpp
@@ -311,3 +313,38 @@ async def test_per_call_subscribers_as_bluesky_takes_them(RE, det):
     assert events == [1, 2, 3]
     with pytest.raises(TypeError, match="not callable"):
         await RE(bp.count([det]), ["not a callback"])
+
+
+async def test_a_suspender_installed_before_the_loop_on_an_ophyd_signal_resumes_on_the_clear(
+    RE, docs, det
+):
+    """A startup file installs an acq suspender (no loop runs yet) on a classic ophyd
+    signal, whose callbacks come from the control layer's threads: the clear, from such
+    a thread, resumes the scan. (It set the engine's event from that thread, which does
+    not wake a loop with nothing else to do: the scan stayed suspended.)"""
+    ring = Signal(name="ring_current", value=100.0)
+    suspender = SuspendFloor(ring, 10.0, resume_thresh=50.0)
+    await anyio.to_thread.run_sync(RE.install_suspender, suspender)  # no running loop there
+    refill = threading.Timer(0.3, ring.put, args=(100.0,))  # the beam is back, from a thread
+
+    async def plan():
+        yield acq_bps.open_run()
+        for i in range(3):
+            yield acq_bps.checkpoint()
+            yield acq_bps.trigger_and_read([det])
+            if i == 0:
+                ring.put(0.0)  # the beam dumps
+                refill.start()
+        yield acq_bps.close_run()
+
+    try:
+        with anyio.fail_after(10):  # nothing else wakes the loop while it is suspended
+            result = await RE(plan())
+    finally:
+        refill.cancel()
+        RE.remove_suspender(suspender)
+    assert result.exit_status == "success" and result.interrupted
+    assert [e["data"]["interruption"] for e in docs.events("interruptions")] == [
+        "suspend",
+        "resume",
+    ]
