@@ -459,8 +459,12 @@ class RunEngine(InterruptionHandling):
             if how == "halt":
                 ex.interrupted = True
                 return await self._finish(ex, "abort", "halted by the user", halt=True)
-            if how == "resume":
-                if not self._tripped():  # else they stay paused until the suspension ends
+            if how == "resume" and not self._tripped():  # else: paused until it ends
+                try:  # a suspension the user paused: its post-plans, before anything goes on
+                    await self._post_plans(ex, commands)
+                except Exception as error:
+                    return await self._finish(ex, "fail", _reason(error), exception=error)
+                if self._interrupt is None:
                     await self._resume_devices(ex)
             elif interrupt is not None:  # stop, abort or fail a paused plan: cleanup runs
                 for run in ex.runs.values():

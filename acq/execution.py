@@ -81,6 +81,8 @@ class Execution:
         self.devices_paused = False  # pause() sent to them, neither resume nor release yet
         self.subscriptions: list[int] = []  # tokens from Msg("subscribe")
         self.suspenders: list[Any] = []  # from Msg("install_suspender")
+        #: suspenders that suspended the plan and whose post-plan has not run yet
+        self.post_plans_owed: list[Any] = []
         self.step = 0  # messages processed, for error reports
         self.interrupted = False
         self.ending = False  # a stop, abort or failure was thrown in: its cleanup runs

@@ -195,7 +195,11 @@ class InterruptionHandling(RunLifecycle):
             run.record_interruption("suspend", reason)
         log.warning("suspended: %s", reason)
         for suspender in tripped:
-            if suspender is not None and suspender.pre_plan is not None:
+            if suspender is None:
+                continue
+            if suspender.post_plan is not None and suspender not in ex.post_plans_owed:
+                ex.post_plans_owed.append(suspender)  # first: the pre-plan may fail part-way
+            if suspender.pre_plan is not None:
                 await self._side_plan(ex, commands, suspender.pre_plan())
         with anyio.CancelScope() as scope:
             self._scope = scope
@@ -208,9 +212,7 @@ class InterruptionHandling(RunLifecycle):
                 self._scope = None
         interrupt = self._take_interrupt()
         if interrupt is None:
-            for suspender in tripped:
-                if suspender is not None and suspender.post_plan is not None:
-                    await self._side_plan(ex, commands, suspender.post_plan())
+            await self._post_plans(ex, commands)
             interrupt = self._take_interrupt()  # asked while a post-plan ran
         if interrupt is not None:  # the user (or the beam) acted: nothing is resumed
             if interrupt.kind == "suspend":
@@ -218,6 +220,17 @@ class InterruptionHandling(RunLifecycle):
             return await self._handle(ex, commands, interrupt)
         await self._resume_devices(ex)
         return None
+
+    async def _post_plans(self, ex: Execution, commands: dict[str, Handler]) -> None:
+        """Run the post-plans owed by the suspensions so far (the last first): also
+        those of a suspension another one interrupted, or one the user paused and
+        resumed. Each runs once."""
+        while ex.post_plans_owed:
+            if self._interrupt is not None:
+                return  # the rest stay owed; the request is handled first
+            suspender = ex.post_plans_owed.pop()
+            assert suspender.post_plan is not None
+            await self._side_plan(ex, commands, suspender.post_plan())
 
     async def _wait_until_clear(self, tripped: Sequence[Suspender | None]) -> None:
         while True:

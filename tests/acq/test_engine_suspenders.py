@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 from acq_helpers import Docs, Pausable
@@ -482,3 +484,116 @@ async def test_a_beam_dump_while_resume_lifts_the_pause_pauses_the_devices_again
     assert pre_plans == ["close"]
     assert obj.calls == ["pause", "resume", "pause", "resume"]
     assert [k for k, _ in interruptions(docs)] == ["pause", "suspend", "resume"]
+
+
+def shutter_plans(shutter: Any, log: list[str]) -> dict[str, Any]:
+    """A suspender's pre-plan closing `shutter` and post-plan opening it, logged."""
+
+    def move(to: str):
+        def side_plan():
+            async def plan():
+                log.append(to)
+                yield Msg("set", shutter, to, group="shutter")
+                yield Msg("wait", None, group="shutter")
+
+            return plan()
+
+        return side_plan
+
+    return {"pre_plan": move("closed"), "post_plan": move("open")}
+
+
+def paced_scan(det: Any, first: anyio.Event, n: int = 10):
+    async def plan():
+        yield Msg("open_run")
+        for i in range(n):
+            yield Msg("checkpoint")
+            yield trigger_and_read([det])
+            if i == 0:
+                first.set()
+            yield Msg("sleep", None, 0.02)
+        yield Msg("close_run")
+
+    return plan()
+
+
+async def test_a_second_suspender_tripping_during_a_suspension_owes_the_first_its_post_plan(
+    RE: RunEngine, docs: Docs
+):
+    """The beam dumps (its suspender closes the shutter); a cryo fault trips a second
+    suspender meanwhile; both clear: the shutter is opened again before the scan goes
+    on (only the second suspension's post-plan ran: the scan went on with it closed)."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    cryo_fault = soft_signal_rw(int, 0, "cryo_fault")
+    shutter = soft_signal_rw(str, "open", "shutter")
+    log: list[str] = []
+    RE.install_suspender(
+        SuspendFloor(ring, 10.0, resume_thresh=50.0, **shutter_plans(shutter, log))
+    )
+    RE.install_suspender(SuspendBoolHigh(cryo_fault))
+    first = anyio.Event()
+
+    async def faults():
+        await first.wait()
+        await ring.set(0.0)
+        with anyio.fail_after(10):
+            while not log:
+                await anyio.sleep(0.005)
+        await cryo_fault.set(1)
+        with anyio.fail_after(10):
+            while len(interruptions(docs)) < 2:
+                await anyio.sleep(0.005)
+        await cryo_fault.set(0)
+        await ring.set(100.0)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(faults)
+            result = await RE(paced_scan(SimDetector("det", SimMotor("m1")), first))
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success"
+    assert log == ["closed", "open"] and await shutter.get_value() == "open"
+
+
+async def test_a_suspension_paused_by_the_user_runs_its_post_plan_at_resume(
+    RE: RunEngine, docs: Docs
+):
+    """The beam dumps (the shutter is closed), the user pauses while the engine waits
+    for it, the beam comes back, the user resumes: the shutter is opened before the
+    scan goes on (the resumed scan ran with it closed)."""
+    ring = soft_signal_rw(float, 100.0, "ring_current")
+    shutter = soft_signal_rw(str, "open", "shutter")
+    log: list[str] = []
+    RE.install_suspender(
+        SuspendFloor(ring, 10.0, resume_thresh=50.0, **shutter_plans(shutter, log))
+    )
+    first = anyio.Event()
+    seen: list[str] = []
+
+    async def watch(name, doc):
+        if name == "event" and len(log) == 2:
+            seen.append(await shutter.get_value())
+
+    RE.subscribe(watch)
+
+    async def dump_then_pause():
+        await first.wait()
+        await ring.set(0.0)
+        with anyio.fail_after(10):
+            while not log:
+                await anyio.sleep(0.005)
+        RE.request_pause(reason="lunch")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(dump_then_pause)
+            with pytest.raises(RunEnginePaused, match="lunch"):
+                await RE(paced_scan(SimDetector("det", SimMotor("m1")), first))
+        await ring.set(100.0)  # the beam is back while paused
+        result = await RE.resume()
+    finally:
+        RE.clear_suspenders()
+    assert result.exit_status == "success"
+    assert log == ["closed", "open"] and await shutter.get_value() == "open"
+    assert seen and set(seen) == {"open"}  # every event after the resume saw it open
