@@ -19,6 +19,7 @@ __all__ = [
     "KINDS",
     "canonical",
     "columns",
+    "datum_ids",
     "dumps",
     "id_field",
     "plain",
@@ -52,6 +53,26 @@ def split(name: str, doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
             yield "datum", dict(datum)
     else:
         yield name, doc
+
+
+def datum_ids(docs: Iterable[tuple[str, dict[str, Any]]]) -> set[str]:
+    """The datum ids a run's events refer to, in the keys their descriptors mark
+    external. Older data has resources without ``run_start``: a run's datums and
+    resources are found from these (as databroker does), not only by the run's uid."""
+    external: set[str] = set()
+    events = []
+    for name, doc in docs:
+        if name == "descriptor":
+            keys = doc.get("data_keys", {})
+            external.update(key for key, info in keys.items() if info.get("external"))
+        elif name == "event":
+            events.append(doc)
+    return {
+        value
+        for event in events
+        for key in external
+        if isinstance(value := event.get("data", {}).get(key), str)
+    }
 
 
 def id_field(name: str) -> str:

@@ -39,7 +39,7 @@ from .backend import (
     is_scalar,
     matches,
 )
-from .documents import canonical, id_field, plain, search_text, text_matches
+from .documents import canonical, datum_ids, id_field, plain, search_text, text_matches
 from .errors import (
     CatalogAuthError,
     CatalogReadOnlyError,
@@ -391,6 +391,15 @@ class MongoBackend:
         if descriptors:
             await add("event", {"descriptor": {"$in": descriptors}})
             await add("stream_datum", {"descriptor": {"$in": descriptors}})
+        # Older data: resources without run_start, found through the events' datums.
+        have = {d["datum_id"] for _, k, d in found if k == "datum"}
+        wanted = sorted(datum_ids((k, d) for _, k, d in found) - have)
+        if wanted:
+            await add("datum", {"datum_id": {"$in": wanted}})
+        have = {d["uid"] for _, k, d in found if k == "resource"}
+        wanted = sorted({d["resource"] for _, k, d in found if k == "datum"} - have)
+        if wanted:
+            await add("resource", {"uid": {"$in": wanted}})
         found.sort(key=lambda item: item[0])
         return [(kind, doc) for _, kind, doc in found]
 

@@ -268,14 +268,18 @@ class _Assets:
             if by_key:
                 table[name] = _stream_column(by_key, self.stream_resources, table, handlers)
             elif handlers is not None and name in table:
-                table[name] = _stack(
-                    [
-                        handlers.load_datum(
-                            self.resources[self.datums[i]["resource"]], self.datums[i]
-                        )
-                        for i in table[name]
-                    ]
-                )
+                table[name] = _stack([self._load_datum(handlers, i) for i in table[name]])
+
+    def _load_datum(self, handlers: Any, datum_id: str) -> Any:
+        datum = self.datums.get(datum_id)
+        resource = None if datum is None else self.resources.get(datum["resource"])
+        if datum is None or resource is None:
+            missing = "datum" if datum is None else f"resource {datum['resource']!r} of datum"
+            raise handlers.HandlerError(
+                f"the catalog has no {missing} {datum_id!r}, which an event refers to; "
+                "store the run's Resource and Datum documents too"
+            )
+        return handlers.load_datum(resource, datum)
 
 
 def _stream_column(

@@ -24,7 +24,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from .backend import (
     by_kind,
     is_scalar,
 )
-from .documents import canonical, dumps, sanitize, search_json, search_text
+from .documents import canonical, datum_ids, dumps, sanitize, search_json, search_text
 from .errors import CatalogReadOnlyError, CatalogUnreachableError, StorageError
 from .journal import Record
 
@@ -178,6 +178,12 @@ TABLES: dict[str, tuple[str, str, str, Callable[[int, dict[str, Any]], _Row]]] =
         _stream_datum_row,
     ),
 }
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """`values` a statement's worth at a time (SQLite limits the parameters of one)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 @functools.lru_cache(maxsize=64)
@@ -474,6 +480,16 @@ class SQLiteBackend:
             add("stream_datum", "SELECT ord, doc FROM stream_datum WHERE descriptor = ?", [uid])
             rows = conn.execute("SELECT * FROM event WHERE descriptor = ?", (uid,))
             found.extend((r["ord"], "event", _event_doc(r)) for r in rows)
+        # Older data: resources without run_start, found through the events' datums.
+        have = {d["datum_id"] for o, k, d in found if k == "datum"}
+        for ids in _chunks(sorted(datum_ids((k, d) for o, k, d in found) - have)):
+            marks = ",".join("?" * len(ids))
+            add("datum", f"SELECT ord, doc FROM datum WHERE datum_id IN ({marks})", ids)
+        have = {d["uid"] for o, k, d in found if k == "resource"}
+        wanted = {d["resource"] for o, k, d in found if k == "datum"} - have
+        for ids in _chunks(sorted(wanted)):
+            marks = ",".join("?" * len(ids))
+            add("resource", f"SELECT ord, doc FROM resource WHERE uid IN ({marks})", ids)
         found.sort(key=lambda item: item[0])
         return [(kind, doc) for _, kind, doc in found]
 

@@ -164,3 +164,66 @@ async def test_a_stream_of_stream_datums_only_reads_back_a_row_per_frame(
     assert list(frame.index) == [1, 2, 3, 4] and frame["det-sum"].tolist()[-1] == 18.0
     dataset = await run.dataset()
     assert dataset["det"].shape == (4, 2, 3) and dataset.sizes["time"] == 4
+
+
+def older_run(root: Path, *, with_datums: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """A run as older software wrote it: its Resource has no ``run_start`` (valid
+    under event-model's schema); two NPY frames referenced by Datums."""
+    for i in range(2):
+        np.save(root / f"img_{i}.npy", np.full((2, 2), float(i)))
+    bundle = compose_run(metadata={"scan_id": 31, "plan_name": "count"}, time=1.7e9)
+    resource = dict(
+        bundle.compose_resource(
+            spec="NPY_SEQ", root=str(root), resource_path="img", resource_kwargs={}
+        ).resource_doc
+    )
+    resource.pop("run_start")
+    keys = {"img": {"source": "sim", "dtype": "array", "shape": [2, 2], "external": "FILESTORE:"}}
+    stream = bundle.compose_descriptor(data_keys=keys, name="primary", time=1.7e9 + 0.1)
+    docs = [("start", dict(bundle.start_doc)), ("resource", resource)]
+    docs.append(("descriptor", dict(stream.descriptor_doc)))
+    for i in range(2):
+        datum_id = f"{resource['uid']}/{i}"
+        if with_datums:
+            datum = {
+                "resource": resource["uid"],
+                "datum_id": datum_id,
+                "datum_kwargs": {"index": i},
+            }
+            docs.append(("datum", datum))
+        event = stream.compose_event(
+            data={"img": datum_id},
+            timestamps={"img": 1.7e9 + i},
+            time=1.7e9 + 1 + i,
+            filled={"img": False},
+        )
+        docs.append(("event", dict(event)))
+    docs.append(("stop", dict(bundle.compose_stop(time=1.7e9 + 10))))
+    return docs
+
+
+async def test_resources_without_run_start_are_found_through_the_events_datums(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """Older data (a Resource without ``run_start``): the run's documents include its
+    resource and datums, and the frames load (they were left out: the document stream
+    lost three documents and ``table()`` raised a bare KeyError)."""
+    docs = older_run(tmp_path)
+    for name, doc in docs:
+        await catalog.writer(name, doc)
+    await catalog.writer.flush(timeout=30)
+    run = await catalog.run(docs[0][1]["uid"])
+    assert stored_form(await run.documents()) == stored_form(docs)
+    table = await run.table()
+    np.testing.assert_array_equal(table["img"], [np.zeros((2, 2)), np.ones((2, 2))])
+
+
+async def test_a_datum_the_catalog_lacks_is_named(catalog: Catalog, tmp_path: Path) -> None:
+    docs = older_run(tmp_path, with_datums=False)
+    for name, doc in docs:
+        await catalog.writer(name, doc)
+    await catalog.writer.flush(timeout=30)
+    run = await catalog.run(docs[0][1]["uid"])
+    with pytest.raises(handlers.HandlerError, match=r"no datum .*/0.*an event refers to"):
+        await run.table()
+    assert len((await run.table(fill=False))["img"]) == 2
