@@ -247,8 +247,10 @@ class Commands:
     async def unmonitor(self, msg: Msg) -> None:
         self._run(msg).unmonitor(msg.obj)
         # updates that arrived from the device's threads before this are waiting in the
-        # loop's queue: let them in now, before the run can close
-        await anyio.lowlevel.checkpoint()
+        # loop's queue: let them in now, before the run can close. Shielded: the monitor
+        # has ended, so a pause here must not leave this message to be re-done.
+        with anyio.CancelScope(shield=True):
+            await anyio.lowlevel.checkpoint()
 
     async def collect(self, msg: Msg) -> Any:
         run = self._run(msg)
@@ -414,16 +416,22 @@ class Commands:
 
     async def stage(self, msg: Msg) -> Any:
         obj = msg.obj
-        if any(o is obj for o in self.ex.staged):
+        ex = self.ex
+        listed = any(o is obj for o in ex.staged)
+        if listed and id(obj) in ex.stage_done:
             return None
         if not hasattr(obj, "stage"):
             return None  # nothing to stage (bluesky's rule)
-        self.ex.staged.append(obj)  # first, so a failed stage is still unstaged
-        return await self._verb_with_group(msg, "stage")
+        if not listed:  # (listed and not done: a pause cut its stage short; stage again)
+            ex.staged.append(obj)  # first, so a failed stage is still unstaged
+        status = await self._verb_with_group(msg, "stage")
+        ex.stage_done.add(id(obj))
+        return status
 
     async def unstage(self, msg: Msg) -> Any:
         obj = msg.obj
         self.ex.staged = [o for o in self.ex.staged if o is not obj]
+        self.ex.stage_done.discard(id(obj))
         if not hasattr(obj, "unstage"):
             return None
         return await self._verb_with_group(msg, "unstage")

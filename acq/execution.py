@@ -76,6 +76,7 @@ class Execution:
         self.runs: dict[str | None, RunBundler] = {}
         self.run_uids: list[str] = []
         self.staged: list[Any] = []
+        self.stage_done: set[int] = set()  # ids in `staged` whose stage() returned
         self.movers: dict[int, tuple[Any, Any]] = {}  # id -> (object, status of last set)
         self.pausable: dict[int, Any] = {}  # id -> object told to do something
         self.devices_paused = False  # pause() sent to them, neither resume nor release yet

@@ -793,3 +793,81 @@ async def test_a_subscriber_that_aborts_the_run_does_not_hold_up_the_call_or_the
         second = await RE(slow_count(5))
     assert second.exit_status == "success"
     assert [d["exit_status"] for d in docs.of("stop")] == ["abort", "success"]
+
+
+async def test_a_stage_cut_short_by_a_pause_is_done_again_at_resume(RE, docs):
+    """A pause while a detector stages (several puts) cuts its stage() short: at resume
+    it is staged again before it is triggered (the re-done stage was skipped as done)."""
+
+    class SlowStager:
+        name = "cam"
+        parent = None
+
+        def __init__(self) -> None:
+            self.log: list[str] = []
+            self.staging = anyio.Event()
+
+        async def stage(self) -> None:
+            self.log.append("stage begins")
+            self.staging.set()
+            await anyio.sleep(0.3)
+            self.log.append("stage done")
+
+        def unstage(self) -> None:
+            self.log.append("unstage")
+
+        def trigger(self) -> None:
+            self.log.append("trigger")
+
+    cam = SlowStager()
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("stage", cam)
+        yield Msg("trigger", cam)
+        yield Msg("unstage", cam)
+        yield Msg("close_run")
+
+    async def pause_while_staging():
+        await cam.staging.wait()
+        RE.request_pause()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_while_staging)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    result = await RE.resume()
+    assert result.exit_status == "success"
+    assert cam.log == ["stage begins", "stage begins", "stage done", "trigger", "unstage"]
+
+
+async def test_a_pause_inside_unmonitor_does_not_redo_it_at_resume(RE, docs):
+    """A pause lands inside ``unmonitor`` (the monitor already ended, the engine lets
+    queued updates in): resume goes on after it (it re-did the unmonitor, which raised
+    IllegalMessageSequence into the plan)."""
+    temperature = soft_signal_rw(float, 1.0, "temperature")
+
+    async def plan():
+        yield Msg("open_run")
+        yield Msg("checkpoint")
+        yield Msg("monitor", temperature)
+        yield Msg("null")
+        yield Msg("unmonitor", temperature)
+        yield Msg("close_run")
+
+    async def pause_in_unmonitor():
+        with anyio.fail_after(10):
+            while True:  # (the window is one loop turn: watch the engine's current step)
+                ex = RE._ex
+                if ex is not None and ex.current is not None and ex.current[0] == "unmonitor":
+                    RE.request_pause(reason="user")
+                    return
+                await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_in_unmonitor)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    result = await RE.resume()
+    assert result.exit_status == "success"
