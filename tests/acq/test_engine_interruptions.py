@@ -534,15 +534,7 @@ async def test_an_end_asked_while_a_pausing_call_waits_for_its_subscribers_is_no
     an end asked then ends the plan in that same call, which returns its result (the
     end returned an older result and left the plan paused, for the next resume)."""
     obj = Pausable()
-    gate = anyio.Event()
-    held = anyio.Event()
-
-    async def slow(name, doc):
-        if name == "event":
-            held.set()
-            await gate.wait()
-
-    RE.subscribe(slow)
+    held, gate = slow_subscriber(RE)
 
     async def plan():
         yield Msg("open_run")
@@ -641,6 +633,19 @@ async def test_a_second_stop_does_not_cut_the_plans_cleanup_short(RE, docs):
     assert cleanup == ["started", "finished"] and m1.position == 0.0
 
 
+def slow_subscriber(RE: RunEngine) -> tuple[anyio.Event, anyio.Event]:
+    """Subscribe one that holds at its first event until released: (held, release)."""
+    held, release = anyio.Event(), anyio.Event()
+
+    async def slow(name, doc):
+        if name == "event":
+            held.set()
+            await release.wait()
+
+    RE.subscribe(slow)
+    return held, release
+
+
 def pausing_plan(det: Any, cleanup: list[str]) -> Any:
     async def plan():
         yield Msg("open_run")
@@ -664,15 +669,8 @@ async def test_stop_then_halt_while_a_pausing_call_drains_halts(RE, docs):
     waits for a slow subscriber: the halt wins, skipping the cleanup, and both calls get
     its result (the halt got an older result and the cleanup ran)."""
     det = SimDetector("det", SimMotor("m1"))
-    gate, held = anyio.Event(), anyio.Event()
+    held, gate = slow_subscriber(RE)
     cleanup: list[str] = []
-
-    async def slow(name, doc):
-        if name == "event":
-            held.set()
-            await gate.wait()
-
-    RE.subscribe(slow)
     ended: dict[str, Any] = {}
 
     async def end(kind: str) -> None:
@@ -721,15 +719,8 @@ async def test_ctrl_c_halt_while_a_pausing_call_drains_halts(RE, docs):
     """The third Ctrl-C (halt) lands while the call that paused waits for a slow
     subscriber: the plan is halted (it printed "halting" and the engine stayed paused)."""
     det = SimDetector("det", SimMotor("m1"))
-    gate, held = anyio.Event(), anyio.Event()
+    held, gate = slow_subscriber(RE)
     cleanup: list[str] = []
-
-    async def slow(name, doc):
-        if name == "event":
-            held.set()
-            await gate.wait()
-
-    RE.subscribe(slow)
 
     async def three_ctrl_c():
         await held.wait()

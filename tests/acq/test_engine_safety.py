@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -53,9 +54,10 @@ async def _until(condition: Any, timeout: float, what: str) -> None:
             await anyio.sleep(0.01)
 
 
-@pytest.fixture
-async def sy(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
-    motor = EpicsMotor(sim_ioc.pv("sy"), name="sy")
+@asynccontextmanager
+async def slow_motor(sim_ioc: Any, name: str) -> AsyncIterator[EpicsMotor]:
+    """A motor record of the IOC at 1 mm/s, home before and after."""
+    motor = EpicsMotor(sim_ioc.pv(name), name=name)
     await connect(motor, timeout=20)
     await motor.resume()
     await motor.velocity.set(10.0)
@@ -67,6 +69,12 @@ async def sy(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
         await motor.resume()
         await motor.velocity.set(10.0)
         await motor.set(0.0)
+
+
+@pytest.fixture
+async def sy(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
+    async with slow_motor(sim_ioc, "sy") as motor:
+        yield motor
 
 
 def move_plan(motor: Any, target: float) -> Any:
@@ -337,19 +345,9 @@ async def test_halt_stops_the_motor_and_returns_though_the_plans_finally_hangs(
 
 @pytest.fixture
 async def m2(sim_ioc: Any) -> AsyncIterator[EpicsMotor]:
-    """A second motor record of the IOC, at 1 mm/s, home before and after."""
-    motor = EpicsMotor(sim_ioc.pv("m2"), name="m2")
-    await connect(motor, timeout=20)
-    await motor.resume()
-    await motor.velocity.set(10.0)
-    await motor.set(0.0)
-    await motor.velocity.set(1.0)
-    try:
+    """A second motor record of the IOC."""
+    async with slow_motor(sim_ioc, "m2") as motor:
         yield motor
-    finally:
-        await motor.resume()
-        await motor.velocity.set(10.0)
-        await motor.set(0.0)
 
 
 @pytest.mark.slow
