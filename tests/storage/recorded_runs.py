@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from event_model import compose_run
+
 import plans
 from acq import RunEngine
 from devices import connect
@@ -58,3 +61,35 @@ def of(docs: Documents, name: str) -> list[dict[str, Any]]:
 def stream_events(docs: Documents, stream: str = "primary") -> list[dict[str, Any]]:
     uids = {d["uid"] for d in of(docs, "descriptor") if d["name"] == stream}
     return [d for d in of(docs, "event") if d["descriptor"] in uids]
+
+
+def fly_scan(directory: Path, n: int = 4) -> Documents:
+    """`n` frames and their sums described only by StreamResource/StreamDatum (no
+    Events), as a collect of acq's bundler or an ophyd-async flyer emits."""
+    t = 1_700_000_000.0
+    frames = np.repeat(np.arange(n, dtype=float), 6).reshape(n, 2, 3)
+    np.save(directory / "det.npy", frames)
+    np.save(directory / "sum.npy", frames.sum(axis=(1, 2)))
+    bundle = compose_run(metadata={"scan_id": 11, "plan_name": "fly"}, time=t)
+    number = {"source": "sim", "dtype": "number", "shape": [], "external": "STREAM:"}
+    image = {"source": "sim", "dtype": "array", "shape": [2, 3], "external": "STREAM:"}
+    descriptor = bundle.compose_descriptor(
+        data_keys={"det": image, "det-sum": number},
+        name="primary",
+        time=t + 0.5,
+        hints={"det": {"fields": ["det-sum"]}},
+    )
+    docs: Documents = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
+    for key, file in (("det", "det.npy"), ("det-sum", "sum.npy")):
+        resource = bundle.compose_stream_resource(
+            mimetype="application/x-npy",
+            uri=f"file://localhost{directory / file}",
+            data_key=key,
+            parameters={},
+        )
+        datum = dict(resource.compose_stream_datum(indices={"start": 0, "stop": n}))
+        datum["descriptor"] = descriptor.descriptor_doc["uid"]
+        datum["seq_nums"] = {"start": 1, "stop": n + 1}
+        docs += [("stream_resource", resource.stream_resource_doc), ("stream_datum", datum)]
+    docs.append(("stop", bundle.compose_stop(time=t + 10)))
+    return docs

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from event_model import compose_run, pack_event_page
-from recorded_runs import Documents, grid, hdf5_count, of, stream_events
+from recorded_runs import Documents, fly_scan, grid, hdf5_count, of, stream_events
 from spec2nexus.spec import SpecDataFile
 
 from storage.documents import sanitize
@@ -257,38 +257,6 @@ def test_nexus_links_the_detector_frames(grid_docs, image_docs, tmp_path):
 
 
 # -- a stream of StreamDatums only (a fly scan) --------------------------------------
-
-
-def fly_scan(directory: Path, n: int = 4) -> Documents:
-    """`n` frames and their sums described only by StreamResource/StreamDatum (no
-    Events), as a collect of acq's bundler or an ophyd-async flyer emits."""
-    t = 1_700_000_000.0
-    frames = np.repeat(np.arange(n, dtype=float), 6).reshape(n, 2, 3)
-    np.save(directory / "det.npy", frames)
-    np.save(directory / "sum.npy", frames.sum(axis=(1, 2)))
-    bundle = compose_run(metadata={"scan_id": 11, "plan_name": "fly"}, time=t)
-    number = {"source": "sim", "dtype": "number", "shape": [], "external": "STREAM:"}
-    image = {"source": "sim", "dtype": "array", "shape": [2, 3], "external": "STREAM:"}
-    descriptor = bundle.compose_descriptor(
-        data_keys={"det": image, "det-sum": number},
-        name="primary",
-        time=t + 0.5,
-        hints={"det": {"fields": ["det-sum"]}},
-    )
-    docs: Documents = [("start", bundle.start_doc), ("descriptor", descriptor.descriptor_doc)]
-    for key, file in (("det", "det.npy"), ("det-sum", "sum.npy")):
-        resource = bundle.compose_stream_resource(
-            mimetype="application/x-npy",
-            uri=f"file://localhost{directory / file}",
-            data_key=key,
-            parameters={},
-        )
-        datum = dict(resource.compose_stream_datum(indices={"start": 0, "stop": n}))
-        datum["descriptor"] = descriptor.descriptor_doc["uid"]
-        datum["seq_nums"] = {"start": 1, "stop": n + 1}
-        docs += [("stream_resource", resource.stream_resource_doc), ("stream_datum", datum)]
-    docs.append(("stop", bundle.compose_stop(time=t + 10)))
-    return docs
 
 
 def test_a_fly_scan_exports_a_row_per_frame_with_the_sums_from_the_file(tmp_path: Path):

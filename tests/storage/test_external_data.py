@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from event_model import compose_run
-from recorded_runs import hdf5_count
+from recorded_runs import fly_scan, hdf5_count
 from storage_helpers import stored_form
 
 from storage import Catalog, handlers
@@ -106,39 +106,6 @@ async def test_each_row_gets_its_own_frame_when_event_times_run_backwards(
     assert table["m1"].tolist() == [2.0, 1.0, 0.0]
     np.testing.assert_array_equal(table["det"], frames[[2, 1, 0]])
     assert (await run.table(fill=False))["det"].tolist() == [2, 1, 0]
-
-
-def fly_scan(directory: Path, n: int = 4) -> list[tuple[str, dict[str, Any]]]:
-    """A stream of `n` frames and their sums described only by StreamResource/StreamDatum
-    (no Events), as a collect of acq's bundler or an ophyd-async flyer emits."""
-    t = 1_700_000_000.0
-    frames = np.repeat(np.arange(n, dtype=float), 6).reshape(n, 2, 3)
-    np.save(directory / "det.npy", frames)
-    np.save(directory / "sum.npy", frames.sum(axis=(1, 2)))
-    bundle = compose_run(metadata={"scan_id": 11, "plan_name": "fly"}, time=t)
-    descriptor = bundle.compose_descriptor(
-        data_keys={"det": FRAME, "det-sum": {**NUMBER, "external": "STREAM:"}},
-        name="primary",
-        time=t + 0.5,
-        hints={"det": {"fields": ["det-sum"]}},
-    )
-    docs: list[tuple[str, dict[str, Any]]] = [
-        ("start", bundle.start_doc),
-        ("descriptor", descriptor.descriptor_doc),
-    ]
-    for key, file in (("det", "det.npy"), ("det-sum", "sum.npy")):
-        resource = bundle.compose_stream_resource(
-            mimetype="application/x-npy",
-            uri=f"file://localhost{directory / file}",
-            data_key=key,
-            parameters={},
-        )
-        datum = dict(resource.compose_stream_datum(indices={"start": 0, "stop": n}))
-        datum["descriptor"] = descriptor.descriptor_doc["uid"]
-        datum["seq_nums"] = {"start": 1, "stop": n + 1}
-        docs += [("stream_resource", resource.stream_resource_doc), ("stream_datum", datum)]
-    docs.append(("stop", bundle.compose_stop(time=t + 10)))
-    return docs
 
 
 async def test_a_stream_of_stream_datums_only_reads_back_a_row_per_frame(
