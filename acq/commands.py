@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -492,7 +493,14 @@ class Commands:
         ask = self.engine.input_function
         if inspect.iscoroutinefunction(ask):
             return await ask(prompt)
-        return await anyio.to_thread.run_sync(ask, prompt, abandon_on_cancel=True)
+        # A pause while the user types must not lose the answer: the reader thread cannot
+        # be stopped, so the re-done step (at resume) waits for the same reader.
+        pending = self.ex.pending_input
+        if pending is None or pending[0] != prompt:
+            pending = self.ex.pending_input = (prompt, _read_in_a_thread(ask, prompt))
+        answer = await asyncio.shield(pending[1])
+        self.ex.pending_input = None
+        return answer
 
     async def wait_for(self, msg: Msg) -> list[asyncio.Future[Any]]:
         """``Msg('wait_for', None, [factory, ...], timeout=...)`` (bluesky's ``bps.wait_for``).
@@ -557,3 +565,31 @@ def _suspender_of(msg: Msg) -> Any:
     if msg.obj is None and msg.args:
         return msg.args[0]
     return msg.obj
+
+
+def _read_in_a_thread(ask: Callable[[str], Any], prompt: str) -> asyncio.Future[Any]:
+    """``ask(prompt)`` in a thread of its own; its answer (or error) as a future of the
+    running loop."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def read() -> None:
+        try:
+            result, error = ask(prompt), None
+        except BaseException as exc:  # (KeyboardInterrupt, EOFError, ...) for the plan
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop has closed: nobody waits for the answer
+            log.warning("an answer to %r came after the event loop closed", prompt)
+
+    threading.Thread(target=read, name="acq input", daemon=True).start()
+    return future

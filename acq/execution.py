@@ -8,6 +8,7 @@ staged and moved devices, statuses not yet waited for.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -77,6 +78,8 @@ class Execution:
         self.run_uids: list[str] = []
         self.staged: list[Any] = []
         self.stage_done: set[int] = set()  # ids in `staged` whose stage() returned
+        #: Msg("input") interrupted by a pause: its prompt and the reader's answer to come
+        self.pending_input: tuple[str, asyncio.Future[Any]] | None = None
         self.movers: dict[int, tuple[Any, Any]] = {}  # id -> (object, status of last set)
         self.pausable: dict[int, Any] = {}  # id -> object told to do something
         self.devices_paused = False  # pause() sent to them, neither resume nor release yet

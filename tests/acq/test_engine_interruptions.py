@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 from pathlib import Path
 from typing import Any
@@ -862,3 +863,36 @@ async def test_a_pause_inside_unmonitor_does_not_redo_it_at_resume(RE, docs):
             await RE(plan())
     result = await RE.resume()
     assert result.exit_status == "success"
+
+
+async def test_an_answer_typed_after_a_pause_during_input_reaches_the_resumed_plan(RE, docs):
+    """A pause while the plan asks the user (``Msg("input")``): at resume the same
+    question waits for the same reader, and the answer reaches the plan. (The reader was
+    abandoned and a second one started: the answer went to the first, and the resumed
+    plan waited for ever.)"""
+    typed: queue.Queue[str] = queue.Queue()
+    asked: list[str] = []
+
+    def keyboard(prompt: str) -> str:  # like input(): blocks its thread until a line comes
+        asked.append(prompt)
+        return typed.get(timeout=20)
+
+    RE.input_function = keyboard
+    answers = []
+
+    async def plan():
+        yield Msg("checkpoint")
+        answers.append((yield Msg("input", prompt="sample name? ")))
+
+    async def pause_while_asking():
+        await until(lambda: bool(asked))
+        RE.request_pause()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pause_while_asking)
+        with pytest.raises(RunEnginePaused):
+            await RE(plan())
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(RE.resume)
+        typed.put("Si")
+    assert answers == ["Si"] and asked == ["sample name? "] and RE.state == "idle"
