@@ -395,7 +395,7 @@ async def environment_noop(svc: Service, user: User, body: Body) -> dict[str, An
 async def re_pause(svc: Service, user: User, body: Body) -> dict[str, Any]:
     _known(body, "option", "lock_key")
     svc.check_lock(body.get("lock_key"), environment=True)
-    svc.worker.pause(body.get("option") or "deferred")
+    await svc.worker.pause(body.get("option") or "deferred")
     return ok()
 
 

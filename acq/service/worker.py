@@ -34,6 +34,7 @@ log = logging.getLogger("acq.service.worker")
 
 Ending = Literal["resume", "stop", "abort", "halt"]
 INTERRUPT_WAIT = 10.0  # s an HTTP request waits for a running plan to end (stop/abort/halt)
+START_WAIT = 2.0  # s a pause request waits for an item that is starting to be running
 
 
 def exit_status_of(result: RunResult, ending: str | None) -> str:
@@ -104,9 +105,10 @@ class Worker:
         self.queue_stop_pending = pending
         self._changed()
 
-    def pause(self, option: str) -> None:
+    async def pause(self, option: str) -> None:
         if option not in ("deferred", "immediate"):
             raise RequestRejected(400, f"pause option {option!r}: use 'deferred' or 'immediate'")
+        await self._until_started()
         if self.state != "executing_queue" or self.RE.state != "running":
             raise RequestRejected(
                 409, f"no plan is running (the queue is {self.state}, the engine {self.RE.state})"
@@ -123,11 +125,25 @@ class Worker:
             except anyio.WouldBlock:
                 raise RequestRejected(409, "a request to continue is already on its way") from None
             return
+        if how != "resume":
+            await self._until_started()
         if how == "resume" or self.state != "executing_queue" or self.RE.state != "running":
             raise RequestRejected(409, f"no plan is paused (the queue is {self.state})")
         self._ending = how
         with anyio.move_on_after(INTERRUPT_WAIT):
             await {"stop": self.RE.stop, "abort": self.RE.abort, "halt": self.RE.halt}[how]()
+
+    async def _until_started(self) -> None:
+        """Wait (bounded) while an item is starting: the queue says it runs and the
+        engine's call is a moment away. A pause or stop asked then is for that item, not
+        refused with "no plan is running"."""
+        with anyio.move_on_after(START_WAIT):
+            while (
+                self.state == "executing_queue"
+                and self.queue.running is not None
+                and self.RE.state == "idle"
+            ):
+                await anyio.sleep(0.005)
 
     # -- the task ---------------------------------------------------------------------------
 
