@@ -19,11 +19,20 @@ from typing import Any
 
 from .describe import name_of
 
-__all__ = ["monitor_callback"]
+__all__ = ["monitor_callback", "running_loop"]
 
 log = logging.getLogger("acq.engine")
 
 OnReading = Callable[[dict[str, Any]], None]
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None (a device's own thread, a
+    script's top level)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def monitor_callback(
@@ -37,10 +46,7 @@ def monitor_callback(
     loop (a suspender installed at a script's top level), it calls `on_reading` in
     whichever thread the update comes from.
     """
-    try:
-        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+    loop = running_loop()
     loop_thread = threading.get_ident()
 
     def on_update(reading: Mapping[str, Any] | None = None, /, *args: Any, **kwargs: Any) -> None:

@@ -626,8 +626,9 @@ class RunEngine(InterruptionHandling):
             await self._idle.wait()
             if self._state != "paused":
                 return self.last_result
-            # The call paused before it saw the request (asked while it waited for its
-            # subscribers): end the paused plan now rather than leave it to a resume.
+            # The call paused before it saw the request (`_call` ends a plan for a
+            # request made while it drains; this one came as its consumers were being
+            # cancelled): end the paused plan now rather than leave it to a resume.
         ex = self._paused_execution(kind)
         result = await self._call(ex, kind, Interrupt(kind, reason))
         if result.exception is not None:

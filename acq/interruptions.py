@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
+from .bridged_monitor import running_loop
 from .describe import name_of
 from .errors import NotResumable, RequestAbort, RequestStop, UnknownCommand
 from .execution import Execution, Outcome
@@ -69,13 +70,6 @@ def _ending(ex: Execution) -> None:
         ex.cache.clear()
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 class InterruptionHandling(RunLifecycle):
     """Part of `RunEngine`: the interruption state and its handling."""
 
@@ -91,7 +85,7 @@ class InterruptionHandling(RunLifecycle):
 
     def _request_interrupt(self, interrupt: Interrupt) -> None:
         loop = self._loop
-        if loop is not None and _running_loop() is not loop:  # from another thread
+        if loop is not None and running_loop() is not loop:  # from another thread
             loop.call_soon_threadsafe(self._request_interrupt, interrupt)
             return
         current = self._interrupt

@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from .bridged_monitor import monitor_callback
+from .bridged_monitor import monitor_callback, running_loop
 from .plan_stack import Plan, is_plan
 
 __all__ = [
@@ -41,13 +41,6 @@ PlanFactory = Callable[[], Plan]
 
 
 _LOOK_AGAIN = 0.5  # s: a waiting engine looks at a tripped suspender at least this often
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class Suspender:
@@ -156,7 +149,7 @@ class Suspender:
         # A suspender installed before any loop ran (a startup file) on a signal of a
         # library with threads (classic ophyd) is cleared from that thread: an event
         # set there would not wake the waiting loop.
-        if loop is None or _running_loop() is loop:
+        if loop is None or running_loop() is loop:
             clear.set()
             return
         try:
