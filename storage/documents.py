@@ -143,14 +143,19 @@ def _compact_encoder() -> Callable[[Any], str]:
 dumps: Callable[[Any], str] = _compact_encoder()
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+def _map_floats(value: Any, replace: Callable[[float], Any]) -> Any:
+    """`value` (plain: dicts, lists) with every float `f` replaced by ``replace(f)``."""
+    if isinstance(value, float):
+        return replace(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _map_floats(v, replace) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [_map_floats(v, replace) for v in value]
     return value
+
+
+def _finite(value: Any) -> Any:
+    return _map_floats(value, lambda f: f if math.isfinite(f) else None)
 
 
 def search_json(doc: Mapping[str, Any]) -> str:
@@ -202,13 +207,7 @@ def text_matches(text: str, words: str) -> bool:
 
 
 def _nan_safe(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return "__NaN__"
-    if isinstance(value, dict):
-        return {k: _nan_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_safe(v) for v in value]
-    return value
+    return _map_floats(value, lambda f: "__NaN__" if math.isnan(f) else f)
 
 
 def canonical(doc: Mapping[str, Any]) -> str:
